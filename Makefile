@@ -1,0 +1,44 @@
+# carepilot — two commands do all set-up on a fresh machine: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+DEMO_DIR ?= demo
+DEMO_PATIENTS ?= 20000
+DEMO_SEED ?= 42
+PYTEST_ARGS ?=
+
+.PHONY: install demo test lint typecheck unit clean bench
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/carepilot synth --patients $(DEMO_PATIENTS) --seed $(DEMO_SEED) --out $(DEMO_DIR)/extract
+	$(BIN)/carepilot load $(DEMO_DIR)/extract --db $(DEMO_DIR)/carepilot.duckdb --replace
+	$(BIN)/carepilot info --db $(DEMO_DIR)/carepilot.duckdb
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: install
+	$(BIN)/pyright
+
+unit: install
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+test: lint typecheck unit
+
+bench: install
+	$(PY) benchmarks/synth.py
+	$(PY) benchmarks/load.py
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The `carepilot` command line: one module per command group, registered in `main`."""
