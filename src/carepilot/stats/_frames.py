@@ -1,0 +1,81 @@
+"""DataFrame plumbing shared by the analyst-facing ``phe_*`` convenience functions.
+
+Checks columns, converts them to float arrays with errors that name the column and
+row, and sums numerators/denominators within groups the way PHEindicatormethods does
+(a missing value anywhere in a group makes the group's sum missing).
+Pure pandas/NumPy: no file, database or web access.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import cast
+
+import numpy as np
+import pandas as pd
+
+from carepilot.errors import InputDataError
+from carepilot.stats._common import FloatArray
+
+
+def as_list(columns: str | Sequence[str] | None) -> list[str]:
+    """Normalise a column name, a list of names or ``None`` to a list."""
+    if columns is None:
+        return []
+    if isinstance(columns, str):
+        return [columns]
+    return list(columns)
+
+
+def require_columns(df: pd.DataFrame, columns: Sequence[str]) -> None:
+    """Raise `InputDataError` naming any column that is missing from `df`."""
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        available = ", ".join(str(c) for c in df.columns)
+        raise InputDataError(
+            f"column(s) {', '.join(missing)} not found; available columns: {available}"
+        )
+
+
+def numeric_column(df: pd.DataFrame, column: str) -> FloatArray:
+    """Return `column` as float64, raising `InputDataError` at the first non-number."""
+    require_columns(df, [column])
+    series = cast(pd.Series, df[column])
+    converted = cast(pd.Series, pd.to_numeric(series, errors="coerce"))
+    bad = converted.isna().to_numpy() & series.notna().to_numpy()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise InputDataError(
+            f"column `{column}` must be numeric; row {row + 1} (1-based, excluding "
+            "the header) is not a number"
+        )
+    return converted.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def check_column_non_negative(values: FloatArray, column: str) -> None:
+    """Raise `InputDataError` naming the first row where a count is negative."""
+    bad = np.flatnonzero(values < 0)
+    if bad.size:
+        raise InputDataError(
+            f"column `{column}` must be zero or more; row {int(bad[0]) + 1} (1-based) "
+            "is negative"
+        )
+
+
+def grouped_sums(
+    df: pd.DataFrame, group_by: Sequence[str], columns: Sequence[str]
+) -> pd.DataFrame:
+    """Sum `columns` within `group_by` groups (order of first appearance).
+
+    A missing value in a group gives a missing sum (R's ``sum`` semantics), so a
+    group with incomplete data is reported as missing rather than undercounted.
+    """
+    require_columns(df, [*group_by, *columns])
+    work = df[[*group_by]].copy()
+    for column in columns:
+        work[column] = numeric_column(df, column)
+    if not group_by:
+        sums = {c: [float(work[c].sum(skipna=False))] for c in columns}
+        return pd.DataFrame(sums)
+    grouped = work.groupby(list(group_by), sort=False, dropna=False)
+    return cast(pd.DataFrame, grouped[list(columns)].sum(skipna=False)).reset_index()
