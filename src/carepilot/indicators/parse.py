@@ -1,0 +1,717 @@
+"""Parse and type-check the expression language (see docs/indicators.md).
+
+Grammar (lowest precedence first)::
+
+    expr    := and ("or" and)*
+    and     := not ("and" not)*
+    not     := "not" not | cmp
+    cmp     := atom [("=="|"!="|"<"|"<="|">"|">=") atom
+                     | ["not"] "in" "[" literal ("," literal)* "]"
+                     | "is" ["not"] "null"]
+    atom    := NUMBER | STRING | "true" | "false" | NAME | call | "(" expr ")"
+    call    := NAME "(" [arg ("," arg)*] ")"
+    arg     := expr | NAME "=" (expr | window | "[" literal, ... "]")
+    window  := NUMBER ("months"|"days"|"years") | "ever" | "period"
+
+Names are resolved and types checked here, against the data model in
+`carepilot.schema` and the codelists the definition declares, so that a bad
+definition fails before any data is read. Pure module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from carepilot.indicators.expr import (
+    Age,
+    Agg,
+    And,
+    Coalesce,
+    Compare,
+    EventAgg,
+    EventSource,
+    InList,
+    IsNull,
+    Literal,
+    Node,
+    Not,
+    Or,
+    PatientColumn,
+    PeriodDate,
+    Registered,
+    Type,
+    Window,
+    WindowKind,
+)
+from carepilot.schema import TABLES, CodeSystem, ColumnType
+
+
+class ExprError(Exception):
+    """A problem at character `pos` of an expression (converted to DefinitionError)."""
+
+    def __init__(self, pos: int, message: str) -> None:
+        super().__init__(message)
+        self.pos = pos
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class TableInfo:
+    """Default columns of an event table."""
+
+    date: str
+    code: str | None
+    value: str | None
+
+
+EVENT_TABLES: dict[str, TableInfo] = {
+    "clinical_events": TableInfo("date", "snomedct_code", "numeric_value"),
+    "medications": TableInfo("date", "dmd_code", None),
+    "apcs": TableInfo("admission_date", "primary_diagnosis", "tariff_cost"),
+    "opa": TableInfo("appointment_date", None, "cost"),
+    "ec": TableInfo("arrival_date", "primary_diagnosis", "cost"),
+    "community_contacts": TableInfo("contact_date", None, "minutes"),
+    "ons_deaths": TableInfo("date", "underlying_cause_of_death", None),
+    "referrals": TableInfo("referral_date", None, None),
+    "social_care_packages": TableInfo("start_date", None, "weekly_cost"),
+    "proms": TableInfo("pre_date", None, "post_eq5d_index"),
+    "patient_experience": TableInfo("survey_date", None, None),
+    "record_access_requests": TableInfo("request_date", None, None),
+}
+"""Tables that event functions can read, with their default date/code/value columns."""
+
+DEFAULT_TABLE_FOR_SYSTEM: dict[CodeSystem, tuple[str, str]] = {
+    CodeSystem.SNOMEDCT: ("clinical_events", "snomedct_code"),
+    CodeSystem.DMD: ("medications", "dmd_code"),
+    CodeSystem.ICD10: ("apcs", "primary_diagnosis"),
+    CodeSystem.OPCS4: ("apcs", "primary_procedure"),
+}
+
+_COL_TYPES: dict[ColumnType, Type] = {
+    ColumnType.INT: Type.INT,
+    ColumnType.FLOAT: Type.FLOAT,
+    ColumnType.STR: Type.STR,
+    ColumnType.DATE: Type.DATE,
+    ColumnType.BOOL: Type.BOOL,
+}
+
+PATIENT_COLUMNS: dict[str, Type] = {
+    c.name: _COL_TYPES[c.type]
+    for c in TABLES["patients"].columns
+    if c.name != "patient_id"
+}
+
+EVENT_FUNCTIONS: dict[str, Agg] = {
+    "has": Agg.EXISTS,
+    "count": Agg.COUNT,
+    "latest_date": Agg.LATEST_DATE,
+    "earliest_date": Agg.EARLIEST_DATE,
+    "latest_value": Agg.LATEST_VALUE,
+    "earliest_value": Agg.EARLIEST_VALUE,
+    "mean_value": Agg.MEAN_VALUE,
+    "min_value": Agg.MIN_VALUE,
+    "max_value": Agg.MAX_VALUE,
+    "sum_value": Agg.SUM_VALUE,
+}
+OTHER_FUNCTIONS = ("diagnosed", "died", "registered", "date", "coalesce")
+NAMES = ("age", "age_at_start", "period_start", "period_end", "alive")
+
+_TOKEN = re.compile(
+    r"""\s*(?:
+      (?P<number>\d+(?:\.\d+)?)
+    | (?P<string>"[^"]*"|'[^']*')
+    | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+    | (?P<op>==|!=|<=|>=|<|>|\(|\)|\[|\]|,|=)
+    )""",
+    re.VERBOSE,
+)
+_KEYWORDS = {"and", "or", "not", "in", "is", "null", "true", "false"}
+_WINDOW_UNITS = {"month": 1, "months": 1, "year": 12, "years": 12, "day": 0, "days": 0}
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    kind: str
+    text: str
+    pos: int
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split `text` into tokens, raising ExprError at the first bad character."""
+    tokens: list[Token] = []
+    pos = 0
+    while pos < len(text):
+        if text[pos:].strip() == "":
+            break
+        match = _TOKEN.match(text, pos)
+        if match is None or match.end() == pos:
+            bad = len(text[pos:]) - len(text[pos:].lstrip()) + pos
+            raise ExprError(bad, f"unexpected character `{text[bad]}`")
+        kind = match.lastgroup or "op"
+        start = match.start(kind)
+        value = match.group(kind)
+        if kind == "name" and value in _KEYWORDS:
+            kind = "kw"
+        tokens.append(Token(kind, value, start))
+        pos = match.end()
+    tokens.append(Token("end", "", len(text)))
+    return tokens
+
+
+def _suggest(name: str, options: list[str] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(name, list(options), n=1)
+    return f"; did you mean `{close[0]}`?" if close else ""
+
+
+class Parser:
+    """Recursive-descent parser producing resolved, type-checked nodes."""
+
+    def __init__(self, text: str, codelists: Mapping[str, CodeSystem]) -> None:
+        self.text = text
+        self.tokens = tokenize(text)
+        self.i = 0
+        self.codelists = codelists
+
+    # -- token helpers ---------------------------------------------------------------
+    @property
+    def tok(self) -> Token:
+        return self.tokens[self.i]
+
+    def accept(self, text: str) -> Token | None:
+        if self.tok.text == text and self.tok.kind in ("op", "kw"):
+            self.i += 1
+            return self.tokens[self.i - 1]
+        return None
+
+    def expect(self, text: str) -> Token:
+        tok = self.accept(text)
+        if tok is None:
+            found = self.tok.text or "the end of the expression"
+            raise ExprError(self.tok.pos, f"expected `{text}` but found `{found}`")
+        return tok
+
+    # -- grammar -----------------------------------------------------------------------
+    def parse(self) -> Node:
+        node = self.expr()
+        if self.tok.kind != "end":
+            raise ExprError(
+                self.tok.pos,
+                f"unexpected `{self.tok.text}`; combine conditions with `and` / `or`",
+            )
+        return node
+
+    def expr(self) -> Node:
+        start = self.tok.pos
+        items = [self.and_()]
+        while self.accept("or"):
+            items.append(self.and_())
+        if len(items) == 1:
+            return items[0]
+        for item in items:
+            self._need_bool(item, start, "`or`")
+        return Or(tuple(items))
+
+    def and_(self) -> Node:
+        start = self.tok.pos
+        items = [self.not_()]
+        while self.accept("and"):
+            items.append(self.not_())
+        if len(items) == 1:
+            return items[0]
+        for item in items:
+            self._need_bool(item, start, "`and`")
+        return And(tuple(items))
+
+    def not_(self) -> Node:
+        tok = self.accept("not")
+        if tok is not None:
+            item = self.not_()
+            self._need_bool(item, tok.pos, "`not`")
+            return Not(item)
+        return self.cmp()
+
+    def cmp(self) -> Node:
+        start = self.tok.pos
+        left = self.atom()
+        op = self.tok.text if self.tok.kind == "op" else ""
+        if op in ("==", "!=", "<", "<=", ">", ">="):
+            self.i += 1
+            right = self.atom()
+            left, right = self._coerce_pair(left, right, start)
+            if op not in ("==", "!=") and left.type in (Type.BOOL, Type.STR):
+                raise ExprError(
+                    start, f"`{op}` needs numbers or dates, not {left.type.value}"
+                )
+            return Compare(op, left, right)
+        negate = False
+        if self.tok.text == "not" and self.tokens[self.i + 1].text == "in":
+            self.i += 1
+            negate = True
+        if self.accept("in"):
+            values = self.literal_list()
+            checked = tuple(self._coerce_value(left, v, start) for v, _ in values)
+            return InList(left, checked, negate)
+        if self.accept("is"):
+            neg = self.accept("not") is not None
+            self.expect("null")
+            return IsNull(left, neg)
+        return left
+
+    def literal_list(self) -> list[tuple[int | float | str | bool, int]]:
+        self.expect("[")
+        values: list[tuple[int | float | str | bool, int]] = []
+        while True:
+            tok = self.tok
+            lit = self.atom()
+            if not isinstance(lit, Literal) or lit.value is None:
+                raise ExprError(tok.pos, "lists may contain only numbers or text")
+            assert not isinstance(lit.value, dt.date)
+            values.append((lit.value, tok.pos))
+            if not self.accept(","):
+                break
+        self.expect("]")
+        return values
+
+    def atom(self) -> Node:
+        tok = self.tok
+        if tok.kind == "number":
+            self.i += 1
+            if "." in tok.text:
+                return Literal(float(tok.text), Type.FLOAT)
+            return Literal(int(tok.text), Type.INT)
+        if tok.kind == "string":
+            self.i += 1
+            return Literal(tok.text[1:-1], Type.STR)
+        if tok.kind == "kw" and tok.text in ("true", "false"):
+            self.i += 1
+            return Literal(tok.text == "true", Type.BOOL)
+        if self.accept("("):
+            node = self.expr()
+            self.expect(")")
+            return node
+        if tok.kind == "name":
+            self.i += 1
+            if self.tok.text == "(":
+                return self.call(tok)
+            return self.name(tok)
+        found = tok.text or "the end of the expression"
+        raise ExprError(tok.pos, f"expected a value or condition but found `{found}`")
+
+    def name(self, tok: Token) -> Node:
+        n = tok.text
+        if n == "age":
+            return Age("period_end")
+        if n == "age_at_start":
+            return Age("period_start")
+        if n in ("period_start", "period_end"):
+            return PeriodDate(n)
+        if n == "alive":
+            src = EventSource("ons_deaths", "date")
+            return Not(EventAgg(src, Window(WindowKind.EVER), Agg.EXISTS))
+        if n in PATIENT_COLUMNS:
+            return PatientColumn(n, PATIENT_COLUMNS[n])
+        if n in EVENT_FUNCTIONS or n in OTHER_FUNCTIONS:
+            raise ExprError(tok.pos, f"`{n}` is a function: write `{n}(...)`")
+        options = [*NAMES, *PATIENT_COLUMNS]
+        raise ExprError(
+            tok.pos,
+            f"unknown name `{n}`{_suggest(n, options)} "
+            f"(names are: {', '.join(options)}; codelists are used inside "
+            "functions such as has(...))",
+        )
+
+    # -- calls ------------------------------------------------------------------------
+    def call(self, name_tok: Token) -> Node:
+        fn = name_tok.text
+        self.expect("(")
+        positional: list[tuple[Token, Node | None]] = []
+        keywords: dict[str, tuple[Token, object]] = {}
+        if not self.accept(")"):
+            while True:
+                tok = self.tok
+                if tok.kind == "name" and self.tokens[self.i + 1].text == "=":
+                    self.i += 2
+                    if tok.text in keywords:
+                        raise ExprError(tok.pos, f"argument `{tok.text}` given twice")
+                    keywords[tok.text] = (tok, self.kwarg_value(tok.text))
+                else:
+                    if keywords:
+                        raise ExprError(
+                            tok.pos, "positional arguments must come before name=value"
+                        )
+                    if tok.kind == "name" and tok.text in self.codelists:
+                        self.i += 1
+                        positional.append((tok, None))
+                    else:
+                        positional.append((tok, self.expr()))
+                if not self.accept(","):
+                    break
+            self.expect(")")
+        if fn in EVENT_FUNCTIONS:
+            return self.event_call(name_tok, EVENT_FUNCTIONS[fn], positional, keywords)
+        if fn == "diagnosed":
+            return self.diagnosed(name_tok, positional, keywords)
+        if fn == "died":
+            keywords.setdefault("table", (name_tok, "ons_deaths"))
+            keywords.setdefault("within", (name_tok, Window(WindowKind.PERIOD)))
+            return self.event_call(name_tok, Agg.EXISTS, positional, keywords)
+        if fn == "registered":
+            return self.registered(name_tok, positional, keywords)
+        if fn == "date":
+            return self.date_literal(name_tok, positional, keywords)
+        if fn == "coalesce":
+            return self.coalesce(name_tok, positional, keywords)
+        options = [*EVENT_FUNCTIONS, *OTHER_FUNCTIONS]
+        raise ExprError(
+            name_tok.pos,
+            f"unknown function `{fn}`{_suggest(fn, options)} "
+            f"(functions are: {', '.join(options)})",
+        )
+
+    def kwarg_value(self, key: str) -> object:
+        tok = self.tok
+        if key == "within":
+            return self.window()
+        if self.tok.text == "[":
+            return tuple(v for v, _ in self.literal_list())
+        if tok.kind == "name" and self.tokens[self.i + 1].text != "(":
+            self.i += 1
+            return tok.text
+        node = self.atom()
+        if not isinstance(node, Literal):
+            raise ExprError(tok.pos, f"`{key}=` takes a name, number or text")
+        return node.value
+
+    def window(self) -> Window:
+        tok = self.tok
+        if tok.kind == "name" and tok.text in ("ever", "period"):
+            self.i += 1
+            return Window(WindowKind(tok.text))
+        if tok.kind == "number" and "." not in tok.text:
+            unit = self.tokens[self.i + 1]
+            if unit.kind == "name" and unit.text in _WINDOW_UNITS:
+                self.i += 2
+                n = int(tok.text)
+                if n <= 0:
+                    raise ExprError(tok.pos, "a window must be at least 1 day or month")
+                if _WINDOW_UNITS[unit.text] == 0:
+                    return Window(WindowKind.DAYS, n)
+                return Window(WindowKind.MONTHS, n * _WINDOW_UNITS[unit.text])
+        raise ExprError(
+            tok.pos,
+            "bad window: write e.g. `within=12 months`, `within=90 days`, "
+            "`within=5 years`, `within=period` or `within=ever`",
+        )
+
+    def event_call(
+        self,
+        name_tok: Token,
+        agg: Agg,
+        positional: list[tuple[Token, Node | None]],
+        keywords: dict[str, tuple[Token, object]],
+    ) -> EventAgg:
+        fn = name_tok.text
+        if len(positional) > 1:
+            raise ExprError(positional[1][0].pos, f"`{fn}` takes at most one codelist")
+        codelist: str | None = None
+        if positional:
+            tok, node = positional[0]
+            if node is not None or tok.text not in self.codelists:
+                options = list(self.codelists)
+                raise ExprError(
+                    tok.pos,
+                    f"`{tok.text}` is not a codelist declared under `codelists:`"
+                    f"{_suggest(tok.text, options)} (declared: "
+                    f"{', '.join(options) or 'none'})",
+                )
+            codelist = tok.text
+        window_arg = keywords.pop("within", None)
+        if window_arg is None:
+            raise ExprError(
+                name_tok.pos,
+                f"`{fn}` needs a window, e.g. `{fn}(..., within=12 months)` "
+                "(or within=ever / within=period)",
+            )
+        window = window_arg[1]
+        assert isinstance(window, Window)
+        table_arg = keywords.pop("table", None)
+        table: str | None = str(table_arg[1]) if table_arg else None
+        code_arg = keywords.pop("code", None)
+        code_col: str | None = str(code_arg[1]) if code_arg else None
+        if table is None:
+            if codelist is None:
+                raise ExprError(
+                    name_tok.pos,
+                    f"`{fn}` needs a codelist or `table=` (one of "
+                    f"{', '.join(EVENT_TABLES)})",
+                )
+            system = self.codelists[codelist]
+            if system not in DEFAULT_TABLE_FOR_SYSTEM:
+                raise ExprError(
+                    name_tok.pos,
+                    f"codelist `{codelist}` is {system.value}; say which table to "
+                    "search with `table=`",
+                )
+            table, default_code = DEFAULT_TABLE_FOR_SYSTEM[system]
+            code_col = code_col or default_code
+        if table not in EVENT_TABLES:
+            pos = table_arg[0].pos if table_arg else name_tok.pos
+            raise ExprError(
+                pos,
+                f"`{table}` is not an event table{_suggest(table, list(EVENT_TABLES))}"
+                f" (event tables: {', '.join(EVENT_TABLES)})",
+            )
+        info = EVENT_TABLES[table]
+        schema = TABLES[table]
+        date_arg = keywords.pop("date", None)
+        date_col = str(date_arg[1]) if date_arg else info.date
+        self._check_column(table, date_col, Type.DATE, date_arg, name_tok)
+        if codelist is not None:
+            code_col = code_col or info.code
+            if code_col is None:
+                raise ExprError(
+                    name_tok.pos,
+                    f"table `{table}` has no coded column; drop the codelist or "
+                    "use `code=<column>`",
+                )
+            self._check_column(table, code_col, Type.STR, code_arg, name_tok)
+            expected = schema.column(code_col).code_system
+            system = self.codelists[codelist]
+            if expected is not None and expected != system:
+                raise ExprError(
+                    positional[0][0].pos,
+                    f"codelist `{codelist}` holds {system.value} codes but "
+                    f"`{table}.{code_col}` holds {expected.value} codes; use a "
+                    f"{expected.value} codelist or another table",
+                )
+        value_arg = keywords.pop("value", None)
+        value_col: str | None = None
+        if agg.needs_value:
+            value_col = str(value_arg[1]) if value_arg else info.value
+            if value_col is None:
+                raise ExprError(
+                    name_tok.pos,
+                    f"`{fn}` needs a numeric column: table `{table}` has no default; "
+                    "add `value=<column>`",
+                )
+            self._check_column(table, value_col, Type.FLOAT, value_arg, name_tok)
+        elif value_arg is not None:
+            raise ExprError(value_arg[0].pos, f"`{fn}` does not use `value=`")
+        filters: list[tuple[str, tuple[str | int | float | bool, ...]]] = []
+        for key, (tok, raw) in sorted(keywords.items()):
+            if not schema.has_column(key):
+                raise ExprError(
+                    tok.pos,
+                    f"`{key}` is not a column of `{table}`"
+                    f"{_suggest(key, list(schema.column_names))} (columns: "
+                    f"{', '.join(schema.column_names)})",
+                )
+            col = schema.column(key)
+            values = raw if isinstance(raw, tuple) else (raw,)
+            checked: list[str | int | float | bool] = []
+            for v in values:
+                if not isinstance(v, (str, int, float, bool)):
+                    raise ExprError(tok.pos, f"`{key}=` takes a value or a list")
+                if col.type is ColumnType.STR and not isinstance(v, str):
+                    raise ExprError(tok.pos, f"`{table}.{key}` holds text; quote it")
+                if col.allowed is not None and v not in col.allowed:
+                    raise ExprError(
+                        tok.pos,
+                        f"`{v}` is not an allowed value of `{table}.{key}`"
+                        f"{_suggest(str(v), col.allowed)} (allowed: "
+                        f"{', '.join(col.allowed)})",
+                    )
+                checked.append(v)
+            filters.append((key, tuple(checked)))
+        source = EventSource(
+            table=table,
+            date_column=date_col,
+            codelist=codelist,
+            code_column=code_col if codelist else None,
+            filters=tuple(filters),
+            value_column=value_col,
+        )
+        return EventAgg(source, window, agg)
+
+    def _check_column(
+        self,
+        table: str,
+        column: str,
+        want: Type,
+        arg: tuple[Token, object] | None,
+        name_tok: Token,
+    ) -> None:
+        schema = TABLES[table]
+        pos = arg[0].pos if arg else name_tok.pos
+        if not schema.has_column(column):
+            raise ExprError(
+                pos,
+                f"`{column}` is not a column of `{table}`"
+                f"{_suggest(column, list(schema.column_names))}",
+            )
+        have = _COL_TYPES[schema.column(column).type]
+        ok = have == want or (want is Type.FLOAT and have is Type.INT)
+        if not ok:
+            options = [
+                c.name
+                for c in schema.columns
+                if _COL_TYPES[c.type] == want
+                or (want is Type.FLOAT and c.type is ColumnType.INT)
+            ]
+            raise ExprError(
+                pos,
+                f"`{table}.{column}` is {have.value}, not {want.value}; "
+                f"{want.value} columns are: {', '.join(options)}",
+            )
+
+    def diagnosed(
+        self,
+        name_tok: Token,
+        positional: list[tuple[Token, Node | None]],
+        keywords: dict[str, tuple[Token, object]],
+    ) -> Node:
+        resolved = keywords.pop("resolved", None)
+        keywords.setdefault("within", (name_tok, Window(WindowKind.EVER)))
+        has = self.event_call(name_tok, Agg.EXISTS, positional, dict(keywords))
+        if resolved is None:
+            return has
+        res_name = str(resolved[1])
+        if res_name not in self.codelists:
+            raise ExprError(
+                resolved[0].pos,
+                f"`resolved=` must name a declared codelist, not `{res_name}`"
+                f"{_suggest(res_name, list(self.codelists))}",
+            )
+        dx_latest = EventAgg(has.source, has.window, Agg.LATEST_DATE)
+        res = self.event_call(
+            name_tok,
+            Agg.LATEST_DATE,
+            [(Token("name", res_name, resolved[0].pos), None)],
+            {k: v for k, v in keywords.items() if k == "within"},
+        )
+        return And((has, Or((IsNull(res), Compare(">=", dx_latest, res)))))
+
+    def registered(
+        self,
+        name_tok: Token,
+        positional: list[tuple[Token, Node | None]],
+        keywords: dict[str, tuple[Token, object]],
+    ) -> Node:
+        if positional:
+            raise ExprError(
+                positional[0][0].pos, "write `registered(months=N)` with a name"
+            )
+        months = keywords.pop("months", (name_tok, 0))[1]
+        at = keywords.pop("at", (name_tok, "period_end"))[1]
+        if keywords:
+            key, (tok, _) = next(iter(keywords.items()))
+            raise ExprError(
+                tok.pos, f"`registered` takes `months=` and `at=`, not `{key}=`"
+            )
+        if not isinstance(months, int) or isinstance(months, bool) or months < 0:
+            raise ExprError(name_tok.pos, "`months=` must be a whole number >= 0")
+        if at not in ("period_end", "period_start"):
+            raise ExprError(
+                name_tok.pos, "`at=` must be `period_end` or `period_start`"
+            )
+        return Registered(months, str(at))
+
+    def date_literal(
+        self,
+        name_tok: Token,
+        positional: list[tuple[Token, Node | None]],
+        keywords: dict[str, tuple[Token, object]],
+    ) -> Node:
+        if len(positional) != 1 or keywords:
+            raise ExprError(name_tok.pos, 'write a date as date("2024-03-31")')
+        node = positional[0][1]
+        if not isinstance(node, Literal) or not isinstance(node.value, str):
+            raise ExprError(positional[0][0].pos, 'write a date as date("2024-03-31")')
+        return Literal(self._parse_date(node.value, positional[0][0].pos), Type.DATE)
+
+    def coalesce(
+        self,
+        name_tok: Token,
+        positional: list[tuple[Token, Node | None]],
+        keywords: dict[str, tuple[Token, object]],
+    ) -> Node:
+        items = [n for _, n in positional if n is not None]
+        if len(items) < 2 or keywords or len(items) != len(positional):
+            raise ExprError(name_tok.pos, "coalesce takes two or more values")
+        first = items[0]
+        out = [first]
+        for item in items[1:]:
+            _, b = self._coerce_pair(first, item, name_tok.pos)
+            out.append(b)
+        return Coalesce(tuple(out))
+
+    # -- typing helpers ---------------------------------------------------------------
+    @staticmethod
+    def _parse_date(text: str, pos: int) -> dt.date:
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            raise ExprError(pos, f"`{text}` is not a date like 2024-03-31") from None
+
+    def _need_bool(self, node: Node, pos: int, what: str) -> None:
+        if node.type is not Type.BOOL:
+            raise ExprError(
+                pos,
+                f"{what} combines conditions, but one side is a {node.type.value} "
+                "value; compare it, e.g. `latest_value(...) <= 58`",
+            )
+
+    def _coerce_pair(self, left: Node, right: Node, pos: int) -> tuple[Node, Node]:
+        if isinstance(right, Literal) and right.type is Type.STR:
+            right = Literal(self._coerce_value(left, right.value, pos), left.type)
+        elif isinstance(left, Literal) and left.type is Type.STR:
+            left = Literal(self._coerce_value(right, left.value, pos), right.type)
+        lt, rt = left.type, right.type
+        numeric = {Type.INT, Type.FLOAT}
+        if lt != rt and not (lt in numeric and rt in numeric):
+            raise ExprError(
+                pos, f"cannot compare a {lt.value} value with a {rt.value} value"
+            )
+        return left, right
+
+    def _coerce_value(self, node: Node, value: object, pos: int) -> str | int | float:
+        t = node.type
+        if t is Type.DATE and isinstance(value, str):
+            return self._parse_date(value, pos)  # type: ignore[return-value]
+        if t is Type.STR:
+            if not isinstance(value, str):
+                raise ExprError(pos, f"compare text with quoted text, not `{value}`")
+            if isinstance(node, PatientColumn):
+                allowed = TABLES["patients"].column(node.column).allowed
+                if allowed is not None and value not in allowed:
+                    raise ExprError(
+                        pos,
+                        f'"{value}" is not a value of `{node.column}`'
+                        f"{_suggest(value, allowed)} (values: {', '.join(allowed)})",
+                    )
+            return value
+        if t in (Type.INT, Type.FLOAT) and isinstance(value, (int, float)):
+            return value
+        raise ExprError(pos, f"`{value}` cannot be compared with a {t.value} value")
+
+
+def parse_expression(text: str, codelists: Mapping[str, CodeSystem]) -> Node:
+    """Parse and type-check one expression.
+
+    Args:
+        text: the expression text.
+        codelists: declared codelist names and their code systems.
+
+    Returns:
+        The resolved expression tree.
+
+    Raises:
+        ExprError: with the character offset of the problem.
+    """
+    if not text.strip():
+        raise ExprError(0, "the expression is empty")
+    return Parser(text, codelists).parse()
