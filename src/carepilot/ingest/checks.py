@@ -1,0 +1,397 @@
+"""Vectorised validation of one file against everything the data model declares.
+
+All row-level checks of a file run as ONE aggregate query (`count_if` per check)
+over the file's relation, joined to the referenced tables' keys: one scan however
+many checks there are. Only checks that fail are queried again, for up to
+`max_examples` offending rows in file order. Code formats are checked on the
+distinct codes only (a few thousand even in 100M events), then offending rows
+are counted with a membership test. Primary keys are checked with a GROUP BY and,
+when appending, a semi-join against the rows already loaded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import duckdb
+
+from carepilot.ingest.problems import Problem, ProblemKind, ProblemLog
+from carepilot.ingest.rules import rules_for
+from carepilot.ingest.sources import TYPE_EXPECTATIONS, Source, sql_literal
+from carepilot.schema import Column, ColumnType
+from carepilot.schema.codes import CODE_EXPECTATIONS, is_valid_code
+from carepilot.store.tables import quote
+
+_INLINE_CODES = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One row-level rule as SQL over the validated relation `w`.
+
+    Attributes:
+        kind: kind of problem when the predicate holds.
+        column: column named in the message.
+        predicate: SQL that is TRUE for an offending row.
+        value_sql: SQL rendering the offending value for the message.
+        expected: what a valid value looks like; `{detail}` is replaced by
+            the row's `detail_sql` value (e.g. the other date of a pair).
+        detail_sql: SQL giving context for the message, or NULL.
+    """
+
+    kind: ProblemKind
+    column: str | None
+    predicate: str
+    value_sql: str
+    expected: str
+    detail_sql: str = "NULL"
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A column whose values must exist in `table.column` (already loaded)."""
+
+    column: str
+    table: str
+    key: str
+
+
+def _alias(i: int) -> tuple[str, str]:
+    return f"r{i}", f"t{i}"
+
+
+def _display(raw: str) -> str:
+    return f"CAST({raw} AS VARCHAR)"
+
+
+def relation_sql(source: Source, references: list[Reference]) -> str:
+    """The relation `w`: index, raw and typed columns, plus reference-key matches."""
+    select = ["_cp_idx"]
+    for i, col in enumerate(source.columns):
+        r, t = _alias(i)
+        select.append(f"{col.raw_sql or 'NULL'} AS {r}")
+        select.append(f"{col.typed_sql} AS {t}")
+    inner = f"SELECT {', '.join(select)} FROM {source.relation_sql}"
+    if not references:
+        return f"({inner})"
+    joins = []
+    keys = []
+    for j, ref in enumerate(references):
+        _, t = _alias(_index(source, ref.column))
+        joins.append(
+            f"LEFT JOIN (SELECT DISTINCT {quote(ref.key)} AS k FROM {quote(ref.table)}) "
+            f"ref{j} ON v.{t} = ref{j}.k"
+        )
+        keys.append(f"ref{j}.k AS ref{j}")
+    return f"(SELECT v.*, {', '.join(keys)} FROM ({inner}) v {' '.join(joins)})"
+
+
+def _index(source: Source, name: str) -> int:
+    return next(i for i, c in enumerate(source.columns) if c.column.name == name)
+
+
+def build_checks(
+    source: Source,
+    references: list[Reference],
+    bad_codes: dict[str, list[str]],
+    today: dt.date,
+) -> list[Check]:
+    """Every row-level check of `source`, as SQL over `relation_sql`."""
+    checks: list[Check] = []
+    for i, cs in enumerate(source.columns):
+        col = cs.column
+        r, t = _alias(i)
+        if cs.raw_sql is None:
+            continue
+        name = col.name
+        if cs.bad_type_sql is not None:
+            checks.append(
+                Check(
+                    ProblemKind.TYPE,
+                    name,
+                    f"({r} IS NOT NULL AND {t} IS NULL)",
+                    _display(r),
+                    TYPE_EXPECTATIONS[col.type],
+                )
+            )
+        if not col.nullable:
+            checks.append(
+                Check(
+                    ProblemKind.NULL,
+                    name,
+                    f"({r} IS NULL)",
+                    "''",
+                    f"a value ({TYPE_EXPECTATIONS[col.type]}); this column may not be empty",
+                )
+            )
+        if col.allowed is not None:
+            allowed = ", ".join(sql_literal(a) for a in col.allowed)
+            checks.append(
+                Check(
+                    ProblemKind.ALLOWED,
+                    name,
+                    f"({t} IS NOT NULL AND {t} NOT IN ({allowed}))",
+                    _display(r),
+                    "one of: " + ", ".join(col.allowed),
+                )
+            )
+        if col.code_system is not None and bad_codes.get(name):
+            codes = bad_codes[name]
+            members = (
+                ", ".join(sql_literal(c) for c in codes)
+                if len(codes) <= _INLINE_CODES
+                else f"SELECT unnest({sql_literal(codes)}::VARCHAR[])"
+            )
+            checks.append(
+                Check(
+                    ProblemKind.CODE,
+                    name,
+                    f"({t} IN ({members}))",
+                    _display(r),
+                    CODE_EXPECTATIONS[col.code_system],
+                )
+            )
+        checks.extend(_range_checks(i, cs.column, today))
+    for rule in rules_for(source.table.name):
+        a, b = _index(source, rule.earlier), _index(source, rule.later)
+        if source.columns[a].raw_sql is None or source.columns[b].raw_sql is None:
+            continue
+        ta, tb = _alias(a)[1], _alias(b)[1]
+        checks.append(
+            Check(
+                ProblemKind.ROW_LOGIC,
+                rule.later,
+                f"({ta} IS NOT NULL AND {tb} IS NOT NULL AND {tb} < {ta})",
+                _display(tb),
+                f"`{rule.later}` on or after `{rule.earlier}`, which is {{detail}} on "
+                "this row (columns swapped?)",
+                detail_sql=_display(ta),
+            )
+        )
+    for j, ref in enumerate(references):
+        i = _index(source, ref.column)
+        r, t = _alias(i)
+        checks.append(
+            Check(
+                ProblemKind.REFERENCE,
+                ref.column,
+                f"({t} IS NOT NULL AND ref{j} IS NULL)",
+                _display(r),
+                f"a `{ref.key}` that exists in `{ref.table}` (add the missing "
+                f"{ref.table} rows or remove this row)",
+            )
+        )
+    return checks
+
+
+def _range_checks(i: int, col: Column, today: dt.date) -> list[Check]:
+    r, t = _alias(i)
+    checks: list[Check] = []
+    if col.type is ColumnType.DATE:
+        low = col.min_value
+        high = today.isoformat() if col.max_value == "today" else col.max_value
+        if low is not None:
+            checks.append(
+                Check(
+                    ProblemKind.RANGE,
+                    col.name,
+                    f"({t} < DATE '{low}')",
+                    _display(t),
+                    f"a date on or after {low}",
+                )
+            )
+        if high is not None:
+            what = (
+                "not in the future (today is "
+                if col.max_value == "today"
+                else "on or before ("
+            )
+            checks.append(
+                Check(
+                    ProblemKind.RANGE,
+                    col.name,
+                    f"({t} > DATE '{high}')",
+                    _display(t),
+                    f"a date {what}{high})",
+                )
+            )
+        if col.first_of_month:
+            checks.append(
+                Check(
+                    ProblemKind.FIRST_OF_MONTH,
+                    col.name,
+                    f"(day({t}) <> 1)",
+                    _display(t),
+                    "the first day of a month (dates of birth are held to month "
+                    "precision, e.g. 1980-06-01)",
+                )
+            )
+    elif col.type in (ColumnType.INT, ColumnType.FLOAT):
+        low, high = col.min_value, col.max_value
+        if low is not None and high is not None:
+            predicate = f"({t} < {low} OR {t} > {high})"
+            expected = f"a number from {low} to {high}"
+        elif low is not None:
+            predicate, expected = f"({t} < {low})", f"a number >= {low}"
+        elif high is not None:
+            predicate, expected = f"({t} > {high})", f"a number <= {high}"
+        else:
+            return checks
+        checks.append(
+            Check(ProblemKind.RANGE, col.name, predicate, _display(r), expected)
+        )
+    return checks
+
+
+def find_bad_codes(
+    conn: duckdb.DuckDBPyConnection, source: Source
+) -> dict[str, list[str]]:
+    """Distinct codes of each coded column that fail their code system's format.
+
+    One scan collects every coded column's distinct values; Python then checks
+    only those distinct values (the Verhoeff check digit needs a loop).
+    """
+    coded = [
+        (i, cs)
+        for i, cs in enumerate(source.columns)
+        if cs.column.code_system is not None and cs.raw_sql is not None
+    ]
+    if not coded:
+        return {}
+    select = ", ".join(
+        f"list(DISTINCT {cs.typed_sql}) FILTER (WHERE {cs.typed_sql} IS NOT NULL)"
+        for _, cs in coded
+    )
+    row = conn.execute(f"SELECT {select} FROM {source.relation_sql}").fetchone()
+    assert row is not None
+    bad: dict[str, list[str]] = {}
+    for (_, cs), values in zip(coded, row, strict=True):
+        system = cs.column.code_system
+        assert system is not None
+        invalid = sorted(
+            str(v) for v in (values or []) if not is_valid_code(system, str(v))
+        )
+        if invalid:
+            bad[cs.column.name] = invalid
+    return bad
+
+
+def run_checks(
+    conn: duckdb.DuckDBPyConnection,
+    source: Source,
+    relation: str,
+    checks: list[Check],
+    log: ProblemLog,
+    max_examples: int,
+) -> int:
+    """Run every check in one scan; fetch examples of the failing ones.
+
+    Returns:
+        The number of rows in the file's relation.
+    """
+    counts = ", ".join(f"count_if({c.predicate})" for c in checks)
+    sql = f"SELECT count(*){', ' + counts if counts else ''} FROM {relation} w"
+    row = conn.execute(sql).fetchone()
+    assert row is not None
+    n_rows = int(row[0])
+    for check, failed in zip(checks, row[1:], strict=True):
+        if not failed:
+            continue
+        examples = conn.execute(
+            f"SELECT _cp_idx, {check.value_sql}, {check.detail_sql} FROM {relation} w "
+            f"WHERE {check.predicate} ORDER BY _cp_idx LIMIT {max_examples}"
+        ).fetchall()
+        log.add_examples(
+            check.kind,
+            int(failed),
+            [
+                Problem(
+                    check.kind,
+                    source.data_file.name,
+                    source.user_row(int(idx)),
+                    check.column,
+                    None if check.kind is ProblemKind.NULL else str(value),
+                    check.expected.replace("{detail}", str(detail)),
+                )
+                for idx, value, detail in examples
+            ],
+        )
+    return n_rows
+
+
+def check_primary_key(
+    conn: duckdb.DuckDBPyConnection,
+    source: Source,
+    relation: str,
+    existing_rows: int,
+    log: ProblemLog,
+    max_examples: int,
+) -> None:
+    """Report duplicate primary keys within the file and against rows already loaded."""
+    key = source.table.primary_key
+    if not key:
+        return
+    idx = [_index(source, k) for k in key]
+    typed = [_alias(i)[1] for i in idx]
+    not_null = " AND ".join(f"{t} IS NOT NULL" for t in typed)
+    keys = ", ".join(typed)
+    shown = " || ', ' || ".join(f"CAST({t} AS VARCHAR)" for t in typed)
+    key_names = ", ".join(f"`{k}`" for k in key)
+    row = conn.execute(
+        f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {relation} w "
+        f"WHERE {not_null} GROUP BY {keys} HAVING count(*) > 1)"
+    ).fetchone()
+    duplicates = int(row[0]) if row else 0
+    if duplicates:
+        examples = conn.execute(
+            f"SELECT _cp_idx, {shown}, first FROM (SELECT _cp_idx, {keys}, "
+            f"min(_cp_idx) OVER (PARTITION BY {keys}) AS first FROM {relation} w "
+            f"WHERE {not_null}) WHERE _cp_idx > first ORDER BY _cp_idx LIMIT {max_examples}"
+        ).fetchall()
+        log.add_examples(
+            ProblemKind.DUPLICATE_KEY,
+            duplicates,
+            [
+                Problem(
+                    ProblemKind.DUPLICATE_KEY,
+                    source.data_file.name,
+                    source.user_row(int(i)),
+                    key[0] if len(key) == 1 else ", ".join(key),
+                    str(value),
+                    f"a unique {key_names}; the same key is on "
+                    f"{'line' if source.data_file.format == 'csv' else 'row'} "
+                    f"{source.user_row(int(first))}",
+                )
+                for i, value, first in examples
+            ],
+        )
+    if existing_rows == 0:
+        return
+    on = " AND ".join(f"w.{t} = e.{quote(k)}" for t, k in zip(typed, key, strict=True))
+    table = quote(source.table.name)
+    row = conn.execute(
+        f"SELECT count(*) FROM {relation} w SEMI JOIN {table} e ON {on}"
+    ).fetchone()
+    clashes = int(row[0]) if row else 0
+    if clashes:
+        examples = conn.execute(
+            f"SELECT _cp_idx, {shown} FROM {relation} w SEMI JOIN {table} e ON {on} "
+            f"ORDER BY _cp_idx LIMIT {max_examples}"
+        ).fetchall()
+        log.add_examples(
+            ProblemKind.DUPLICATE_KEY,
+            clashes,
+            [
+                Problem(
+                    ProblemKind.DUPLICATE_KEY,
+                    source.data_file.name,
+                    source.user_row(int(i)),
+                    key[0] if len(key) == 1 else ", ".join(key),
+                    str(value),
+                    f"a {key_names} not already in the database (--append adds new "
+                    "rows only; use --replace to reload everything)",
+                )
+                for i, value in examples
+            ],
+        )
