@@ -37,7 +37,9 @@ def arrow_schema(table: Table) -> pa.Schema:
     return pa.schema([pa.field(c.name, _ARROW[c.type]) for c in table.columns])
 
 
-def to_arrow(name: str, data: pa.Table | pd.DataFrame | list[dict[str, Any]]) -> pa.Table:
+def to_arrow(
+    name: str, data: pa.Table | pd.DataFrame | list[dict[str, Any]]
+) -> pa.Table:
     """Conform `data` to the data-model schema of table `name`.
 
     Absent optional columns take their documented default; columns are cast to

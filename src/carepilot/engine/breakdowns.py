@@ -1,0 +1,134 @@
+"""Breakdowns: which patient attribute each one groups by and how categories are labelled.
+
+The patient-level pass groups by the *raw* attribute (the 2021 ethnicity
+category, the IMD decile, the 5-year age band index); derived breakdowns
+(ethnicity in 5 and 16 groups, IMD quintile) are mapped from those small
+aggregates afterwards, so the big table is scanned once per raw attribute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+from carepilot.schema import categories as cat
+
+BREAKDOWNS: tuple[str, ...] = (
+    "total",
+    "sex",
+    "age_band",
+    "ethnicity_5",
+    "ethnicity_16",
+    "imd_quintile",
+    "imd_decile",
+    "religion",
+    "disability",
+    "sexual_orientation",
+    "rural_urban",
+)
+"""Every breakdown in output order (results contract)."""
+
+RAW_ATTRIBUTES: tuple[str, ...] = (
+    "sex",
+    "age_band",
+    "ethnicity",
+    "imd_decile",
+    "religion",
+    "disability",
+    "sexual_orientation",
+    "rural_urban",
+)
+"""Columns the patient-level table is grouped by (one GROUP BY each)."""
+
+N_AGE_BANDS = 19
+"""Five-year bands 0-4 ... 85-89 and 90+: the ESP2013 bands used for DSR/ISR."""
+
+AGE_BAND_LABELS: tuple[str, ...] = tuple(
+    [f"{5 * i}-{5 * i + 4}" for i in range(N_AGE_BANDS - 1)] + ["90+"]
+)
+
+
+def age_band_label(index: int) -> str:
+    """Label of five-year band `index` (0 → "0-4", 18 → "90+")."""
+    return AGE_BAND_LABELS[max(0, min(int(index), N_AGE_BANDS - 1))]
+
+
+def _imd_quintile(decile: str) -> str:
+    if decile == cat.UNKNOWN:
+        return cat.UNKNOWN
+    return str((int(float(decile)) + 1) // 2)
+
+
+DERIVED: dict[str, tuple[str, Callable[[str], str]]] = {
+    "sex": ("sex", lambda v: v),
+    "age_band": ("age_band", lambda v: age_band_label(int(float(v)))),
+    "ethnicity_5": ("ethnicity", lambda v: cat.ETHNICITY_TO_5.get(v, cat.NOT_STATED)),
+    "ethnicity_16": (
+        "ethnicity",
+        lambda v: cat.ETHNICITY_TO_16.get(v, cat.NOT_STATED),
+    ),
+    "imd_quintile": ("imd_decile", _imd_quintile),
+    "imd_decile": (
+        "imd_decile",
+        lambda v: v if v == cat.UNKNOWN else str(int(float(v))),
+    ),
+    "religion": ("religion", lambda v: v),
+    "disability": ("disability", lambda v: v),
+    "sexual_orientation": ("sexual_orientation", lambda v: v),
+    "rural_urban": ("rural_urban", lambda v: v),
+}
+"""Output breakdown → (raw attribute it is computed from, category mapping)."""
+
+MISSING_LABEL: dict[str, str] = {
+    "sex": "unknown",
+    "ethnicity": cat.NOT_STATED,
+    "religion": cat.NOT_STATED,
+    "disability": cat.NOT_STATED,
+    "sexual_orientation": cat.NOT_STATED,
+    "rural_urban": cat.UNKNOWN,
+    "imd_decile": cat.UNKNOWN,
+    "age_band": "0",
+}
+"""Label for a missing raw attribute, so missing values form their own category."""
+
+
+def derive_breakdowns(
+    raw: pd.DataFrame, keys: list[str], measures: list[str], breakdowns: tuple[str, ...]
+) -> pd.DataFrame:
+    """Turn per-raw-attribute aggregates into output breakdowns and categories.
+
+    Args:
+        raw: rows with `attribute`, `value` (raw category as text), `keys` and
+            `measures`.
+        keys: grouping columns kept as they are (period, practice, age band...).
+        measures: columns summed.
+        breakdowns: output breakdowns wanted (`total` is derived from `sex`).
+
+    Returns:
+        Rows with `keys`, `breakdown`, `category` and summed `measures`.
+    """
+    frames: list[pd.DataFrame] = []
+    for breakdown in breakdowns:
+        attr = "sex" if breakdown == "total" else DERIVED[breakdown][0]
+        part = raw[raw["attribute"] == attr]
+        if part.empty:
+            continue
+        if breakdown == "total":
+            category = pd.Series("all", index=part.index)
+        else:
+            mapping = DERIVED[breakdown][1]
+            uniques = part["value"].unique()
+            lookup = {u: mapping(u) for u in uniques}
+            category = part["value"].map(lookup)
+        grouped = (
+            part.assign(category=category)
+            .groupby([*keys, "category"], sort=False, dropna=False)[measures]
+            .sum()
+            .reset_index()
+        )
+        grouped.insert(len(keys), "breakdown", breakdown)
+        frames.append(grouped)
+    if not frames:
+        return pd.DataFrame(columns=[*keys, "breakdown", "category", *measures])
+    return pd.concat(frames, ignore_index=True)

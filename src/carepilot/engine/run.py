@@ -1,0 +1,298 @@
+"""Run indicators on an Ibis backend and produce the results table.
+
+Per run: the patient x period grid is built once (and cached on the backend).
+Per indicator: one patient-level query aggregated in the database to
+(period, practice, category) - the only big pass - then, in pandas on that small
+table: derived breakdowns, area roll-ups, statistics, benchmark comparison, and
+disclosure control through `carepilot.disclosure.release` (the only way figures
+leave the engine).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+
+from carepilot.disclosure import DisclosurePolicy, release
+from carepilot.engine.aggregate import MEASURES, aggregate_expr
+from carepilot.engine.areas import roll_up
+from carepilot.engine.breakdowns import BREAKDOWNS, derive_breakdowns
+from carepilot.engine.statistics import (
+    add_comparison,
+    add_statistics,
+    simple_statistics,
+)
+from carepilot.errors import UserError
+from carepilot.indicators.compile import build_grid, compile_indicator, periods_table
+from carepilot.indicators.model import IndicatorDefinition, ValueType
+from carepilot.indicators.periods import Period
+
+log = logging.getLogger(__name__)
+
+RESULT_COLUMNS = (
+    "indicator_id",
+    "indicator_version",
+    "period_start",
+    "period_end",
+    "area_type",
+    "area_code",
+    "area_name",
+    "parent_area_code",
+    "breakdown",
+    "category",
+    "numerator",
+    "denominator",
+    "exceptions",
+    "value",
+    "lower_ci_95",
+    "upper_ci_95",
+    "lower_ci_99_8",
+    "upper_ci_99_8",
+    "comparison",
+    "suppressed",
+    "suppression_reason",
+)
+"""Columns of the results table, in order (shared results contract)."""
+
+Progress = Callable[[str, str], None]
+"""Called with (indicator id, step) as a run advances."""
+
+
+@dataclass
+class RunTimings:
+    """Seconds spent per indicator (database pass and post-processing)."""
+
+    grid: float = 0.0
+    database: dict[str, float] = field(default_factory=dict[str, float])
+    post: dict[str, float] = field(default_factory=dict[str, float])
+
+
+@dataclass
+class Organisations:
+    """Small organisation tables, read once per run."""
+
+    practices: pd.DataFrame
+    commissioners: pd.DataFrame
+    pilot_sites: pd.DataFrame
+    pilot_members: pd.DataFrame
+
+    @staticmethod
+    def read(tables: Mapping[str, ir.Table]) -> Organisations:
+        return Organisations(
+            tables["practices"].execute(),
+            tables["commissioners"].execute(),
+            tables["pilot_sites"].execute(),
+            tables["pilot_site_members"].execute(),
+        )
+
+
+class Engine:
+    """Runs indicators over one backend for one set of periods."""
+
+    def __init__(
+        self,
+        tables: Mapping[str, ir.Table],
+        periods: Sequence[Period],
+        *,
+        cache_grid: bool = True,
+        breakdowns: tuple[str, ...] = BREAKDOWNS,
+    ) -> None:
+        if not periods:
+            raise UserError("no periods to report on; check --from and --to")
+        unknown = [b for b in breakdowns if b not in BREAKDOWNS]
+        if unknown:
+            raise UserError(
+                f"unknown breakdown(s) {', '.join(unknown)}; choose from {', '.join(BREAKDOWNS)}"
+            )
+        self.tables = tables
+        self.periods = list(periods)
+        self.breakdowns = breakdowns
+        self.timings = RunTimings()
+        self._grid_periods = periods_table(self.periods)
+        self._cache_grid = cache_grid
+        self._grid: ir.Table | None = None
+        self._orgs: Organisations | None = None
+
+    @property
+    def grid(self) -> ir.Table:
+        """The patient x period grid, built (and cached) on first use."""
+        if self._grid is None:
+            start = time.perf_counter()
+            grid = build_grid(self.tables, self._grid_periods)
+            self._grid = grid.cache() if self._cache_grid else grid
+            self.timings.grid = time.perf_counter() - start
+        return self._grid
+
+    @property
+    def organisations(self) -> Organisations:
+        if self._orgs is None:
+            self._orgs = Organisations.read(self.tables)
+        return self._orgs
+
+    def patient_level(self, definition: IndicatorDefinition) -> ir.Table:
+        """The compiled patient-level expression (for tests and `explain`)."""
+        return compile_indicator(
+            definition, self.tables, self.periods, grid=self.grid
+        ).patient_level
+
+    def aggregate(self, definition: IndicatorDefinition) -> pd.DataFrame:
+        """Run the single database pass: (period, practice, attribute) sums."""
+        start = time.perf_counter()
+        compiled = compile_indicator(
+            definition, self.tables, self.periods, grid=self.grid
+        )
+        standardised = definition.value_type in (ValueType.DSR, ValueType.ISR)
+        expr = aggregate_expr(compiled.patient_level, by_age_band=standardised)
+        raw = expr.execute()
+        self.timings.database[definition.id] = time.perf_counter() - start
+        return raw
+
+    def results(self, definition: IndicatorDefinition) -> pd.DataFrame:
+        """Unsuppressed results (row-level-access view) for one indicator."""
+        raw = self.aggregate(definition)
+        start = time.perf_counter()
+        standardised = definition.value_type in (ValueType.DSR, ValueType.ISR)
+        keys = ["period_id", "practice_pseudo_id", *(["sband"] if standardised else [])]
+        measures = list(MEASURES)
+        breakdowns = tuple(
+            b for b in self.breakdowns if not (standardised and b == "age_band")
+        )
+        if raw.empty:
+            out = pd.DataFrame(columns=list(RESULT_COLUMNS))
+            self.timings.post[definition.id] = time.perf_counter() - start
+            return out
+        raw["value"] = raw["value"].astype(str)
+        derived = derive_breakdowns(raw, keys, measures, breakdowns)
+        orgs = self.organisations
+        other_keys = [k for k in keys if k != "practice_pseudo_id"]
+        rolled = roll_up(
+            derived,
+            [*other_keys, "breakdown", "category"],
+            measures,
+            orgs.practices,
+            orgs.commissioners,
+            orgs.pilot_sites,
+            orgs.pilot_members,
+            self.periods,
+        )
+        with_stats = add_statistics(rolled, definition)
+        with_cmp = add_comparison(with_stats, definition)
+        out = self._format(with_cmp, definition)
+        self.timings.post[definition.id] = time.perf_counter() - start
+        return out
+
+    def _format(
+        self, rows: pd.DataFrame, definition: IndicatorDefinition
+    ) -> pd.DataFrame:
+        starts = [p.start for p in self.periods]
+        ends = [p.end for p in self.periods]
+        pid = rows["period_id"].to_numpy(int)
+        exceptions = rows["exc"].astype(float)
+        if definition.value_type is not ValueType.PROPORTION:
+            exceptions = pd.Series(np.nan, index=rows.index)
+        out = pd.DataFrame(
+            {
+                "indicator_id": definition.id,
+                "indicator_version": definition.version,
+                "period_start": [starts[i] for i in pid],
+                "period_end": [ends[i] for i in pid],
+                "area_type": rows["area_type"].astype(str),
+                "area_code": rows["area_code"].astype(str),
+                "area_name": rows["area_name"].astype(str),
+                "parent_area_code": rows["parent_area_code"],
+                "breakdown": rows["breakdown"].astype(str),
+                "category": rows["category"].astype(str),
+                "numerator": rows["num"].astype(float),
+                "denominator": rows["den"].astype(float),
+                "exceptions": exceptions,
+                "value": rows["value"].astype(float),
+                "lower_ci_95": rows["lower_ci_95"].astype(float),
+                "upper_ci_95": rows["upper_ci_95"].astype(float),
+                "lower_ci_99_8": rows["lower_ci_99_8"].astype(float),
+                "upper_ci_99_8": rows["upper_ci_99_8"].astype(float),
+                "comparison": rows["comparison"].astype(str),
+                "suppressed": False,
+                "suppression_reason": None,
+            }
+        )
+        order = {
+            a: i
+            for i, a in enumerate(
+                ("national", "commissioner", "pcn", "practice", "pilot")
+            )
+        }
+        border = {b: i for i, b in enumerate(BREAKDOWNS)}
+        out = out.assign(
+            _a=out["area_type"].map(order), _b=out["breakdown"].map(border)
+        ).sort_values(
+            ["period_start", "_a", "area_code", "_b", "category"], kind="stable"
+        )
+        return out.drop(columns=["_a", "_b"]).reset_index(drop=True)
+
+    def release(
+        self, definition: IndicatorDefinition, policy: DisclosurePolicy
+    ) -> pd.DataFrame:
+        """Results after disclosure control: what may leave the engine."""
+        return release(
+            self.results(definition), policy, value_fn=value_fn_for(definition)
+        )
+
+
+def value_fn_for(
+    definition: IndicatorDefinition,
+) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    """Recompute statistics from rounded counts (OpenSAFELY-style policies).
+
+    Proportions, crude rates and counts are recomputed with their own methods
+    from the rounded numerator and denominator; means and standardised values
+    cannot be recomputed from rounded totals, so their statistics are blanked.
+    """
+
+    def recompute(rows: pd.DataFrame) -> pd.DataFrame:
+        if definition.value_type in (ValueType.MEAN, ValueType.DSR, ValueType.ISR):
+            return pd.DataFrame(index=rows.index)
+        num = rows["numerator"].to_numpy(float)
+        den = rows["denominator"].to_numpy(float)
+        stats = simple_statistics(num, den, np.zeros_like(num), definition)
+        return pd.DataFrame(stats, index=rows.index)
+
+    return recompute
+
+
+def run_indicators(
+    engine: Engine,
+    definitions: Sequence[IndicatorDefinition],
+    policy: DisclosurePolicy,
+    progress: Progress | None = None,
+) -> pd.DataFrame:
+    """Run every definition and return one released results table."""
+    frames: list[pd.DataFrame] = []
+    for definition in definitions:
+        if progress is not None:
+            progress(definition.id, "running")
+        frames.append(engine.release(definition, policy))
+        if progress is not None:
+            progress(definition.id, "done")
+    if not frames:
+        return pd.DataFrame(columns=list(RESULT_COLUMNS))
+    return pd.concat(frames, ignore_index=True)[list(RESULT_COLUMNS)]
+
+
+def explain_sql(
+    definition: IndicatorDefinition,
+    tables: Mapping[str, ir.Table],
+    periods: Sequence[Period],
+    dialect: str = "duckdb",
+) -> str:
+    """The SQL of the indicator's single database pass (grid included)."""
+    compiled = compile_indicator(definition, tables, periods)
+    standardised = definition.value_type in (ValueType.DSR, ValueType.ISR)
+    expr = aggregate_expr(compiled.patient_level, by_age_band=standardised)
+    return str(ibis.to_sql(expr, dialect=dialect))
