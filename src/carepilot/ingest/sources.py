@@ -285,8 +285,8 @@ def _collect_rejects(
     conn: duckdb.DuckDBPyConnection, source: Source, rejects: str, n_fields: int
 ) -> None:
     rows = conn.execute(
-        f"SELECT line, error_type::VARCHAR, csv_line, error_message FROM {rejects} "
-        "ORDER BY line"
+        f"SELECT line, error_type::VARCHAR, any_value(csv_line), "
+        f"any_value(error_message) FROM {rejects} GROUP BY ALL ORDER BY line"
     ).fetchall()
     source.rejected_lines = sorted({int(r[0]) for r in rows})
     for line, error_type, csv_line, message in rows:
@@ -353,9 +353,10 @@ def parquet_source(
                 data_file.name,
                 None,
                 column.name,
-                types[column.name],
+                None,
                 f"Parquet type {DUCKDB_TYPES[column.type]} "
-                f"({TYPE_EXPECTATIONS[column.type]}), or strings that parse as such",
+                f"({TYPE_EXPECTATIONS[column.type]}) or strings that parse as such, "
+                f"but the file has type {types[column.name]}",
             )
             source.problems.append((problem, 1))
             source.columns.append(
