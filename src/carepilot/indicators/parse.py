@@ -118,7 +118,7 @@ EVENT_FUNCTIONS: dict[str, Agg] = {
     "sum_value": Agg.SUM_VALUE,
 }
 OTHER_FUNCTIONS = ("diagnosed", "died", "registered", "date", "coalesce")
-NAMES = ("age", "age_at_start", "period_start", "period_end", "alive")
+NAMES = ("age", "age_at_start", "period_start", "period_end", "alive", "registered")
 
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -309,12 +309,14 @@ class Parser:
             return Age("period_start")
         if n in ("period_start", "period_end"):
             return PeriodDate(n)
+        if n == "registered":
+            return Registered(0, "period_end")
         if n == "alive":
             src = EventSource("ons_deaths", "date")
             return Not(EventAgg(src, Window(WindowKind.EVER), Agg.EXISTS))
         if n in PATIENT_COLUMNS:
             return PatientColumn(n, PATIENT_COLUMNS[n])
-        if n in EVENT_FUNCTIONS or n in OTHER_FUNCTIONS:
+        if n in EVENT_FUNCTIONS or n in OTHER_FUNCTIONS[:2]:
             raise ExprError(tok.pos, f"`{n}` is a function: write `{n}(...)`")
         options = [*NAMES, *PATIENT_COLUMNS]
         raise ExprError(

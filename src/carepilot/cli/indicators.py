@@ -1,0 +1,200 @@
+"""`carepilot indicators`: check, list, explain and run indicator definitions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table as RichTable
+
+from carepilot.errors import ConfigError, DefinitionError, UserError
+from carepilot.indicators.model import IndicatorDefinition
+from carepilot.indicators.periods import Frequency, make_periods, parse_month
+
+console = Console()
+err_console = Console(stderr=True)
+
+indicators_app = typer.Typer(
+    help="Check, list, explain and run indicator definitions.", no_args_is_help=True
+)
+
+DISCLOSURE_CHOICES = ("opensafely", "suppress", "none")
+
+
+def _default_definitions() -> list[Path]:
+    from carepilot.engine.definitions import SHIPPED_LIBRARY
+
+    return [SHIPPED_LIBRARY]
+
+
+def _load(
+    definitions: list[Path] | None, codelists: list[Path] | None
+) -> list[IndicatorDefinition]:
+    from carepilot.engine.definitions import load_definitions
+
+    return load_definitions(definitions or _default_definitions(), codelists or [])
+
+
+def _select(
+    defs: list[IndicatorDefinition], ids: list[str] | None
+) -> list[IndicatorDefinition]:
+    if not ids:
+        return defs
+    by_id = {d.id: d for d in defs}
+    missing = [i for i in ids if i not in by_id]
+    if missing:
+        raise DefinitionError(
+            f"no indicator with id {', '.join(missing)}; available: "
+            f"{', '.join(sorted(by_id)) or 'none'}"
+        )
+    return [by_id[i] for i in ids]
+
+
+DefinitionsOpt = typer.Option(
+    None,
+    "--definitions",
+    "-d",
+    help="Definition file(s) or folder(s) (default: the shipped library).",
+)
+CodelistsOpt = typer.Option(
+    None, "--codelists", help="Extra folder(s) to look for codelist CSVs in."
+)
+
+
+@indicators_app.command("check")
+def check(
+    paths: list[Path] = typer.Argument(..., help="Definition files or folders."),
+    codelists: list[Path] | None = CodelistsOpt,
+) -> None:
+    """Validate definitions only (no data is read); exits non-zero on errors."""
+    defs = _load(paths, codelists)
+    console.print(f"[green]ok[/]: {len(defs)} indicator definition(s) are valid")
+
+
+@indicators_app.command("list")
+def list_(
+    definitions: list[Path] | None = DefinitionsOpt,
+    codelists: list[Path] | None = CodelistsOpt,
+) -> None:
+    """List indicators: id, version, value type, period rule and title."""
+    table = RichTable("id", "version", "value type", "period", "polarity", "title")
+    for d in _load(definitions, codelists):
+        table.add_row(
+            d.id,
+            str(d.version),
+            d.value_type.value,
+            str(d.period_rule),
+            d.polarity.value,
+            d.title,
+        )
+    console.print(table)
+
+
+@indicators_app.command("explain")
+def explain(
+    indicator_id: str = typer.Argument(..., help="Indicator id."),
+    definitions: list[Path] | None = DefinitionsOpt,
+    codelists: list[Path] | None = CodelistsOpt,
+    from_: str = typer.Option("2024-04", "--from", help="First period (YYYY-MM)."),
+    to: str = typer.Option("2025-03", "--to", help="Last period (YYYY-MM)."),
+    frequency: Frequency = typer.Option(Frequency.MONTH, "--frequency"),
+    dialect: str = typer.Option("duckdb", "--dialect", help="SQL dialect."),
+) -> None:
+    """Print the SQL of the indicator's single database pass (no data needed)."""
+    import ibis
+
+    from carepilot.engine.run import explain_sql
+    from carepilot.engine.tables import arrow_schema
+    from carepilot.schema import TABLES
+
+    (definition,) = _select(_load(definitions, codelists), [indicator_id])
+    periods = make_periods(
+        parse_month(from_, "--from"), parse_month(to, "--to"), frequency
+    )
+    tables = {
+        name: ibis.table(ibis.schema(arrow_schema(t)), name=name)
+        for name, t in TABLES.items()
+    }
+    typer.echo(explain_sql(definition, tables, periods, dialect=dialect))
+
+
+@indicators_app.command("run")
+def run(
+    db: Path = typer.Option(..., "--db", help="DuckDB analytics database."),
+    definitions: list[Path] | None = DefinitionsOpt,
+    codelists: list[Path] | None = CodelistsOpt,
+    indicator: list[str] | None = typer.Option(
+        None, "--indicator", "-i", help="Only these indicator ids."
+    ),
+    from_: str = typer.Option(..., "--from", help="First period (YYYY-MM)."),
+    to: str = typer.Option(..., "--to", help="Last period (YYYY-MM)."),
+    frequency: Frequency = typer.Option(Frequency.MONTH, "--frequency"),
+    out: Path = typer.Option(
+        Path("indicator_results.parquet"),
+        "--out",
+        help="Output file: .parquet (default) or .csv.",
+    ),
+    disclosure: str = typer.Option(
+        "opensafely",
+        "--disclosure",
+        help="opensafely | suppress | none (none: INTERNAL USE ONLY, row-level "
+        "access; never publish its output).",
+    ),
+) -> None:
+    """Run indicators for every period and breakdown and write the results table."""
+    from carepilot.disclosure import OPENSAFELY, ROW_LEVEL_ACCESS, SUPPRESS_1_TO_7
+    from carepilot.engine.output import write_results
+    from carepilot.engine.run import Engine, run_indicators
+    from carepilot.engine.tables import tables_from_connection
+    from carepilot.store import ibis_connection
+
+    policies = {
+        "opensafely": OPENSAFELY,
+        "suppress": SUPPRESS_1_TO_7,
+        "none": ROW_LEVEL_ACCESS,
+    }
+    if disclosure not in policies:
+        raise ConfigError(
+            f"--disclosure must be one of {', '.join(DISCLOSURE_CHOICES)}, not `{disclosure}`"
+        )
+    if out.suffix.lower() not in (".parquet", ".csv"):
+        raise UserError(f"--out {out}: use a .parquet or .csv file name")
+    defs = _select(_load(definitions, codelists), indicator)
+    periods = make_periods(
+        parse_month(from_, "--from"), parse_month(to, "--to"), frequency
+    )
+    if disclosure == "none":
+        err_console.print(
+            "[bold yellow]warning:[/] --disclosure none: output is NOT disclosure "
+            "controlled; internal use by people with row-level access only"
+        )
+    con = ibis_connection(db, read_only=False)
+    engine = Engine(tables_from_connection(con), periods)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err_console,
+    ) as progress:
+        task = progress.add_task("indicators", total=len(defs))
+
+        def on_progress(indicator_id: str, step: str) -> None:
+            if step == "done":
+                progress.advance(task)
+            else:
+                progress.update(task, description=f"{indicator_id}")
+
+        results = run_indicators(engine, defs, policies[disclosure], on_progress)
+    write_results(results, out)
+    console.print(
+        f"wrote {len(results):,} rows for {len(defs)} indicator(s) x "
+        f"{len(periods)} period(s) to {out}"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `indicators` command group to the root CLI."""
+    app.add_typer(indicators_app, name="indicators")
