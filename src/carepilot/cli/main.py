@@ -28,6 +28,7 @@ err_console = Console(stderr=True)
 
 COMMAND_MODULES: tuple[str, ...] = (
     # one line per command group; keep alphabetical to avoid merge conflicts
+    "carepilot.cli.indicators",
     "carepilot.cli.load",
 )
 """Modules that each define `register(app: typer.Typer) -> None`."""
