@@ -170,7 +170,10 @@ def _from_native(
     target = DUCKDB_TYPES[column.type]
     base = source_type.split("(")[0]
     if source_type == "VARCHAR":
-        return _parse_varchar(column, raw)
+        # Parquet writers keep empty strings that CSV readers turn into NULL.
+        return _parse_varchar(column, f"NULLIF({raw}, '')")
+    if source_type == '"NULL"':  # an all-null column (e.g. inferred from empty CSV)
+        return f"CAST(NULL AS {target})", None
     if source_type == target:
         return raw, None
     numeric = base in _INTEGER_TYPES or base in _FLOAT_TYPES or base == "DECIMAL"
@@ -366,5 +369,7 @@ def parquet_source(
             )
             continue
         typed, bad = parsed
+        if types[column.name] == "VARCHAR":
+            raw = f"NULLIF({raw}, '')"
         source.columns.append(ColumnSource(column, raw, typed, bad))
     return source
