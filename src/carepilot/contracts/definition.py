@@ -398,16 +398,20 @@ def _capitation(r: _Reader, value: Any) -> CapitationSpec:
     conditions: list[ConditionFlag] = []
     for i, c in enumerate(r.items(d.get("conditions"), f"{p}.conditions")):
         cp = f"{p}.conditions[{i}]"
-        cd = r.mapping(c, cp, ("name", "snomedct"), ("name", "snomedct"))
+        cd = r.mapping(c, cp, ("name", "snomedct", "codelist"), ("name",))
         codes = tuple(
             r.text(x, f"{cp}.snomedct[{j}]")
-            for j, x in enumerate(r.items(cd["snomedct"], f"{cp}.snomedct"))
+            for j, x in enumerate(r.items(cd.get("snomedct"), f"{cp}.snomedct"))
         )
+        listname = None
+        if cd.get("codelist") is not None:
+            listname = r.text(cd["codelist"], f"{cp}.codelist")
+            codes = codes + _codelist_codes(r, listname, f"{cp}.codelist")
         conditions.append(
             r.build(
                 cp,
-                lambda cd=cd, codes=codes, cp=cp: ConditionFlag(
-                    r.text(cd["name"], f"{cp}.name"), codes
+                lambda cd=cd, codes=codes, cp=cp, ln=listname: ConditionFlag(
+                    r.text(cd["name"], f"{cp}.name"), codes, ln
                 ),
             )
         )
@@ -438,6 +442,29 @@ def _capitation(r: _Reader, value: Any) -> CapitationSpec:
     if d.get("seed") is not None:
         kwargs["seed"] = r.integer(d["seed"], f"{p}.seed")
     return r.build(p, lambda: CapitationSpec(**kwargs))
+
+
+def _codelist_codes(r: _Reader, name: str, path: str) -> tuple[str, ...]:
+    from carepilot.codelists import codelist_names, load_codelist
+
+    if name not in codelist_names():
+        close = difflib.get_close_matches(name, codelist_names(), n=3)
+        hint = (
+            f"did you mean {', '.join(f'`{c}`' for c in close)}?"
+            if close
+            else "use a codelist shipped in carepilot/codelists"
+        )
+        raise r.error(path, f"unknown codelist `{name}`", hint)
+    return load_codelist(name).codes
+
+
+def _condition_to_dict(f: ConditionFlag) -> dict[str, Any]:
+    if f.codelist is not None:
+        from carepilot.codelists import load_codelist
+
+        if f.snomedct_codes == load_codelist(f.codelist).codes:
+            return {"name": f.name, "codelist": f.codelist}
+    return {"name": f.name, "snomedct": list(f.snomedct_codes)}
 
 
 def _indicator(
@@ -799,10 +826,7 @@ def contract_to_dict(c: Contract) -> dict[str, Any]:
                 "baseline_year": cap.baseline_year,
                 "settings": [s.value for s in cap.settings],
                 "age_bands": list(cap.age_bands),
-                "conditions": [
-                    {"name": f.name, "snomedct": list(f.snomedct_codes)}
-                    for f in cap.conditions
-                ],
+                "conditions": [_condition_to_dict(f) for f in cap.conditions],
                 "trend": _num(cap.trend_pct),
                 "commissioner_total": _num(cap.commissioner_total),
                 "high_cost": None

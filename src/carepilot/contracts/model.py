@@ -198,6 +198,8 @@ class ConditionFlag:
 
     name: str
     snomedct_codes: tuple[str, ...]
+    codelist: str | None = None
+    """Name of the shipped codelist the codes came from, if any (kept for provenance)."""
 
     def __post_init__(self) -> None:
         _require(
