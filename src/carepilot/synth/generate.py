@@ -1,0 +1,270 @@
+"""Orchestration: organisations once, then patients chunk by chunk, then writing.
+
+Random streams come from `numpy.random.SeedSequence((seed, stream, chunk))`:
+stream 0 is organisations, stream 1 the patient chunks (one child per chunk of
+`chunk_size` patient ids), stream 2 the workforce noise. A chunk's data depend only
+on the seed, the organisations and its own id range, so chunks can be generated
+independently (in parallel or streamed to disk) for very large populations.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from carepilot.errors import ConfigError
+from carepilot.schema import TABLES
+from carepilot.schema import categories as cat
+from carepilot.synth import care, community, experience, hospital, mortality
+from carepilot.synth._arrow import Cat, Masked, build_table, schema_of
+from carepilot.synth._sampling import Calendar, to_days
+from carepilot.synth.conditions import draw_conditions, truncate_at_death
+from carepilot.synth.config import EFFECT_DESCRIPTIONS, EFFECT_KINDS, SynthConfig
+from carepilot.synth.organisations import Organisations, build_organisations
+from carepilot.synth.population import NO_DAY, build_patients
+
+log = logging.getLogger(__name__)
+
+ORG_TABLES = ("commissioners", "practices", "providers", "pilot_sites", "pilot_site_members")
+Format = Literal["parquet", "csv"]
+
+
+def _rng(config: SynthConfig, stream: int, chunk: int = 0) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence((config.seed, stream, chunk)))
+
+
+def organisations(config: SynthConfig) -> tuple[Organisations, Calendar]:
+    """The organisations and calendar of a scenario (deterministic in the seed)."""
+    cal = Calendar.build(config.start, config.months)
+    return build_organisations(config, cal, _rng(config, 0)), cal
+
+
+def generate_chunk(
+    config: SynthConfig,
+    orgs: Organisations,
+    cal: Calendar,
+    chunk: int,
+    workforce: np.ndarray,
+) -> dict[str, pa.Table]:
+    """Generate the patient-level tables for chunk `chunk` (patient ids
+    `chunk x chunk_size + 1 ...`), adding community minutes to `workforce`."""
+    first = chunk * config.chunk_size + 1
+    n = min(config.chunk_size, config.patients - first + 1)
+    rng = _rng(config, 1, chunk)
+    effects = config.effects
+    pts = build_patients(first, n, orgs, cal, rng)
+    conds = draw_conditions(pts, cal, rng)
+    mortality.draw_deaths(pts, conds, cal, rng)
+    truncate_at_death(conds, pts.death_day)
+    registrations, windows = mortality.registration_table(pts, orgs.pilot_day, cal)
+    deaths, _, in_hospital = mortality.deaths_table(pts, conds, rng)
+    died = np.flatnonzero(pts.death_day != NO_DAY)
+    events, meds = care.primary_care(pts, conds, windows, orgs, cal, effects, rng)
+    ctx = hospital.hospital_context(pts, conds, orgs, cal)
+    apcs, spells, joints = hospital.admitted_care(
+        pts, conds, windows, orgs, cal, effects, ctx, died[in_hospital], rng
+    )
+    ec = hospital.emergency_care(pts, windows, orgs, cal, effects, ctx, spells, rng, apcs)
+    opa, referrals = hospital.outpatients(pts, windows, orgs, cal, effects, ctx, rng)
+    contacts = community.community_contacts(
+        pts, conds, windows, orgs, cal, effects, ctx, workforce, rng
+    )
+    packages = community.social_care(pts, conds, windows, orgs, cal, ctx, spells, rng)
+    return {
+        "patients": _patients_table(pts),
+        "practice_registrations": registrations,
+        "clinical_events": events,
+        "medications": meds,
+        "apcs": apcs,
+        "opa": opa,
+        "ec": ec,
+        "community_contacts": contacts,
+        "social_care_packages": packages,
+        "referrals": referrals,
+        "proms": experience.proms(pts, windows, orgs, cal, effects, ctx, joints, rng),
+        "patient_experience": experience.patient_experience(
+            pts, windows, orgs, cal, effects, ctx, rng
+        ),
+        "record_access_requests": experience.record_access_requests(
+            pts, windows, orgs, cal, ctx, rng
+        ),
+        "ons_deaths": deaths,
+    }
+
+
+def _patients_table(pts: Any) -> pa.Table:
+    n = len(pts)
+    n_lsoa = int(pts.lsoa.max()) + 1 if n else 0
+    lsoa_codes = pa.array([f"E01{j:06d}" for j in range(n_lsoa)], type=pa.string())
+    return build_table(
+        "patients",
+        n,
+        {
+            "patient_id": pts.patient_id,
+            "date_of_birth": pts.dob,
+            "sex": Cat(pts.sex, cat.SEX),
+            "ethnicity": Cat(pts.ethnicity, cat.ETHNICITY_2021),
+            "religion": Cat(pts.religion, cat.RELIGION),
+            "disability": Cat(pts.disability, cat.DISABILITY),
+            "sexual_orientation": Cat(pts.sexual_orientation, cat.SEXUAL_ORIENTATION),
+            "gender_identity": Cat(pts.gender_identity, cat.GENDER_IDENTITY),
+            "lsoa_code": pc.take(lsoa_codes, pa.array(pts.lsoa)),
+            "imd_decile": pts.imd_decile,
+            "rural_urban": Cat(pts.rural_urban, cat.RURAL_URBAN),
+            "date_of_death": Masked(pts.death_day, pts.death_day != NO_DAY),
+        },
+    )
+
+
+def n_chunks(config: SynthConfig) -> int:
+    """Number of patient chunks."""
+    return -(-config.patients // config.chunk_size)
+
+
+def iter_tables(config: SynthConfig) -> Iterator[tuple[str, pa.Table]]:
+    """Yield `(table name, table part)` for every table; patient-level tables come
+    chunk by chunk (memory stays bounded by `chunk_size`)."""
+    orgs, cal = organisations(config)
+    for name in ORG_TABLES:
+        yield name, orgs.tables[name]
+    workforce = np.zeros(
+        (len(orgs.provider_codes["community"]), len(community.SERVICES), cal.months)
+    )
+    for chunk in range(n_chunks(config)):
+        t0 = time.perf_counter()
+        for name, table in generate_chunk(config, orgs, cal, chunk, workforce).items():
+            yield name, table
+        log.info("synth chunk %d done in %.1f s", chunk, time.perf_counter() - t0)
+    yield "provider_workforce", community.workforce_table(
+        workforce, orgs, cal, _rng(config, 2)
+    )
+
+
+def generate(config: SynthConfig) -> dict[str, pa.Table]:
+    """Generate the whole population in memory: one Arrow table per canonical table.
+
+    Every table of `carepilot.schema.TABLES` is present with exactly the model's
+    column names, order and Arrow types. Deterministic for a given config.
+    """
+    parts: dict[str, list[pa.Table]] = {name: [] for name in TABLES}
+    for name, table in iter_tables(config):
+        parts[name].append(table)
+    return {
+        name: pa.concat_tables(tables) if tables else schema_of(name).empty_table()
+        for name, tables in parts.items()
+    }
+
+
+def scenario(config: SynthConfig, orgs: Organisations, cal: Calendar) -> dict[str, Any]:
+    """The "truth" of a scenario: parameters, pilot practices and planted effects."""
+    pilot = np.flatnonzero(orgs.is_pilot)
+    return {
+        "generator": "carepilot.synth",
+        "version": 1,
+        "parameters": config.to_json(),
+        "period": {
+            "start": config.start.isoformat(),
+            "end_exclusive": str(np.datetime64(cal.end_day, "D")),
+            "months": config.months,
+        },
+        "pilot": {
+            "practices": [
+                {
+                    "practice_pseudo_id": int(i + 1),
+                    "practice_code": orgs.practice_code[i],
+                    "start_date": str(np.datetime64(int(orgs.pilot_day[i]), "D")),
+                    "start_month_index": int(orgs.pilot_month[i]),
+                }
+                for i in pilot
+            ],
+            "staggered": config.staggered,
+        },
+        "effects": [
+            {
+                "outcome": name,
+                "kind": EFFECT_KINDS[name],
+                "value": config.effects.get(name),
+                "description": EFFECT_DESCRIPTIONS[name],
+                "applies_from": "each pilot practice's start_date, to events dated "
+                "on or after it while the patient is registered there",
+            }
+            for name in EFFECT_KINDS
+        ],
+        "notes": (
+            "Relative effects multiply event rates by (1 + value); absolute effects "
+            "add value to a probability (or to the mean EQ-5D gain). Pilot practices "
+            "were selected with a bias towards larger, less deprived, better-"
+            "performing PCNs, so compare against matched practices."
+        ),
+    }
+
+
+def write_population(
+    config: SynthConfig, out_dir: Path, fmt: Format = "parquet"
+) -> dict[str, int]:
+    """Generate and write every table to `out_dir/<table>.<fmt>` plus `scenario.json`.
+
+    Tables are streamed chunk by chunk (Parquet row groups / CSV appends), so peak
+    memory does not grow with the number of patients beyond one chunk.
+
+    Returns:
+        Rows written per table.
+
+    Raises:
+        ConfigError: `fmt` is not parquet or csv, or `out_dir` is a file.
+    """
+    if fmt not in ("parquet", "csv"):
+        raise ConfigError(f"--format must be parquet or csv; got {fmt!r}")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"--out {out_dir} exists and is not a directory")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    writers: dict[str, Any] = {}
+    rows: dict[str, int] = dict.fromkeys(TABLES, 0)
+    try:
+        for name, table in iter_tables(config):
+            path = out_dir / f"{name}.{fmt}"
+            if name not in writers:
+                if fmt == "parquet":
+                    writers[name] = pq.ParquetWriter(
+                        path, schema_of(name), compression="snappy"
+                    )
+                else:
+                    writers[name] = pacsv.CSVWriter(path, schema_of(name))
+            writers[name].write_table(table)
+            rows[name] += table.num_rows
+        for name in TABLES:
+            if name not in writers:
+                empty = schema_of(name).empty_table()
+                path = out_dir / f"{name}.{fmt}"
+                if fmt == "parquet":
+                    pq.write_table(empty, path)
+                else:
+                    pacsv.write_csv(empty, path)
+    finally:
+        for writer in writers.values():
+            writer.close()
+    orgs, cal = organisations(config)
+    truth = scenario(config, orgs, cal)
+    truth["rows"] = rows
+    (out_dir / "scenario.json").write_text(json.dumps(truth, indent=2) + "\n")
+    return rows
+
+
+__all__ = [
+    "generate",
+    "iter_tables",
+    "organisations",
+    "scenario",
+    "to_days",
+    "write_population",
+]
