@@ -1,0 +1,1 @@
+"""User accounts, roles, password hashing, server-side sessions and login throttling."""

@@ -1,0 +1,2 @@
+"""Integrated care pilot programme workflow: prospectus, bids, eligibility, assessment,
+selection and the steering group."""
