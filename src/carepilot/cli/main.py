@@ -28,6 +28,7 @@ err_console = Console(stderr=True)
 
 COMMAND_MODULES: tuple[str, ...] = (
     # one line per command group; keep alphabetical to avoid merge conflicts
+    "carepilot.cli.evaluate",
     "carepilot.cli.indicators",
     "carepilot.cli.load",
     "carepilot.cli.stats",
