@@ -29,13 +29,10 @@ err_console = Console(stderr=True)
 COMMAND_MODULES: tuple[str, ...] = (
     # one line per command group; keep alphabetical to avoid merge conflicts
     "carepilot.cli.contracts",
-    "carepilot.cli.db",
     "carepilot.cli.evaluate",
     "carepilot.cli.indicators",
     "carepilot.cli.load",
-    "carepilot.cli.serve",
     "carepilot.cli.stats",
-    "carepilot.cli.synth",
 )
 """Modules that each define `register(app: typer.Typer) -> None`."""
 
