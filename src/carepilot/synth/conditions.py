@@ -50,7 +50,7 @@ class ConditionModel:
 CONDITIONS: tuple[ConditionModel, ...] = (
     ConditionModel("obesity", 0.12, 0.05, 0.6, (0, -0.1, 0.4, 0), 0.1, 18, 8),
     ConditionModel("hypertension", 0.25, 0.55, 0.3, (0, 0.2, 0.5, 0), -0.1, 18, 12, 0.03),
-    ConditionModel("diabetes", 0.10, 0.35, 0.6, (0, 1.0, 0.6, 0.3), -0.2, 18, 10, 0.015),
+    ConditionModel("diabetes", 0.065, 0.35, 0.6, (0, 1.0, 0.6, 0.3), -0.2, 18, 10, 0.015),
     ConditionModel("atrial_fibrillation", 0.015, 0.8, 0.1, (0, -0.5, -0.5, -0.3), -0.3, 30, 7),
     ConditionModel("chd", 0.035, 0.6, 0.6, (0, 0.5, -0.3, 0), -0.7, 30, 10, 0, (0.3, 0.6)),
     ConditionModel("stroke_tia", 0.018, 0.65, 0.5, (0, 0.1, 0.3, 0), -0.1, 30, 8, 0, (0.2, 0.5)),

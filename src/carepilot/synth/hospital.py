@@ -1,7 +1,7 @@
 """Secondary care: admitted spells (`apcs`), A&E (`ec`), outpatients (`opa`) and
 consultant-led referrals with RTT clocks (`referrals`).
 
-Rates per 1,000 patients per year by age (rounded from HES 2019/20 for England)
+Rates per 1,000 patients per year by age (shaped like HES 2019/20 for England)
 are scaled by exp(0.3 frailty + 0.15 long-term conditions + 0.5 (d - 0.5)) and a
 practice random effect, with winter seasonality (+-12 %) and a 1.5 %/year upward
 trend for emergency care. The planted effects `emergency_admissions`,
@@ -111,7 +111,7 @@ def admitted_care(
     age = ctx.age
     mult = effects.multiplier("emergency_admissions")
     em_rate = rate_by_age(age, [0, 5, 15, 45, 65, 75, 85, 100],
-                          [150, 40, 60, 80, 150, 280, 500, 600]) * ctx.risk  # fmt: skip
+                          [110, 30, 45, 55, 100, 190, 340, 420]) * ctx.risk  # fmt: skip
     em = draw_events(
         rng, windows, em_rate, cal, pilot_multiplier=mult,
         month_weight=seasonal_weight(cal, 0.12, 0.015),

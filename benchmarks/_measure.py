@@ -1,0 +1,42 @@
+"""Measure wall time and peak resident memory of a block of code.
+
+Shared by the benchmarks: `with measure() as m: ...` then `m.seconds`,
+`m.peak_rss_mb`. Peak RSS comes from `resource.getrusage` (the process high-water
+mark, Linux reports KiB), so it includes everything the process ever held, which
+is what a memory limit sees.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+
+@dataclass
+class Measurement:
+    """Result of `measure()`: wall seconds and process peak RSS (MB) at the end."""
+
+    seconds: float = 0.0
+    peak_rss_mb: float = 0.0
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far, in MB."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1024 / 1024 if sys.platform == "darwin" else peak / 1024
+
+
+@contextmanager
+def measure() -> Iterator[Measurement]:
+    """Time the block and record the process peak RSS when it ends."""
+    m = Measurement()
+    t0 = time.perf_counter()
+    try:
+        yield m
+    finally:
+        m.seconds = time.perf_counter() - t0
+        m.peak_rss_mb = peak_rss_mb()

@@ -1,0 +1,205 @@
+"""The generated population conforms to the data model and has realistic gradients."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from carepilot.codelists import load_codelist
+from carepilot.schema import ARROW_TYPE_NAMES, TABLES
+from carepilot.schema.codes import is_valid_code
+from carepilot.schema.model import ColumnType
+from carepilot.synth import PilotEffects, SynthConfig, generate, write_population
+
+CONFIG = SynthConfig(patients=12_000, seed=11, practices=12, pilot_practices=4)
+
+
+@pytest.fixture(scope="module")
+def population() -> dict[str, pa.Table]:
+    return generate(CONFIG)
+
+
+def test_every_table_has_the_model_columns_and_types(
+    population: dict[str, pa.Table],
+) -> None:
+    assert set(population) == set(TABLES)
+    for name, table in population.items():
+        model = TABLES[name]
+        assert table.column_names == list(model.column_names), name
+        for column in model.columns:
+            expected = pa.type_for_alias(ARROW_TYPE_NAMES[column.type])
+            assert table.schema.field(column.name).type == expected, (name, column.name)
+
+
+def test_values_respect_the_model(population: dict[str, pa.Table]) -> None:
+    for name, table in population.items():
+        assert table.num_rows > 0, f"{name} is empty"
+        for column in TABLES[name].columns:
+            arr = table.column(column.name)
+            if not column.nullable:
+                assert arr.null_count == 0, (name, column.name)
+            values = pc.unique(arr.drop_null()).to_pylist()
+            if column.allowed is not None:
+                assert set(values) <= set(column.allowed), (name, column.name)
+            if column.code_system is not None:
+                bad = [v for v in values if not is_valid_code(column.code_system, v)]
+                assert bad == [], (name, column.name, bad[:5])
+            if column.type in (ColumnType.INT, ColumnType.FLOAT) and values:
+                if column.min_value is not None:
+                    assert min(values) >= float(column.min_value), (name, column.name)
+                if column.max_value is not None:
+                    assert max(values) <= float(column.max_value), (name, column.name)
+            if column.type is ColumnType.DATE and values:
+                assert min(values) >= date(1900, 1, 1), (name, column.name)
+                assert max(values) < date(2024, 4, 1) or column.name in {
+                    "post_date", "clock_stop_date", "response_date", "end_date",
+                    "discharge_date",
+                }, (name, column.name)  # fmt: skip
+            if column.first_of_month:
+                assert all(v.day == 1 for v in values), (name, column.name)
+
+
+def _ids(table: pa.Table, column: str) -> set[object]:
+    return set(pc.unique(table.column(column).drop_null()).to_pylist())
+
+
+def test_foreign_keys_and_primary_keys(population: dict[str, pa.Table]) -> None:
+    for name, table in population.items():
+        for column in TABLES[name].columns:
+            if column.references:
+                ref_table, ref_col = column.references.split(".")
+                missing = _ids(table, column.name) - _ids(population[ref_table], ref_col)
+                assert not missing, (name, column.name, list(missing)[:5])
+        key = TABLES[name].primary_key
+        if key:
+            distinct = table.group_by(list(key)).aggregate([]).num_rows
+            assert distinct == table.num_rows, f"{name} primary key not unique"
+
+
+def test_deaths_are_consistent_with_patients(population: dict[str, pa.Table]) -> None:
+    deaths = population["ons_deaths"].to_pydict()
+    patients = population["patients"]
+    dod = dict(
+        zip(
+            patients.column("patient_id").to_pylist(),
+            patients.column("date_of_death").to_pylist(),
+            strict=True,
+        )
+    )
+    for pid, day in zip(deaths["patient_id"], deaths["date"], strict=True):
+        assert dod[pid] == day
+    assert sum(d is not None for d in dod.values()) == len(deaths["patient_id"])
+    # registrations end on the death day at the latest
+    regs = population["practice_registrations"].to_pydict()
+    for pid, end in zip(regs["patient_id"], regs["end_date"], strict=True):
+        if dod[pid] is not None:
+            assert end is not None and end <= dod[pid]
+
+
+def test_registrations_include_movers_joiners_and_leavers(
+    population: dict[str, pa.Table],
+) -> None:
+    regs = population["practice_registrations"]
+    per_patient = regs.group_by("patient_id").aggregate([("start_date", "count")])
+    assert pc.max(per_patient.column("start_date_count")).as_py() == 2
+    starts = regs.column("start_date").to_numpy()
+    assert (starts >= np.datetime64("2021-04-01")).mean() > 0.05  # joiners
+    ends = regs.column("end_date").drop_null().to_numpy()
+    assert len(ends) > 0.05 * CONFIG.patients  # leavers, movers and deaths
+
+
+def _has_code(population: dict[str, pa.Table], codelist: str) -> pa.Array:
+    events = population["clinical_events"]
+    codes = pa.array(load_codelist(codelist).codes)
+    hit = events.filter(pc.is_in(events.column("snomedct_code"), value_set=codes))
+    return pc.is_in(
+        population["patients"].column("patient_id"),
+        value_set=pc.unique(hit.column("patient_id")),
+    )
+
+
+def test_diabetes_gradient_by_deprivation_and_age(
+    population: dict[str, pa.Table],
+) -> None:
+    patients = population["patients"]
+    has = _has_code(population, "diabetes").to_numpy(zero_copy_only=False)
+    decile = patients.column("imd_decile").to_numpy()
+    assert has[decile <= 2].mean() > 1.3 * has[decile >= 9].mean()
+    born = patients.column("date_of_birth").to_numpy()
+    old = born < np.datetime64("1956-01-01")
+    young = (born > np.datetime64("1980-01-01")) & (born < np.datetime64("2003-01-01"))
+    assert has[old].mean() > 3 * has[young].mean()
+
+
+def test_diabetes_higher_in_south_asian_groups(population: dict[str, pa.Table]) -> None:
+    patients = population["patients"]
+    has = _has_code(population, "diabetes").to_numpy(zero_copy_only=False)
+    eth = patients.column("ethnicity").to_numpy(zero_copy_only=False)
+    south_asian = np.isin(eth, ["Asian: Indian", "Asian: Pakistani", "Asian: Bangladeshi"])
+    white = eth == "White: English, Welsh, Scottish, Northern Irish or British"
+    assert south_asian.sum() > 100
+    assert has[south_asian].mean() > 1.3 * has[white].mean()
+
+
+def test_rtt_clocks_mostly_within_18_weeks(population: dict[str, pa.Table]) -> None:
+    ref = population["referrals"]
+    stopped = ref.filter(pc.is_valid(ref.column("clock_stop_date")))
+    wait = (
+        stopped.column("clock_stop_date").to_numpy()
+        - stopped.column("clock_start_date").to_numpy()
+    ).astype(int)
+    assert 0.75 < (wait <= 126).mean() < 0.95
+    assert ref.column("clock_stop_date").null_count > 0  # some still waiting
+
+
+def test_social_care_after_discharge_links_to_spells(
+    population: dict[str, pa.Table],
+) -> None:
+    packages = population["social_care_packages"]
+    assert packages.column("after_discharge_spell_id").null_count < packages.num_rows
+
+
+def test_same_seed_same_bytes_and_different_seed_differs(tmp_path: Path) -> None:
+    small = SynthConfig(patients=2_000, seed=5, practices=6, pilot_practices=2)
+
+    def digest(config: SynthConfig, out: Path) -> str:
+        write_population(config, out)
+        h = hashlib.sha256()
+        for path in sorted(out.iterdir()):
+            h.update(path.name.encode())
+            h.update(path.read_bytes())
+        return h.hexdigest()
+
+    first = digest(small, tmp_path / "a")
+    assert digest(small, tmp_path / "b") == first
+    other = SynthConfig(patients=2_000, seed=6, practices=6, pilot_practices=2)
+    assert digest(other, tmp_path / "c") != first
+
+
+def test_chunks_give_unique_ids_across_chunks() -> None:
+    config = SynthConfig(patients=3_000, seed=2, practices=6, chunk_size=1_000)
+    tables = generate(config)
+    assert tables["patients"].column("patient_id").to_pylist() == list(range(1, 3001))
+    spell_ids = tables["apcs"].column("spell_id")
+    assert len(pc.unique(spell_ids)) == len(spell_ids)
+
+
+def test_scenario_records_the_truth(tmp_path: Path) -> None:
+    config = SynthConfig(
+        patients=2_000, seed=3, practices=8, pilot_practices=3, staggered=True,
+        effects=PilotEffects.null(),
+    )  # fmt: skip
+    rows = write_population(config, tmp_path, "csv")
+    truth = json.loads((tmp_path / "scenario.json").read_text())
+    assert truth["parameters"]["seed"] == 3
+    assert len(truth["pilot"]["practices"]) == 3
+    assert all(e["value"] == 0 for e in truth["effects"])
+    assert truth["rows"] == rows
+    assert {p.stem for p in tmp_path.glob("*.csv")} == set(TABLES)
