@@ -33,6 +33,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "carepilot.cli.indicators",
     "carepilot.cli.load",
     "carepilot.cli.stats",
+    "carepilot.cli.synth",
 )
 """Modules that each define `register(app: typer.Typer) -> None`."""
 
