@@ -73,16 +73,23 @@ def to_arrow(
 
 
 def load_tables(
-    con: BaseBackend, data: Mapping[str, pa.Table | pd.DataFrame | list[dict[str, Any]]]
+    con: BaseBackend,
+    data: Mapping[str, pa.Table | pd.DataFrame | list[dict[str, Any]]],
+    *,
+    create_empty: bool = False,
 ) -> dict[str, ir.Table]:
     """Create data-model tables on `con` from in-memory data (tests, benchmarks).
 
-    Every data-model table is created; those not in `data` are empty.
+    Tables in `data` (and the required ones) are created on `con`; the others
+    are empty in-memory stand-ins unless `create_empty` asks to create them too.
     """
     out: dict[str, ir.Table] = {}
-    for name in TABLES:
-        arrow = to_arrow(name, data.get(name, []))
-        out[name] = con.create_table(name, arrow, overwrite=True)  # type: ignore[attr-defined]
+    for name, table in TABLES.items():
+        if name in data or name in REQUIRED_TABLES or create_empty:
+            arrow = to_arrow(name, data.get(name, []))
+            out[name] = con.create_table(name, arrow, overwrite=True)  # type: ignore[attr-defined]
+        else:
+            out[name] = ibis.memtable(arrow_schema(table).empty_table())
     return out
 
 

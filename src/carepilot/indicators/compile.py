@@ -353,39 +353,9 @@ def compile_indicator(
     Returns:
         The compiled indicator.
     """
-    exprs = definition.expressions()
-    nodes = [n for root in exprs for n in walk(root)]
-    aggs = event_aggs(exprs)
-    windows = [a.window for a in aggs]
-    regs = [n for n in nodes if isinstance(n, Registered) and n.months > 0]
-    per = periods_table(periods, windows, definition.period_rule, regs)
-    if grid is None:
-        grid = build_grid(tables, grid_periods if grid_periods is not None else per)
-    codes = {name: cl.codes for name, cl in definition.codelists.items()}
-
-    groups: dict[_FeatureGroup, list[Agg]] = {}
-    for a in aggs:
-        groups.setdefault(_group_of(a), []).append(a.agg)
-    features: dict[_FeatureGroup, tuple[str, ir.Table]] = {}
-    for i, (group, group_aggs) in enumerate(groups.items()):
-        prefix = f"f{i}"
-        features[group] = (
-            prefix,
-            _feature_table(group, group_aggs, prefix, tables, codes, per),
-        )
-
-    t = grid
-    if regs:
-        extra = per.select("period_id", *[_reg_col(r) for r in dict.fromkeys(regs)])
-        t = t.join(extra, "period_id")
-    for prefix, feat in features.values():
-        feat_cols = [c for c in feat.columns if c.startswith(prefix)]
-        t = t.left_join(
-            feat,
-            [t.patient_id == feat.patient_id, t.period_id == feat.period_id],
-        ).select(t, *[feat[c] for c in feat_cols])
-
-    ctx = _Ctx(t, {g: p for g, (p, _) in features.items()})
+    t, ctx, per = _prepare(
+        definition, definition.expressions(), tables, periods, grid, grid_periods
+    )
     population = ctx.bool_(definition.population)
     if definition.exclusions is not None:
         population = population & ~ctx.bool_(definition.exclusions)
@@ -428,6 +398,71 @@ def compile_indicator(
         *keep, **{k: v.cast("float64") for k, v in measures.items()}
     )
     return CompiledIndicator(definition, out, per)
+
+
+def _prepare(
+    definition: IndicatorDefinition,
+    exprs: Sequence[Node],
+    tables: Mapping[str, ir.Table],
+    periods: Sequence[Period],
+    grid: ir.Table | None,
+    grid_periods: ir.Table | None,
+) -> tuple[ir.Table, _Ctx, ir.Table]:
+    """Grid joined to every feature table the expressions need."""
+    nodes = [n for root in exprs for n in walk(root)]
+    aggs = event_aggs(exprs)
+    windows = [a.window for a in aggs]
+    regs = [n for n in nodes if isinstance(n, Registered) and n.months > 0]
+    per = periods_table(periods, windows, definition.period_rule, regs)
+    if grid is None:
+        grid = build_grid(tables, grid_periods if grid_periods is not None else per)
+    codes = {name: cl.codes for name, cl in definition.codelists.items()}
+
+    groups: dict[_FeatureGroup, list[Agg]] = {}
+    for a in aggs:
+        groups.setdefault(_group_of(a), []).append(a.agg)
+    features: dict[_FeatureGroup, tuple[str, ir.Table]] = {}
+    for i, (group, group_aggs) in enumerate(groups.items()):
+        prefix = f"f{i}"
+        features[group] = (
+            prefix,
+            _feature_table(group, group_aggs, prefix, tables, codes, per),
+        )
+
+    t = grid
+    if regs:
+        extra = per.select("period_id", *[_reg_col(r) for r in dict.fromkeys(regs)])
+        t = t.join(extra, "period_id")
+    for prefix, feat in features.values():
+        feat_cols = [c for c in feat.columns if c.startswith(prefix)]
+        t = t.left_join(
+            feat,
+            [t.patient_id == feat.patient_id, t.period_id == feat.period_id],
+        ).select(t, *[feat[c] for c in feat_cols])
+
+    ctx = _Ctx(t, {g: p for g, (p, _) in features.items()})
+    return t, ctx, per
+
+
+def compile_expressions(
+    definition: IndicatorDefinition,
+    expressions: Mapping[str, Node],
+    tables: Mapping[str, ir.Table],
+    periods: Sequence[Period],
+) -> ir.Table:
+    """Values of arbitrary expressions for every patient and period on the grid.
+
+    Used by spec tests and debugging: columns `patient_id`, `period_id` and one
+    column per named expression (unknown stays null).
+    """
+    t, ctx, _ = _prepare(
+        definition, list(expressions.values()), tables, periods, None, None
+    )
+    return t.select(
+        "patient_id",
+        "period_id",
+        **{name: ctx.value(node) for name, node in expressions.items()},
+    )
 
 
 class _Ctx:
