@@ -18,8 +18,17 @@ from carepilot.evaluation.did import did_2x2, twfe
 from carepilot.evaluation.event_study import event_study
 from carepilot.evaluation.heterogeneity import effects_by_group, twfe_gap_change
 from carepilot.evaluation.its import interrupted_time_series
-from carepilot.evaluation.matching import MatchResult, match_comparators, matching_estimator
-from carepilot.evaluation.registry import Method, MethodRegistry, PanelSpec, default_registry
+from carepilot.evaluation.matching import (
+    MatchResult,
+    match_comparators,
+    matching_estimator,
+)
+from carepilot.evaluation.registry import (
+    Method,
+    MethodRegistry,
+    PanelSpec,
+    default_registry,
+)
 from carepilot.evaluation.results import Effect, EvaluationResult
 from carepilot.evaluation.staggered import callaway_santanna
 from carepilot.evaluation.synth import synthetic_control, synthetic_did

@@ -15,7 +15,9 @@ import pandas as pd
 from carepilot.errors import InputDataError, InsufficientDataError
 
 
-def require_columns(data: pd.DataFrame, columns: Iterable[str | None], what: str) -> None:
+def require_columns(
+    data: pd.DataFrame, columns: Iterable[str | None], what: str
+) -> None:
     """Fail if any named column is missing from ``data``.
 
     Raises:

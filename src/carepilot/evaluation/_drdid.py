@@ -63,7 +63,9 @@ def _separation(what: str) -> InputDataError:
     )
 
 
-def _ols_lin_rep(dy: np.ndarray, d: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _ols_lin_rep(
+    dy: np.ndarray, d: np.ndarray, x: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Outcome regression of dy on x among controls; fitted values and lin. rep."""
     n = len(dy)
     ctrl = d == 0

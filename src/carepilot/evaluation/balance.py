@@ -31,7 +31,11 @@ def _wmean_var(x: np.ndarray, w: np.ndarray) -> tuple[float, float]:
 
 
 def balance_table(
-    data: pd.DataFrame, *, treatment: str, covariates: Sequence[str], weights: str | None = None
+    data: pd.DataFrame,
+    *,
+    treatment: str,
+    covariates: Sequence[str],
+    weights: str | None = None,
 ) -> pd.DataFrame:
     """Return one row per covariate with SMD and variance ratio before and after weighting.
 
@@ -57,13 +61,18 @@ def balance_table(
     for c in covariates:
         x = pd.to_numeric(data[c]).to_numpy(float)
         xt, xc = x[d == 1], x[d == 0]
-        vt, vc = float(np.var(xt, ddof=1)) if len(xt) > 1 else 0.0, float(np.var(xc, ddof=1)) if len(xc) > 1 else 0.0
+        vt, vc = (
+            float(np.var(xt, ddof=1)) if len(xt) > 1 else 0.0,
+            float(np.var(xc, ddof=1)) if len(xc) > 1 else 0.0,
+        )
         pooled = np.sqrt((vt + vc) / 2)
         row: dict[str, object] = {
             "covariate": c,
             "mean_treated": float(xt.mean()),
             "mean_control": float(xc.mean()),
-            "smd_before": float((xt.mean() - xc.mean()) / pooled) if pooled > 0 else 0.0,
+            "smd_before": float((xt.mean() - xc.mean()) / pooled)
+            if pooled > 0
+            else 0.0,
             "var_ratio_before": vt / vc if vc > 0 else np.nan,
         }
         if weights is not None:

@@ -79,9 +79,13 @@ def did_2x2(
     what = "difference-in-differences (2x2)"
     covariates = list(covariates)
     if se_type not in SE_TYPES:
-        raise InputDataError(f"{what}: se_type must be one of {SE_TYPES}, got {se_type!r}")
+        raise InputDataError(
+            f"{what}: se_type must be one of {SE_TYPES}, got {se_type!r}"
+        )
     if se_type == "cluster" and cluster is None:
-        raise InputDataError(f"{what}: se_type='cluster' needs a cluster column (--cluster).")
+        raise InputDataError(
+            f"{what}: se_type='cluster' needs a cluster column (--cluster)."
+        )
     require_columns(data, [outcome, group, post, cluster, *covariates], what)
     notes: list[str] = []
     frame = drop_missing(data, [outcome, group, post, *covariates], what, notes)
@@ -97,7 +101,11 @@ def did_2x2(
                     f"{what}: no observations in the {label}; DiD needs both groups "
                     "observed before and after. Check the group/post columns."
                 )
-    cov = np.column_stack([numeric_column(frame, c, what) for c in covariates]) if covariates else np.empty((len(y), 0))
+    cov = (
+        np.column_stack([numeric_column(frame, c, what) for c in covariates])
+        if covariates
+        else np.empty((len(y), 0))
+    )
     names = ["const", group, post, f"{group}:{post}", *covariates]
     x = np.column_stack([np.ones_like(y), g, p, g * p, cov])
     check_full_rank(x, names, what)
@@ -109,12 +117,16 @@ def did_2x2(
     else:
         assert cluster is not None
         groups = pd.factorize(frame[cluster])[0]
-        require_min(len(np.unique(groups)), 2, what, "clusters", "Cluster at a coarser unit.")
+        require_min(
+            len(np.unique(groups)), 2, what, "clusters", "Cluster at a coarser unit."
+        )
         fit = model.fit(cov_type="cluster", cov_kwds={"groups": groups})
     tau, se = float(fit.params[3]), float(fit.bse[3])
     df_resid = float(fit.df_resid) if se_type == "conventional" else None
     cells = {
-        f"{'treated' if gv else 'comparison'}_{'post' if pv else 'pre'}": float(y[(g == gv) & (p == pv)].mean())
+        f"{'treated' if gv else 'comparison'}_{'post' if pv else 'pre'}": float(
+            y[(g == gv) & (p == pv)].mean()
+        )
         for gv in (0, 1)
         for pv in (0, 1)
     }
@@ -169,22 +181,32 @@ def twfe(
     covariates = list(covariates)
     require_columns(data, [unit, time, outcome, treated, cluster, *covariates], what)
     notes: list[str] = []
-    frame = drop_missing(data, [unit, time, outcome, treated, *covariates], what, notes).copy()
+    frame = drop_missing(
+        data, [unit, time, outcome, treated, *covariates], what, notes
+    ).copy()
     frame[treated] = binary_column(frame, treated, what)
     _check_panel(frame, unit, time, treated, what)
     frame = frame.set_index([unit, time]).sort_index()
     exog = frame[[treated, *covariates]].astype(float)
     check_full_rank(
-        np.column_stack([np.ones(len(exog)), exog.to_numpy()]), ["const", treated, *covariates], what
+        np.column_stack([np.ones(len(exog)), exog.to_numpy()]),
+        ["const", treated, *covariates],
+        what,
     )
     model = PanelOLS(
-        frame[outcome].astype(float), exog, entity_effects=True, time_effects=True, drop_absorbed=False
+        frame[outcome].astype(float),
+        exog,
+        entity_effects=True,
+        time_effects=True,
+        drop_absorbed=False,
     )
     clusters = frame.index.get_level_values(0) if cluster is None else frame[cluster]
     try:
         fit = model.fit(
             cov_type="clustered",
-            clusters=pd.DataFrame({"c": pd.factorize(np.asarray(clusters))[0]}, index=frame.index),
+            clusters=pd.DataFrame(
+                {"c": pd.factorize(np.asarray(clusters))[0]}, index=frame.index
+            ),
         )
     except ValueError as exc:  # linearmodels reports absorbed / collinear regressors
         raise InputDataError(
@@ -200,7 +222,13 @@ def twfe(
                 "treatment starts at different times: TWFE weights can be negative under "
                 "heterogeneous effects (Goodman-Bacon 2021); prefer method 'staggered'."
             )
-    coefs = pd.DataFrame({"term": list(fit.params.index), "estimate": fit.params.to_numpy(), "se": fit.std_errors.to_numpy()})
+    coefs = pd.DataFrame(
+        {
+            "term": list(fit.params.index),
+            "estimate": fit.params.to_numpy(),
+            "se": fit.std_errors.to_numpy(),
+        }
+    )
     return EvaluationResult(
         method="twfe",
         estimand="ATT (two-way fixed effects)",
@@ -208,13 +236,19 @@ def twfe(
         n_obs=int(fit.nobs),
         n_units=int(n_units),
         n_treated=int(frame.groupby(level=0)[treated].max().sum()),
-        details={"se_type": "cluster", "cluster": cluster or unit, "covariates": covariates},
+        details={
+            "se_type": "cluster",
+            "cluster": cluster or unit,
+            "covariates": covariates,
+        },
         tables={"coefficients": coefs},
         notes=notes,
     )
 
 
-def _check_panel(frame: pd.DataFrame, unit: str, time: str, treated: str, what: str) -> None:
+def _check_panel(
+    frame: pd.DataFrame, unit: str, time: str, treated: str, what: str
+) -> None:
     dup = frame.duplicated([unit, time])
     if dup.any():
         raise InputDataError(
@@ -222,12 +256,23 @@ def _check_panel(frame: pd.DataFrame, unit: str, time: str, treated: str, what: 
             "row per unit and period - aggregate first."
         )
     ever = frame.groupby(unit)[treated].max()
-    require_min(int((ever == 1).sum()), 1, what, "treated units", f"Check the {treated!r} column.")
     require_min(
-        int((ever == 0).sum()), 1, what, "comparison (never-treated) units",
+        int((ever == 1).sum()),
+        1,
+        what,
+        "treated units",
+        f"Check the {treated!r} column.",
+    )
+    require_min(
+        int((ever == 0).sum()),
+        1,
+        what,
+        "comparison (never-treated) units",
         "DiD needs units that stay untreated; add comparators.",
     )
-    require_min(int(frame[time].nunique()), 2, what, "periods", "Provide pre and post periods.")
+    require_min(
+        int(frame[time].nunique()), 2, what, "periods", "Provide pre and post periods."
+    )
     first_time = frame[time].min()
     pre_treated = frame[(frame[time] == first_time)].groupby(unit)[treated].max()
     if int(pre_treated.sum()) == int((ever == 1).sum()):
@@ -237,6 +282,8 @@ def _check_panel(frame: pd.DataFrame, unit: str, time: str, treated: str, what: 
         )
 
 
-def check_panel(frame: pd.DataFrame, unit: str, time: str, treated: str, what: str) -> None:
+def check_panel(
+    frame: pd.DataFrame, unit: str, time: str, treated: str, what: str
+) -> None:
     """Public wrapper of the panel checks (duplicates, comparators, pre-period)."""
     _check_panel(frame, unit, time, treated, what)

@@ -24,7 +24,12 @@ from linearmodels.panel import PanelOLS
 from scipy import stats
 
 from carepilot.errors import InputDataError
-from carepilot.evaluation._checks import drop_missing, numeric_column, require_columns, require_min
+from carepilot.evaluation._checks import (
+    drop_missing,
+    numeric_column,
+    require_columns,
+    require_min,
+)
 from carepilot.evaluation.results import Z95, Effect, EvaluationResult
 from carepilot.evaluation.staggered import callaway_santanna, first_treated_from_flags
 
@@ -62,8 +67,14 @@ def event_study(
     """
     if estimator == "cs":
         res = callaway_santanna(
-            data, unit=unit, time=time, outcome=outcome, first_treated=first_treated,
-            treated=treated, covariates=covariates, **cs_options,  # type: ignore[arg-type]
+            data,
+            unit=unit,
+            time=time,
+            outcome=outcome,
+            first_treated=first_treated,
+            treated=treated,
+            covariates=covariates,
+            **cs_options,  # type: ignore[arg-type]
         )
         dyn = res.effect("dynamic")
         effects = [Effect(**{**dyn.to_dict(), "name": "post_average"})]
@@ -73,8 +84,20 @@ def event_study(
         res.estimand = "ATT by event time (Callaway-Sant'Anna)"
         return res
     if estimator != "twfe":
-        raise InputDataError(f"event study: estimator must be 'cs' or 'twfe', got {estimator!r}.")
-    return _twfe_event_study(data, unit, time, outcome, first_treated, treated, list(covariates), window, cluster)
+        raise InputDataError(
+            f"event study: estimator must be 'cs' or 'twfe', got {estimator!r}."
+        )
+    return _twfe_event_study(
+        data,
+        unit,
+        time,
+        outcome,
+        first_treated,
+        treated,
+        list(covariates),
+        window,
+        cluster,
+    )
 
 
 def _twfe_event_study(
@@ -91,7 +114,9 @@ def _twfe_event_study(
     what = "event study (TWFE)"
     if first_treated is None and treated is None:
         raise InputDataError(f"{what}: give --first-treated or --treated.")
-    require_columns(data, [unit, time, outcome, first_treated, treated, cluster, *covariates], what)
+    require_columns(
+        data, [unit, time, outcome, first_treated, treated, cluster, *covariates], what
+    )
     notes: list[str] = []
     frame = drop_missing(data, [unit, time, outcome, *covariates], what, notes).copy()
     frame[time] = numeric_column(frame, time, what)
@@ -102,12 +127,22 @@ def _twfe_event_study(
         g = numeric_column(frame, first_treated, what).fillna(0)
     frame["_g"] = g.to_numpy()
     ever = frame.groupby(unit)["_g"].first()
-    require_min(int((ever > 0).sum()), 1, what, "treated units", "Check the treatment columns.")
-    require_min(int((ever == 0).sum()), 1, what, "never-treated units", "A TWFE event study needs never-treated comparators; use estimator='cs' with control_group='notyet'.")
+    require_min(
+        int((ever > 0).sum()), 1, what, "treated units", "Check the treatment columns."
+    )
+    require_min(
+        int((ever == 0).sum()),
+        1,
+        what,
+        "never-treated units",
+        "A TWFE event study needs never-treated comparators; use estimator='cs' with control_group='notyet'.",
+    )
     rel = (frame[time] - frame["_g"]).where(frame["_g"] > 0)
     lo, hi = window if window else (int(rel.min()), int(rel.max()))
     if lo > -2:
-        raise InputDataError(f"{what}: no pre-period before e = -1 in the window; the pre-trend test needs leads.")
+        raise InputDataError(
+            f"{what}: no pre-period before e = -1 in the window; the pre-trend test needs leads."
+        )
     rel = rel.clip(lo, hi)
     names = []
     for e in range(lo, hi + 1):
@@ -121,14 +156,25 @@ def _twfe_event_study(
     exog = frame[[c for _, c in names] + covariates].astype(float)
     clusters = frame.index.get_level_values(0) if cluster is None else frame[cluster]
     try:
-        fit = PanelOLS(frame[outcome].astype(float), exog, entity_effects=True, time_effects=True).fit(
-            cov_type="clustered", clusters=pd.DataFrame({"c": pd.factorize(np.asarray(clusters))[0]}, index=frame.index)
+        fit = PanelOLS(
+            frame[outcome].astype(float), exog, entity_effects=True, time_effects=True
+        ).fit(
+            cov_type="clustered",
+            clusters=pd.DataFrame(
+                {"c": pd.factorize(np.asarray(clusters))[0]}, index=frame.index
+            ),
         )
     except ValueError as exc:
         raise InputDataError(f"{what}: {exc}") from exc
     rows = [{"event_time": -1, "estimate": 0.0, "se": 0.0}]
     for e, c in names:
-        rows.append({"event_time": e, "estimate": float(fit.params[c]), "se": float(fit.std_errors[c])})
+        rows.append(
+            {
+                "event_time": e,
+                "estimate": float(fit.params[c]),
+                "se": float(fit.std_errors[c]),
+            }
+        )
     es = pd.DataFrame(rows).sort_values("event_time").reset_index(drop=True)
     es["ci_low"] = es["estimate"] - Z95 * es["se"]
     es["ci_high"] = es["estimate"] + Z95 * es["se"]
@@ -136,15 +182,28 @@ def _twfe_event_study(
     cov = fit.cov.loc[leads, leads].to_numpy()
     b = fit.params[leads].to_numpy()
     stat = float(b @ np.linalg.pinv(cov) @ b)
-    pre = {"statistic": stat, "df": len(leads), "p_value": float(stats.chi2.sf(stat, len(leads)))}
+    pre = {
+        "statistic": stat,
+        "df": len(leads),
+        "p_value": float(stats.chi2.sf(stat, len(leads))),
+    }
     post = [c for e, c in names if e >= 0]
     wvec = np.full(len(post), 1 / len(post))
     avg = float(fit.params[post].to_numpy() @ wvec)
     avg_se = float(np.sqrt(wvec @ fit.cov.loc[post, post].to_numpy() @ wvec))
     effects = [Effect.from_normal("post_average", avg, avg_se)]
-    effects += [Effect.from_normal(f"event:{int(r.event_time)}", r.estimate, r.se if r.event_time != -1 else None) for r in es.itertuples()]
+    effects += [
+        Effect.from_normal(
+            f"event:{int(r.event_time)}",
+            r.estimate,
+            r.se if r.event_time != -1 else None,
+        )
+        for r in es.itertuples()
+    ]
     if (ever[ever > 0].nunique()) > 1:
-        notes.append("staggered treatment timing: TWFE event-study coefficients can mix effects across periods (Sun & Abraham 2021); prefer estimator='cs'.")
+        notes.append(
+            "staggered treatment timing: TWFE event-study coefficients can mix effects across periods (Sun & Abraham 2021); prefer estimator='cs'."
+        )
     return EvaluationResult(
         method="event-study",
         estimand="ATT by event time (TWFE, reference e = -1)",
@@ -152,7 +211,12 @@ def _twfe_event_study(
         n_obs=int(fit.nobs),
         n_units=int(frame.index.get_level_values(0).nunique()),
         n_treated=int((ever > 0).sum()),
-        details={"estimator": "twfe", "window": [lo, hi], "pretrend_test": pre, "cluster": cluster or unit},
+        details={
+            "estimator": "twfe",
+            "window": [lo, hi],
+            "pretrend_test": pre,
+            "cluster": cluster or unit,
+        },
         tables={"event_study": es},
         notes=notes,
     )

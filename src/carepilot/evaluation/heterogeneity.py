@@ -56,10 +56,14 @@ def effects_by_group(
     require_columns(data, [group], "effects by group")
     levels = sorted(data[group].dropna().unique().tolist(), key=str)
     if len(levels) < 2:
-        raise InsufficientDataError(f"effects by group: column {group!r} has {len(levels)} group(s); need at least 2 to compare.")
+        raise InsufficientDataError(
+            f"effects by group: column {group!r} has {len(levels)} group(s); need at least 2 to compare."
+        )
     ref = levels[0] if reference is None else reference
     if ref not in levels:
-        raise InputDataError(f"effects by group: reference group {ref!r} not found in {group!r}; groups are {levels}.")
+        raise InputDataError(
+            f"effects by group: reference group {ref!r} not found in {group!r}; groups are {levels}."
+        )
     rows, notes, effects = [], [], []
     by: dict[object, Effect] = {}
     for lv in levels:
@@ -70,10 +74,32 @@ def effects_by_group(
             continue
         eff = res.headline if effect_name is None else res.effect(effect_name)
         by[lv] = eff
-        rows.append({"group": str(lv), "estimate": eff.estimate, "se": eff.se, "ci_low": eff.ci_low, "ci_high": eff.ci_high, "n_obs": res.n_obs, "scale": eff.scale})
-        effects.append(Effect(f"by:{group}={lv}", eff.estimate, eff.se, eff.ci_low, eff.ci_high, eff.p_value, eff.scale))
+        rows.append(
+            {
+                "group": str(lv),
+                "estimate": eff.estimate,
+                "se": eff.se,
+                "ci_low": eff.ci_low,
+                "ci_high": eff.ci_high,
+                "n_obs": res.n_obs,
+                "scale": eff.scale,
+            }
+        )
+        effects.append(
+            Effect(
+                f"by:{group}={lv}",
+                eff.estimate,
+                eff.se,
+                eff.ci_low,
+                eff.ci_high,
+                eff.p_value,
+                eff.scale,
+            )
+        )
     if ref not in by:
-        raise InsufficientDataError(f"effects by group: the reference group {ref!r} could not be estimated; choose another reference.")
+        raise InsufficientDataError(
+            f"effects by group: the reference group {ref!r} could not be estimated; choose another reference."
+        )
     ratio = by[ref].scale == "ratio"
     tr = (lambda v: float(np.log(v))) if ratio else (lambda v: float(v))
     for lv, eff in by.items():
@@ -85,7 +111,10 @@ def effects_by_group(
         if ratio:
             gap = Effect.ratio_from_log(f"gap:{group}={lv}-vs-{ref}", diff, se)
         effects.append(gap)
-    test = _homogeneity([tr(e.estimate) for e in by.values() if e.se], [e.se for e in by.values() if e.se])
+    test = _homogeneity(
+        [tr(e.estimate) for e in by.values() if e.se],
+        [e.se for e in by.values() if e.se],
+    )
     return EvaluationResult(
         method="by-group",
         estimand=f"effect by {group}; gap change vs {ref}",
@@ -104,7 +133,11 @@ def _homogeneity(est: list[float], se: list[float]) -> dict[str, float | int | N
     w = 1 / s**2
     mean = float(np.sum(w * e) / w.sum())
     q = float(np.sum(w * (e - mean) ** 2))
-    return {"statistic": q, "df": len(e) - 1, "p_value": float(stats.chi2.sf(q, len(e) - 1))}
+    return {
+        "statistic": q,
+        "df": len(e) - 1,
+        "p_value": float(stats.chi2.sf(q, len(e) - 1)),
+    }
 
 
 def twfe_gap_change(
@@ -128,12 +161,16 @@ def twfe_gap_change(
     what = "gap change (TWFE interaction)"
     require_columns(data, [unit, time, outcome, treated, group, cluster], what)
     notes: list[str] = []
-    frame = drop_missing(data, [unit, time, outcome, treated, group], what, notes).copy()
+    frame = drop_missing(
+        data, [unit, time, outcome, treated, group], what, notes
+    ).copy()
     frame[treated] = binary_column(frame, treated, what)
     levels = sorted(frame[group].unique().tolist(), key=str)
     ref = levels[0] if reference is None else reference
     if len(levels) < 2 or ref not in levels:
-        raise InputDataError(f"{what}: need >= 2 groups in {group!r} including the reference {ref!r}.")
+        raise InputDataError(
+            f"{what}: need >= 2 groups in {group!r} including the reference {ref!r}."
+        )
     cols = [treated]
     for lv in levels:
         if lv == ref:
@@ -143,14 +180,34 @@ def twfe_gap_change(
         cols.append(c)
     frame = frame.set_index([unit, time]).sort_index()
     clusters = frame.index.get_level_values(0) if cluster is None else frame[cluster]
-    fit = PanelOLS(frame[outcome].astype(float), frame[cols].astype(float), entity_effects=True, time_effects=True).fit(
-        cov_type="clustered", clusters=pd.DataFrame({"c": pd.factorize(np.asarray(clusters))[0]}, index=frame.index)
+    fit = PanelOLS(
+        frame[outcome].astype(float),
+        frame[cols].astype(float),
+        entity_effects=True,
+        time_effects=True,
+    ).fit(
+        cov_type="clustered",
+        clusters=pd.DataFrame(
+            {"c": pd.factorize(np.asarray(clusters))[0]}, index=frame.index
+        ),
     )
-    effects = [Effect.from_normal(f"by:{group}={ref}", float(fit.params[treated]), float(fit.std_errors[treated]))]
+    effects = [
+        Effect.from_normal(
+            f"by:{group}={ref}",
+            float(fit.params[treated]),
+            float(fit.std_errors[treated]),
+        )
+    ]
     for lv in levels:
         if lv != ref:
             c = f"_x_{lv}"
-            effects.append(Effect.from_normal(f"gap:{group}={lv}-vs-{ref}", float(fit.params[c]), float(fit.std_errors[c])))
+            effects.append(
+                Effect.from_normal(
+                    f"gap:{group}={lv}-vs-{ref}",
+                    float(fit.params[c]),
+                    float(fit.std_errors[c]),
+                )
+            )
     inter = cols[1:]
     b = fit.params[inter].to_numpy()
     stat = float(b @ np.linalg.pinv(fit.cov.loc[inter, inter].to_numpy()) @ b)
@@ -159,6 +216,15 @@ def twfe_gap_change(
         estimand=f"change in the {group} gap (triple difference)",
         effects=effects,
         n_obs=int(fit.nobs),
-        details={"group": group, "reference": str(ref), "heterogeneity_test": {"statistic": stat, "df": len(inter), "p_value": float(stats.chi2.sf(stat, len(inter)))}, "z": Z95},
+        details={
+            "group": group,
+            "reference": str(ref),
+            "heterogeneity_test": {
+                "statistic": stat,
+                "df": len(inter),
+                "p_value": float(stats.chi2.sf(stat, len(inter))),
+            },
+            "z": Z95,
+        },
         notes=notes,
     )

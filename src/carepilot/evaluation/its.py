@@ -40,7 +40,9 @@ from carepilot.evaluation.results import Effect, EvaluationResult
 FAMILIES = ("quasipoisson", "poisson", "gaussian")
 
 
-def fourier_terms(season: np.ndarray, period: float, harmonics: int) -> tuple[np.ndarray, list[str]]:
+def fourier_terms(
+    season: np.ndarray, period: float, harmonics: int
+) -> tuple[np.ndarray, list[str]]:
     """Return sin/cos(2πk·season/period), k = 1..harmonics (tsModel::harmonic).
 
     Example:
@@ -109,34 +111,66 @@ def interrupted_time_series(
     """
     what = "interrupted time series"
     if family not in FAMILIES:
-        raise InputDataError(f"{what}: family must be one of {FAMILIES}, got {family!r}.")
+        raise InputDataError(
+            f"{what}: family must be one of {FAMILIES}, got {family!r}."
+        )
     if se not in ("model", "hac"):
         raise InputDataError(f"{what}: se must be 'model' or 'hac', got {se!r}.")
-    require_columns(data, [time, outcome, intervention, population, season, series], what)
+    require_columns(
+        data, [time, outcome, intervention, population, season, series], what
+    )
     notes: list[str] = []
     cols = [c for c in (time, outcome, intervention, population, season, series) if c]
-    frame = drop_missing(data, cols, what, notes).sort_values([c for c in (series, time) if c])
+    frame = drop_missing(data, cols, what, notes).sort_values(
+        [c for c in (series, time) if c]
+    )
     y = numeric_column(frame, outcome, what).to_numpy()
     t = numeric_column(frame, time, what).to_numpy()
     step = binary_column(frame, intervention, what).to_numpy(float)
     if family != "gaussian" and (y < 0).any():
-        raise InputDataError(f"{what}: outcome {outcome!r} has negative values; Poisson models need counts or rates >= 0 (use family='gaussian').")
+        raise InputDataError(
+            f"{what}: outcome {outcome!r} has negative values; Poisson models need counts or rates >= 0 (use family='gaussian')."
+        )
     is_ctrl = np.zeros(len(y), bool)
     if series is not None:
         if control_series is None:
-            raise InputDataError(f"{what}: with a series column, name the control series (control_series).")
+            raise InputDataError(
+                f"{what}: with a series column, name the control series (control_series)."
+            )
         is_ctrl = (frame[series] == control_series).to_numpy()
-        require_min(int(is_ctrl.sum()), 3, what, "control-series points", "Check control_series.")
+        require_min(
+            int(is_ctrl.sum()),
+            3,
+            what,
+            "control-series points",
+            "Check control_series.",
+        )
     main = ~is_ctrl
     if main.any() and step[main].max() == 0:
-        raise InsufficientDataError(f"{what}: the intervention flag {intervention!r} is never 1; there is no post-period.")
+        raise InsufficientDataError(
+            f"{what}: the intervention flag {intervention!r} is never 1; there is no post-period."
+        )
     t0_candidates = t[main & (step == 1)]
     t0 = float(t0_candidates.min())
     n_pre, n_post = int((main & (t < t0)).sum()), int((main & (t >= t0)).sum())
-    require_min(n_pre, 3, what, "pre-intervention points", "ITS needs a pre-period to estimate the trend; add earlier periods.")
-    require_min(n_post, 3, what, "post-intervention points", "Wait for more post-intervention data.")
+    require_min(
+        n_pre,
+        3,
+        what,
+        "pre-intervention points",
+        "ITS needs a pre-period to estimate the trend; add earlier periods.",
+    )
+    require_min(
+        n_post,
+        3,
+        what,
+        "post-intervention points",
+        "Wait for more post-intervention data.",
+    )
     if step[main & (t < t0)].any():
-        raise InputDataError(f"{what}: intervention flag {intervention!r} switches off and on; it must be 0 before and 1 from the start.")
+        raise InputDataError(
+            f"{what}: intervention flag {intervention!r} switches off and on; it must be 0 before and 1 from the start."
+        )
     if is_ctrl.any():
         step = (t >= t0).astype(float)  # the control series shares the calendar break
     tc = t - t0 + 1  # 1 at the first post point, so the slope term is 0 before
@@ -146,52 +180,88 @@ def interrupted_time_series(
         names.append("slope_change")
         cols_x.append(step * tc)
     if season is not None:
-        four, fnames = fourier_terms(numeric_column(frame, season, what).to_numpy(), period, harmonics)
+        four, fnames = fourier_terms(
+            numeric_column(frame, season, what).to_numpy(), period, harmonics
+        )
         cols_x += list(four.T)
         names += fnames
     x = np.column_stack(cols_x)
     if is_ctrl.any():
         g = main.astype(float)
-        inter = [g * x[:, j] for j, nm in enumerate(names) if nm in ("const", "time", "level_change", "slope_change")]
+        inter = [
+            g * x[:, j]
+            for j, nm in enumerate(names)
+            if nm in ("const", "time", "level_change", "slope_change")
+        ]
         x = np.column_stack([x, *inter])
-        base = [n for n in names if n in ("const", "time", "level_change", "slope_change")]
-        names = [*(f"control:{n}" if n in base else n for n in names), *(f"diff:{n}" for n in base)]
+        base = [
+            n for n in names if n in ("const", "time", "level_change", "slope_change")
+        ]
+        names = [
+            *(f"control:{n}" if n in base else n for n in names),
+            *(f"diff:{n}" for n in base),
+        ]
     check_full_rank(x, names, what)
     offset = None
     if population is not None:
         pop = numeric_column(frame, population, what).to_numpy()
         if (pop <= 0).any():
-            raise InputDataError(f"{what}: population column {population!r} must be > 0 on every row (it is a log offset).")
+            raise InputDataError(
+                f"{what}: population column {population!r} must be > 0 on every row (it is a log offset)."
+            )
         offset = np.log(pop)
     fam = sm.families.Gaussian() if family == "gaussian" else sm.families.Poisson()
     model = sm.GLM(y, x, family=fam, offset=offset)
-    lags = hac_lags if hac_lags is not None else int(math.floor(4 * (len(y) / 100) ** (2 / 9)))
+    lags = (
+        hac_lags
+        if hac_lags is not None
+        else int(math.floor(4 * (len(y) / 100) ** (2 / 9)))
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if se == "hac":
             fit = model.fit(cov_type="HAC", cov_kwds={"maxlags": lags})
         else:
-            fit = model.fit(scale="X2" if family in ("quasipoisson", "gaussian") else 1.0)
+            fit = model.fit(
+                scale="X2" if family in ("quasipoisson", "gaussian") else 1.0
+            )
     params = pd.Series(fit.params, index=names)
     bse = pd.Series(fit.bse, index=names)
     prefix = "diff:" if is_ctrl.any() else ""
     ctrl_prefix = "control:" if is_ctrl.any() else ""
     effects = []
-    for label, term in (("level_change", "level_change"), ("slope_change", "slope_change"), ("pre_trend", "time")):
+    for label, term in (
+        ("level_change", "level_change"),
+        ("slope_change", "slope_change"),
+        ("pre_trend", "time"),
+    ):
         key = (prefix if term != "time" else ctrl_prefix) + term
         if key not in params:
             continue
         if family == "gaussian":
-            effects.append(Effect.from_normal(label, float(params[key]), float(bse[key])))
+            effects.append(
+                Effect.from_normal(label, float(params[key]), float(bse[key]))
+            )
         else:
-            effects.append(Effect.ratio_from_log(label, float(params[key]), float(bse[key])))
+            effects.append(
+                Effect.ratio_from_log(label, float(params[key]), float(bse[key]))
+            )
     dispersion = float(fit.pearson_chi2 / fit.df_resid)
-    fitted = pd.DataFrame({"time": t, "observed": y, "fitted": fit.fittedvalues, "series": np.where(is_ctrl, "control", "intervention")})
+    fitted = pd.DataFrame(
+        {
+            "time": t,
+            "observed": y,
+            "fitted": fit.fittedvalues,
+            "series": np.where(is_ctrl, "control", "intervention"),
+        }
+    )
     cf_x = x.copy()
     for j, nm in enumerate(names):  # switch off the intervention series' own change
         if nm in (f"{prefix}level_change", f"{prefix}slope_change"):
             cf_x[:, j] = np.where(main, 0.0, cf_x[:, j])
-    fitted["counterfactual"] = fit.predict(cf_x, offset=offset) if offset is not None else fit.predict(cf_x)
+    fitted["counterfactual"] = (
+        fit.predict(cf_x, offset=offset) if offset is not None else fit.predict(cf_x)
+    )
     return EvaluationResult(
         method="its",
         estimand="rate ratio" if family != "gaussian" else "difference",

@@ -102,58 +102,107 @@ def match_comparators(
     """
     what = f"matching ({method})"
     if method not in MATCH_METHODS:
-        raise InputDataError(f"{what}: method must be one of {MATCH_METHODS}, got {method!r}.")
+        raise InputDataError(
+            f"{what}: method must be one of {MATCH_METHODS}, got {method!r}."
+        )
     if k < 1:
         raise InputDataError(f"{what}: k must be at least 1.")
     covariates = list(covariates)
     require_columns(data, [treatment, *covariates, *exact], what)
     notes: list[str] = []
-    frame = drop_missing(data, [treatment, *covariates, *exact], what, notes).reset_index(drop=True)
+    frame = drop_missing(
+        data, [treatment, *covariates, *exact], what, notes
+    ).reset_index(drop=True)
     d = binary_column(frame, treatment, what).to_numpy()
     n1, n0 = int(d.sum()), int((1 - d).sum())
     require_min(n1, 1, what, "treated units", f"Check the {treatment!r} column.")
-    require_min(n0, k if replace else max(k, 1), what, "potential comparators", "Add comparison units or lower k.")
+    require_min(
+        n0,
+        k if replace else max(k, 1),
+        what,
+        "potential comparators",
+        "Add comparison units or lower k.",
+    )
     if not replace and n0 < k * n1:
-        notes.append(f"only {n0} comparators for {n1} treated units at {k}:1 without replacement; some treated units stay unmatched.")
-    x = np.column_stack([numeric_column(frame, c, what).to_numpy() for c in covariates]) if covariates else np.empty((len(d), 0))
+        notes.append(
+            f"only {n0} comparators for {n1} treated units at {k}:1 without replacement; some treated units stay unmatched."
+        )
+    x = (
+        np.column_stack([numeric_column(frame, c, what).to_numpy() for c in covariates])
+        if covariates
+        else np.empty((len(d), 0))
+    )
     if method in ("exact", "cem"):
-        weights, subclass = _stratified(frame, d, x, covariates, list(exact), method, cem_bins)
+        weights, subclass = _stratified(
+            frame, d, x, covariates, list(exact), method, cem_bins
+        )
     else:
         if not covariates:
             raise InputDataError(f"{what}: give at least one covariate to match on.")
-        check_full_rank(np.column_stack([np.ones(len(d)), x]), ["const", *covariates], what)
+        check_full_rank(
+            np.column_stack([np.ones(len(d)), x]), ["const", *covariates], what
+        )
         if method == "psm":
-            p, _ = fit_propensity(d, np.column_stack([np.ones(len(d)), x]), "logit", what)
+            p, _ = fit_propensity(
+                d, np.column_stack([np.ones(len(d)), x]), "logit", what
+            )
             score = np.log(p / (1 - p))
             frame["_pscore"] = p
             dist_fn = lambda a, b: np.abs(score[a][:, None] - score[b][None, :])  # noqa: E731
             cal = None if caliper is None else caliper * float(np.std(score, ddof=1))
         else:
-            vinv = np.linalg.pinv(np.cov(x, rowvar=False).reshape(x.shape[1], x.shape[1]))
+            vinv = np.linalg.pinv(
+                np.cov(x, rowvar=False).reshape(x.shape[1], x.shape[1])
+            )
             dist_fn = lambda a, b: _mahalanobis_matrix(x[a], x[b], vinv)  # noqa: E731
             cal = None
-        cells = frame[list(exact)].astype(str).agg("|".join, axis=1).to_numpy() if exact else np.zeros(len(d), dtype=object)
-        weights, subclass = _nearest(d, cells, dist_fn, k, replace, cal, np.random.default_rng(seed))
+        cells = (
+            frame[list(exact)].astype(str).agg("|".join, axis=1).to_numpy()
+            if exact
+            else np.zeros(len(d), dtype=object)
+        )
+        weights, subclass = _nearest(
+            d, cells, dist_fn, k, replace, cal, np.random.default_rng(seed)
+        )
     frame["_weight"] = weights
     frame["_subclass"] = subclass
     matched_t = int(((d == 1) & (weights > 0)).sum())
     if matched_t == 0:
-        raise InsufficientDataError(f"{what}: no treated unit found a comparator (caliper or exact cells too strict); widen the caliper or coarsen strata.")
+        raise InsufficientDataError(
+            f"{what}: no treated unit found a comparator (caliper or exact cells too strict); widen the caliper or coarsen strata."
+        )
     if matched_t < n1:
-        notes.append(f"{n1 - matched_t} treated unit(s) had no comparator and were dropped: the estimand is the ATT on matched units.")
+        notes.append(
+            f"{n1 - matched_t} treated unit(s) had no comparator and were dropped: the estimand is the ATT on matched units."
+        )
     kept = frame[weights > 0].copy()
-    bal = balance_table(frame, treatment=treatment, covariates=covariates, weights="_weight")
+    bal = balance_table(
+        frame, treatment=treatment, covariates=covariates, weights="_weight"
+    )
     return MatchResult(
         matched=kept,
         balance=bal,
         n_treated_matched=matched_t,
         n_treated_unmatched=n1 - matched_t,
-        details={"method": method, "k": k, "replace": replace, "caliper": caliper, "exact": list(exact), "notes": notes},
+        details={
+            "method": method,
+            "k": k,
+            "replace": replace,
+            "caliper": caliper,
+            "exact": list(exact),
+            "notes": notes,
+        },
     )
 
 
 def _nearest(
-    d: np.ndarray, cells: np.ndarray, dist_fn, k: int, replace: bool, cal: float | None, rng: np.random.Generator  # noqa: ANN001
+    d: np.ndarray,
+    cells: np.ndarray,
+    dist_fn,
+    k: int,
+    replace: bool,
+    cal: float | None,
+    rng: np.random.Generator,  # noqa: ANN001
 ) -> tuple[np.ndarray, np.ndarray]:
     n = len(d)
     weights = np.zeros(n)
@@ -187,7 +236,13 @@ def _nearest(
 
 
 def _stratified(
-    frame: pd.DataFrame, d: np.ndarray, x: np.ndarray, covariates: list[str], exact: list[str], method: str, bins: int
+    frame: pd.DataFrame,
+    d: np.ndarray,
+    x: np.ndarray,
+    covariates: list[str],
+    exact: list[str],
+    method: str,
+    bins: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact / coarsened exact matching with the CEM ATT weights.
 
@@ -204,7 +259,11 @@ def _stratified(
             keys.append(col.astype(str))
     for c in exact:
         keys.append(frame[c].astype(str).to_numpy())
-    stratum = pd.Series(["|".join(parts) for parts in zip(*keys, strict=True)] if keys else ["all"] * len(d))
+    stratum = pd.Series(
+        ["|".join(parts) for parts in zip(*keys, strict=True)]
+        if keys
+        else ["all"] * len(d)
+    )
     codes = pd.factorize(stratum)[0]
     weights = np.zeros(len(d))
     nt = pd.Series(d).groupby(codes).sum()
@@ -222,6 +281,39 @@ def _stratified(
         weights[d == 0] *= n_t_m / weights[d == 0].sum()
     subclass = np.where(matched, codes, -1)
     return weights, subclass
+
+
+def _match_blocks(
+    units: np.ndarray,
+    d: np.ndarray,
+    cells: np.ndarray,
+    feat: np.ndarray,
+    vinv: np.ndarray,
+    k: int,
+    what: str,
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Match sets per (cell, arm) block: rows, candidates, tie-inclusive mask, counts."""
+    out = []
+    for cell in np.unique(cells[units]):
+        for arm in (0, 1):
+            rows_all = units[(cells[units] == cell) & (d[units] == arm)]
+            if len(rows_all) == 0:
+                continue
+            cand = np.flatnonzero((d != arm) & (cells == cell))
+            if len(cand) == 0:
+                raise InsufficientDataError(
+                    f"{what}: some units have no comparator in their exact-match cell; coarsen the exact-match variables."
+                )
+            for start in range(0, len(rows_all), 256):
+                rows = rows_all[start : start + 256]
+                diff = feat[rows][:, None, :] - feat[cand][None, :, :]
+                dist = np.einsum("ijk,kl,ijl->ij", diff, vinv, diff)
+                kth = np.partition(dist, min(k, len(cand)) - 1, axis=1)[
+                    :, min(k, len(cand)) - 1
+                ]
+                mask = (dist <= kth[:, None]).astype(float)
+                out.append((rows, cand, mask, mask.sum(axis=1)))
+    return out
 
 
 def matching_estimator(
@@ -266,11 +358,20 @@ def matching_estimator(
     covariates, exact, bias_adjust = list(covariates), list(exact), list(bias_adjust)
     require_columns(data, [outcome, treatment, *covariates, *exact, *bias_adjust], what)
     notes: list[str] = []
-    frame = drop_missing(data, list(dict.fromkeys([outcome, treatment, *covariates, *exact, *bias_adjust])), what, notes)
+    frame = drop_missing(
+        data,
+        list(dict.fromkeys([outcome, treatment, *covariates, *exact, *bias_adjust])),
+        what,
+        notes,
+    )
     y = numeric_column(frame, outcome, what).to_numpy()
     d = binary_column(frame, treatment, what).to_numpy()
-    require_min(int(d.sum()), 1, what, "treated patients", "Check the treatment column.")
-    require_min(int((1 - d).sum()), n_neighbors, what, "comparison patients", "Add comparators.")
+    require_min(
+        int(d.sum()), 1, what, "treated patients", "Check the treatment column."
+    )
+    require_min(
+        int((1 - d).sum()), n_neighbors, what, "comparison patients", "Add comparators."
+    )
     x = np.column_stack([numeric_column(frame, c, what).to_numpy() for c in covariates])
     check_full_rank(np.column_stack([np.ones(len(d)), x]), ["const", *covariates], what)
     if distance == "pscore":
@@ -280,35 +381,36 @@ def matching_estimator(
     else:
         feat = x
         vinv = np.linalg.inv(np.cov(x, rowvar=False))
-    cells = frame[exact].astype(str).agg("|".join, axis=1).to_numpy() if exact else np.zeros(len(d), dtype=object)
-    imputed = np.full(len(y), np.nan)
-    use = np.zeros(len(y))
-    match_sets: list[tuple[int, np.ndarray]] = []
+    cells = (
+        frame[exact].astype(str).agg("|".join, axis=1).to_numpy()
+        if exact
+        else np.zeros(len(d), dtype=object)
+    )
     units = np.arange(len(y)) if estimand == "ate" else np.flatnonzero(d == 1)
+    blocks = _match_blocks(units, d, cells, feat, vinv, n_neighbors, what)
+    use = np.zeros(len(y))
     max_matches = 0
-    for i in units:
-        cand = np.flatnonzero((d != d[i]) & (cells == cells[i]))
-        if len(cand) == 0:
-            raise InsufficientDataError(f"{what}: a unit has no comparator in its exact-match cell; coarsen the exact-match variables.")
-        diff = feat[cand] - feat[i]
-        dist = np.einsum("ij,jk,ik->i", diff, vinv, diff)
-        kth = np.sort(dist)[min(n_neighbors, len(dist)) - 1]
-        js = cand[dist <= kth]
-        max_matches = max(max_matches, len(js))
-        match_sets.append((int(i), js))
-        use[js] += 1.0 / len(js)
+    for rows, cand, mask, count in blocks:
+        use[cand] += (mask / count[:, None]).sum(axis=0)
+        max_matches = max(max_matches, int(count.max()))
     mu: dict[int, np.ndarray] = {}
     if bias_adjust:
-        xb = np.column_stack([np.ones(len(y)), *[numeric_column(frame, c, what).to_numpy() for c in bias_adjust]])
+        xb = np.column_stack(
+            [
+                np.ones(len(y)),
+                *[numeric_column(frame, c, what).to_numpy() for c in bias_adjust],
+            ]
+        )
         for g in (0, 1):
             m = (d == g) & (use > 0)
             sw = np.sqrt(use[m])
             beta, *_ = np.linalg.lstsq(xb[m] * sw[:, None], y[m] * sw, rcond=None)
             mu[g] = xb @ beta
-    for i, js in match_sets:
-        g = 1 - d[i]
-        vals = y[js] + (mu[g][i] - mu[g][js] if bias_adjust else 0.0)
-        imputed[i] = vals.mean()
+    imputed = np.full(len(y), np.nan)
+    for rows, cand, mask, count in blocks:
+        g = int(1 - d[rows[0]])
+        yc = y[cand] - (mu[g][cand] if bias_adjust else 0.0)
+        imputed[rows] = (mask @ yc) / count + (mu[g][rows] if bias_adjust else 0.0)
     y1 = np.where(d == 1, y, imputed)
     y0 = np.where(d == 0, y, imputed)
     sel = units
@@ -319,6 +421,14 @@ def matching_estimator(
         effects=[Effect(estimand, est)],
         n_obs=len(y),
         n_treated=int(d.sum()),
-        details={"max_matches": max_matches, "n_neighbors": n_neighbors, "exact": exact, "bias_adjust": bias_adjust},
-        notes=[*notes, "no standard error: the Abadie-Imbens matching variance is not implemented; use ipw/aipw for inference."],
+        details={
+            "max_matches": max_matches,
+            "n_neighbors": n_neighbors,
+            "exact": exact,
+            "bias_adjust": bias_adjust,
+        },
+        notes=[
+            *notes,
+            "no standard error: the Abadie-Imbens matching variance is not implemented; use ipw/aipw for inference.",
+        ],
     )

@@ -81,7 +81,9 @@ class MethodRegistry:
     def register(self, method: Method, *, replace: bool = False) -> None:
         """Add a method; refuse to overwrite unless ``replace``."""
         if method.name in self._methods and not replace:
-            raise DefinitionError(f"evaluation method {method.name!r} is already registered; pass replace=True to override it.")
+            raise DefinitionError(
+                f"evaluation method {method.name!r} is already registered; pass replace=True to override it."
+            )
         self._methods[method.name] = method
 
     def get(self, name: str) -> Method:
@@ -93,7 +95,9 @@ class MethodRegistry:
         try:
             return self._methods[name]
         except KeyError:
-            raise DefinitionError(f"unknown evaluation method {name!r}; known methods: {', '.join(self.names())}.") from None
+            raise DefinitionError(
+                f"unknown evaluation method {name!r}; known methods: {', '.join(self.names())}."
+            ) from None
 
     def names(self) -> list[str]:
         """Registered method names, sorted."""
@@ -107,7 +111,9 @@ class MethodRegistry:
             from carepilot.evaluation.heterogeneity import effects_by_group
 
             sub_spec = PanelSpec(**{**spec.__dict__, "group": None})
-            by = effects_by_group(data, group=spec.group, estimate=lambda d: method.run(d, sub_spec))
+            by = effects_by_group(
+                data, group=spec.group, estimate=lambda d: method.run(d, sub_spec)
+            )
             result.effects.extend(by.effects)
             result.tables["by_group"] = by.tables["by_group"]
             result.details["heterogeneity_test"] = by.details["heterogeneity_test"]

@@ -70,18 +70,34 @@ def describe_panel(panel: pd.DataFrame, spec: PanelSpec) -> dict[str, Any]:
         out["periods"] = int(panel[spec.time].nunique())
         start = panel.loc[treated == 1, spec.time]
         out["intervention_start"] = _clean(start.min()) if len(start) else None
-    means = pd.to_numeric(panel[spec.outcome], errors="coerce").groupby(arm).agg(["count", "mean", "std"])
-    out["outcome_by_arm"] = {str(k): {c: _clean(v) for c, v in row.items()} for k, row in means.iterrows()}
+    means = (
+        pd.to_numeric(panel[spec.outcome], errors="coerce")
+        .groupby(arm)
+        .agg(["count", "mean", "std"])
+    )
+    out["outcome_by_arm"] = {
+        str(k): {c: _clean(v) for c, v in row.items()} for k, row in means.iterrows()
+    }
     return out
 
 
 def _trend_means(panel: pd.DataFrame, spec: PanelSpec) -> pd.DataFrame | None:
     if not (spec.unit and spec.time and spec.unit in panel and spec.time in panel):
         return None
-    ever = pd.to_numeric(panel[spec.treated], errors="coerce").groupby(panel[spec.unit]).transform("max")
+    ever = (
+        pd.to_numeric(panel[spec.treated], errors="coerce")
+        .groupby(panel[spec.unit])
+        .transform("max")
+    )
     arm = np.where(ever == 1, "pilot", "comparison")
-    means = pd.to_numeric(panel[spec.outcome], errors="coerce").groupby([panel[spec.time], arm]).mean()
-    return means.rename("mean").reset_index().set_axis([spec.time, "arm", "mean"], axis=1)
+    means = (
+        pd.to_numeric(panel[spec.outcome], errors="coerce")
+        .groupby([panel[spec.time], arm])
+        .mean()
+    )
+    return (
+        means.rename("mean").reset_index().set_axis([spec.time, "arm", "mean"], axis=1)
+    )
 
 
 def _figure(chart: Any, fmt: str) -> str:
@@ -119,25 +135,45 @@ def build_report(
     Returns:
         The HTML, the JSON document of all numbers and the SVG/PNG figures.
     """
-    from jinja2 import Environment, select_autoescape  # on demand: keeps estimators template-free
+    from jinja2 import (
+        Environment,
+        select_autoescape,
+    )  # on demand: keeps estimators template-free
 
     figures: dict[str, str] = {}
     description = describe_panel(panel, spec)
     trends = _trend_means(panel, spec)
     if trends is not None:
-        figures["trends"] = _figure(plots.trend_plot(trends, spec.time or "time", description.get("intervention_start")), image_format)
+        figures["trends"] = _figure(
+            plots.trend_plot(
+                trends, spec.time or "time", description.get("intervention_start")
+            ),
+            image_format,
+        )
     if balance is not None and len(balance):
         figures["love_plot"] = _figure(plots.love_plot(balance), image_format)
     for name, res in results.items():
         if "event_study" in res.tables and len(res.tables["event_study"]):
-            figures[f"event_study:{name}"] = _figure(plots.event_study_plot(res.tables["event_study"], f"Event study ({name})"), image_format)
+            figures[f"event_study:{name}"] = _figure(
+                plots.event_study_plot(
+                    res.tables["event_study"], f"Event study ({name})"
+                ),
+                image_format,
+            )
         if "fitted" in res.tables:
-            figures[f"its:{name}"] = _figure(plots.its_plot(res.tables["fitted"]), image_format)
+            figures[f"its:{name}"] = _figure(
+                plots.its_plot(res.tables["fitted"]), image_format
+            )
         if "path" in res.tables:
-            figures[f"synth:{name}"] = _figure(plots.synth_plot(res.tables["path"]), image_format)
+            figures[f"synth:{name}"] = _figure(
+                plots.synth_plot(res.tables["path"]), image_format
+            )
     for name, res in (by_group or {}).items():
         if "by_group" in res.tables and len(res.tables["by_group"]):
-            figures[f"by_group:{name}"] = _figure(plots.forest_plot(res.tables["by_group"], f"Effects by {name}"), image_format)
+            figures[f"by_group:{name}"] = _figure(
+                plots.forest_plot(res.tables["by_group"], f"Effects by {name}"),
+                image_format,
+            )
     all_caveats = [*caveats, *STANDARD_CAVEATS]
     for res in results.values():
         all_caveats += [f"{res.method}: {n}" for n in res.notes]
@@ -145,20 +181,40 @@ def build_report(
         "title": title,
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "carepilot_version": __version__,
-        "spec": _clean({k: (list(v) if isinstance(v, tuple) else v) for k, v in spec.__dict__.items() if k != "options"} | {"options": dict(spec.options)}),
+        "spec": _clean(
+            {
+                k: (list(v) if isinstance(v, tuple) else v)
+                for k, v in spec.__dict__.items()
+                if k != "options"
+            }
+            | {"options": dict(spec.options)}
+        ),
         "data": description,
         "results": {k: v.to_dict() for k, v in results.items()},
         "balance": frame_records(balance) if balance is not None else None,
         "by_group": {k: v.to_dict() for k, v in (by_group or {}).items()},
         "caveats": all_caveats,
     }
-    env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
+    env = Environment(
+        autoescape=select_autoescape(default=True, default_for_string=True)
+    )
     env.filters["num"] = _num
-    template = env.from_string(resources.files("carepilot.evaluation").joinpath("templates/report.html.j2").read_text(encoding="utf-8"))
+    template = env.from_string(
+        resources.files("carepilot.evaluation")
+        .joinpath("templates/report.html.j2")
+        .read_text(encoding="utf-8")
+    )
     html = template.render(
-        title=title, description=description, results=results, balance=balance, by_group=by_group or {},
-        figures=figures, caveats=all_caveats, numbers_json=json.dumps(numbers, indent=2, allow_nan=False),
-        generated_at=numbers["generated_at"], version=__version__,
+        title=title,
+        description=description,
+        results=results,
+        balance=balance,
+        by_group=by_group or {},
+        figures=figures,
+        caveats=all_caveats,
+        numbers_json=json.dumps(numbers, indent=2, allow_nan=False),
+        generated_at=numbers["generated_at"],
+        version=__version__,
     )
     return EvaluationReport(html=html, numbers=numbers, figures=figures)
 

@@ -104,7 +104,9 @@ def callaway_santanna(
     what = "staggered DiD (Callaway-Sant'Anna)"
     _check_options(control_group, base_period, est_method, inference, what)
     notes: list[str] = []
-    panel = _build_panel(data, unit, time, outcome, first_treated, treated, list(covariates), what, notes)
+    panel = _build_panel(
+        data, unit, time, outcome, first_treated, treated, list(covariates), what, notes
+    )
     n = len(panel.units)
     cells = _group_time(panel, control_group, base_period, est_method, what, notes)
     att = np.array([c[4] for c in cells])
@@ -138,7 +140,14 @@ def callaway_santanna(
         theta_g.append(v)
         inf_g.append(f)
     pgu = np.array([pg_all[g] for g in glist])
-    v, f = _agg(np.array(theta_g), np.column_stack(inf_g), np.arange(len(glist)), pgu, glist, panel.cohort)
+    v, f = _agg(
+        np.array(theta_g),
+        np.column_stack(inf_g),
+        np.arange(len(glist)),
+        pgu,
+        glist,
+        panel.cohort,
+    )
     add("group", v, f)
     # dynamic
     event = times - groups
@@ -148,14 +157,22 @@ def callaway_santanna(
         k = np.flatnonzero(event == e)
         dyn[int(e)] = _agg(att, inf, k, pg, groups, panel.cohort)
     epos = [e for e in dyn if e >= 0]
-    add("dynamic", float(np.mean([dyn[e][0] for e in epos])), np.mean([dyn[e][1] for e in epos], axis=0))
+    add(
+        "dynamic",
+        float(np.mean([dyn[e][0] for e in epos])),
+        np.mean([dyn[e][1] for e in epos], axis=0),
+    )
     # calendar
     tlist = [t for t in np.unique(times) if t >= glist.min()]
     cal = {}
     for t in tlist:
         k = np.flatnonzero((times == t) & (groups <= t))
         cal[t] = _agg(att, inf, k, pg, groups, panel.cohort)
-    add("calendar", float(np.mean([cal[t][0] for t in tlist])), np.mean([cal[t][1] for t in tlist], axis=0))
+    add(
+        "calendar",
+        float(np.mean([cal[t][0] for t in tlist])),
+        np.mean([cal[t][1] for t in tlist], axis=0),
+    )
     for g, v, f in zip(glist, theta_g, inf_g, strict=True):
         add(f"group:{_label(g)}", v, f)
     for e, (v, f) in dyn.items():
@@ -174,7 +191,10 @@ def callaway_santanna(
     gt["ci_high"] = att + Z95 * se_gt
     gt["uniform_ci_low"] = att - crit_gt * se_gt
     gt["uniform_ci_high"] = att + crit_gt * se_gt
-    effects = [Effect.from_normal(nm, val, se) for nm, val, se in zip(names, est, se_agg, strict=True)]
+    effects = [
+        Effect.from_normal(nm, val, se)
+        for nm, val, se in zip(names, est, se_agg, strict=True)
+    ]
     es = pd.DataFrame(
         {
             "event_time": [int(names[i].split(":")[1]) for i in ev_idx],
@@ -216,7 +236,9 @@ def _label(v: object) -> str:
     return str(int(f)) if f.is_integer() else str(f)
 
 
-def _check_options(control_group: str, base_period: str, est_method: str, inference: str, what: str) -> None:
+def _check_options(
+    control_group: str, base_period: str, est_method: str, inference: str, what: str
+) -> None:
     for value, allowed, name in (
         (control_group, ("never", "notyet"), "control_group"),
         (base_period, ("varying", "universal"), "base_period"),
@@ -224,7 +246,9 @@ def _check_options(control_group: str, base_period: str, est_method: str, infere
         (inference, ("analytic", "bootstrap"), "inference"),
     ):
         if value not in allowed:
-            raise InputDataError(f"{what}: {name} must be one of {allowed}, got {value!r}.")
+            raise InputDataError(
+                f"{what}: {name} must be one of {allowed}, got {value!r}."
+            )
 
 
 def _build_panel(
@@ -239,20 +263,30 @@ def _build_panel(
     notes: list[str],
 ) -> _Panel:
     if first_treated is None and treated is None:
-        raise InputDataError(f"{what}: give the first-treated period column (--first-treated) or a 0/1 treated column (--treated).")
-    require_columns(data, [unit, time, outcome, first_treated, treated, *covariates], what)
+        raise InputDataError(
+            f"{what}: give the first-treated period column (--first-treated) or a 0/1 treated column (--treated)."
+        )
+    require_columns(
+        data, [unit, time, outcome, first_treated, treated, *covariates], what
+    )
     frame = data.copy()
     frame[time] = numeric_column(frame, time, what)
     if first_treated is None:
         assert treated is not None
-        frame["_g"] = first_treated_from_flags(frame, unit=unit, time=time, treated=treated)
+        frame["_g"] = first_treated_from_flags(
+            frame, unit=unit, time=time, treated=treated
+        )
     else:
         frame["_g"] = numeric_column(frame, first_treated, what).fillna(0)
         frame.loc[~np.isfinite(frame["_g"]), "_g"] = 0
     if frame.duplicated([unit, time]).any():
-        raise InputDataError(f"{what}: duplicate ({unit}, {time}) rows; the panel needs one row per unit and period.")
+        raise InputDataError(
+            f"{what}: duplicate ({unit}, {time}) rows; the panel needs one row per unit and period."
+        )
     if (frame.groupby(unit)["_g"].nunique() > 1).any():
-        raise InputDataError(f"{what}: the first-treated period varies within a unit; it must be constant per {unit!r}.")
+        raise InputDataError(
+            f"{what}: the first-treated period varies within a unit; it must be constant per {unit!r}."
+        )
     frame[outcome] = numeric_column(frame, outcome, what)
     for c in covariates:
         frame[c] = numeric_column(frame, c, what)
@@ -262,9 +296,13 @@ def _build_panel(
     full = counts[counts == len(periods)].index
     dropped = frame[unit].nunique() - len(full)
     if dropped:
-        notes.append(f"dropped {dropped} unit(s) not observed (with complete data) in every period to balance the panel.")
+        notes.append(
+            f"dropped {dropped} unit(s) not observed (with complete data) in every period to balance the panel."
+        )
     complete = complete[complete[unit].isin(full)]
-    wide = complete.pivot(index=unit, columns=time, values=outcome).reindex(columns=periods)
+    wide = complete.pivot(index=unit, columns=time, values=outcome).reindex(
+        columns=periods
+    )
     cohort = complete.groupby(unit)["_g"].first().reindex(wide.index).to_numpy(float)
     early = (cohort > 0) & (cohort <= periods[0])
     if early.any():
@@ -274,23 +312,47 @@ def _build_panel(
         )
     late = cohort > periods[-1]
     if late.any():
-        notes.append(f"{int(late.sum())} unit(s) first treated after the last period are treated as never treated.")
+        notes.append(
+            f"{int(late.sum())} unit(s) first treated after the last period are treated as never treated."
+        )
         cohort[late] = 0
-    require_min(int((cohort > 0).sum()), 1, what, "treated units", "Check the first-treated column.")
-    require_min(int((cohort == 0).sum()), 2 if True else 0, what, "never-treated comparison units",
-                "Add never-treated comparators (control_group='notyet' still needs some for the last cohort).")
+    require_min(
+        int((cohort > 0).sum()),
+        1,
+        what,
+        "treated units",
+        "Check the first-treated column.",
+    )
+    require_min(
+        int((cohort == 0).sum()),
+        2 if True else 0,
+        what,
+        "never-treated comparison units",
+        "Add never-treated comparators (control_group='notyet' still needs some for the last cohort).",
+    )
     k = len(covariates)
     x = np.empty((len(wide), len(periods), k))
     for j, c in enumerate(covariates):
-        x[:, :, j] = complete.pivot(index=unit, columns=time, values=c).reindex(index=wide.index, columns=periods).to_numpy()
+        x[:, :, j] = (
+            complete.pivot(index=unit, columns=time, values=c)
+            .reindex(index=wide.index, columns=periods)
+            .to_numpy()
+        )
     if k:
         flat = np.column_stack([np.ones(len(wide)), x[:, 0, :]])
         check_full_rank(flat, ["const", *covariates], what)
-    return _Panel(wide.index.to_numpy(), periods, wide.to_numpy(float), cohort, x, covariates)
+    return _Panel(
+        wide.index.to_numpy(), periods, wide.to_numpy(float), cohort, x, covariates
+    )
 
 
 def _group_time(
-    panel: _Panel, control_group: str, base_period: str, est_method: str, what: str, notes: list[str]
+    panel: _Panel,
+    control_group: str,
+    base_period: str,
+    est_method: str,
+    what: str,
+    notes: list[str],
 ) -> list[tuple[float, float, float, bool, float, np.ndarray, int, int]]:
     estimator = ESTIMATORS[est_method]
     n = len(panel.units)
@@ -308,11 +370,15 @@ def _group_time(
                 ctrl = panel.cohort == 0
             else:
                 horizon = per[max(t_i, pre_i)]
-                ctrl = (panel.cohort == 0) | ((panel.cohort > horizon) & (panel.cohort != g))
+                ctrl = (panel.cohort == 0) | (
+                    (panel.cohort > horizon) & (panel.cohort != g)
+                )
             treat = panel.cohort == g
             n_t, n_c = int(treat.sum()), int(ctrl.sum())
             if n_c == 0:
-                notes.append(f"ATT({_label(g)},{_label(t)}) skipped: no comparison units.")
+                notes.append(
+                    f"ATT({_label(g)},{_label(t)}) skipped: no comparison units."
+                )
                 continue
             sub = treat | ctrl
             n1 = int(sub.sum())
@@ -322,13 +388,28 @@ def _group_time(
             cell = estimator(dy, d, x, f"{what}, ATT({_label(g)},{_label(t)})")
             full = np.zeros(n)
             full[sub] = (n / n1) * cell.influence
-            out.append((float(g), float(t), float(per[pre_i]), bool(is_post), cell.att, full, n_t, n_c))
+            out.append(
+                (
+                    float(g),
+                    float(t),
+                    float(per[pre_i]),
+                    bool(is_post),
+                    cell.att,
+                    full,
+                    n_t,
+                    n_c,
+                )
+            )
     if not out:
-        raise InsufficientDataError(f"{what}: no group-time cell could be estimated; check cohorts and comparators.")
+        raise InsufficientDataError(
+            f"{what}: no group-time cell could be estimated; check cohorts and comparators."
+        )
     return out
 
 
-def _wif(keep: np.ndarray, pg: np.ndarray, groups: np.ndarray, cohort: np.ndarray) -> np.ndarray:
+def _wif(
+    keep: np.ndarray, pg: np.ndarray, groups: np.ndarray, cohort: np.ndarray
+) -> np.ndarray:
     """Influence of estimating the cohort-share weights (did:::wif)."""
     s = pg[keep].sum()
     ind = np.column_stack([(cohort == groups[k]).astype(float) - pg[k] for k in keep])
@@ -354,7 +435,9 @@ def _agg(
     return value, f
 
 
-def _inference(inf: np.ndarray, n: int, how: str, n_boot: int, seed: int) -> tuple[np.ndarray, float]:
+def _inference(
+    inf: np.ndarray, n: int, how: str, n_boot: int, seed: int
+) -> tuple[np.ndarray, float]:
     """SEs (and the uniform-band critical value) from influence functions."""
     if how == "analytic":
         se = np.sqrt(np.mean(inf**2, axis=0) / n)
@@ -373,7 +456,9 @@ def _inference(inf: np.ndarray, n: int, how: str, n_boot: int, seed: int) -> tup
     return se, max(crit, Z95)
 
 
-def _pretest(att: np.ndarray, inf: np.ndarray, pre: np.ndarray, n: int) -> dict[str, float | int | None]:
+def _pretest(
+    att: np.ndarray, inf: np.ndarray, pre: np.ndarray, n: int
+) -> dict[str, float | int | None]:
     """Wald test that all pre-period ATT(g,t) are zero (did's parallel-trends pre-test)."""
     idx = np.flatnonzero(pre)
     if len(idx) == 0:

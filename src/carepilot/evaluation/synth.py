@@ -27,7 +27,12 @@ import pandas as pd
 from scipy import optimize
 
 from carepilot.errors import InputDataError, InsufficientDataError
-from carepilot.evaluation._checks import binary_column, numeric_column, require_columns, require_min
+from carepilot.evaluation._checks import (
+    binary_column,
+    numeric_column,
+    require_columns,
+    require_min,
+)
 from carepilot.evaluation._simplex import sc_weight_fw, simplex_lstsq, sparsify
 from carepilot.evaluation.results import Effect, EvaluationResult
 
@@ -45,7 +50,9 @@ class BlockPanel:
     t0: int
 
 
-def block_panel(data: pd.DataFrame, *, unit: str, time: str, outcome: str, treated: str, what: str) -> BlockPanel:
+def block_panel(
+    data: pd.DataFrame, *, unit: str, time: str, outcome: str, treated: str, what: str
+) -> BlockPanel:
     """Reshape a long panel for block designs (all treated units start together).
 
     Raises:
@@ -57,27 +64,59 @@ def block_panel(data: pd.DataFrame, *, unit: str, time: str, outcome: str, treat
     frame[outcome] = numeric_column(frame, outcome, what)
     frame[treated] = binary_column(frame, treated, what)
     if frame.duplicated([unit, time]).any():
-        raise InputDataError(f"{what}: duplicate ({unit}, {time}) rows; one row per unit and period is needed.")
+        raise InputDataError(
+            f"{what}: duplicate ({unit}, {time}) rows; one row per unit and period is needed."
+        )
     wide = frame.pivot(index=unit, columns=time, values=outcome).sort_index(axis=1)
     if wide.isna().any().any():
         bad = int(wide.isna().any(axis=1).sum())
-        raise InputDataError(f"{what}: {bad} unit(s) lack {outcome!r} in some period; synthetic control needs a balanced panel without gaps.")
+        raise InputDataError(
+            f"{what}: {bad} unit(s) lack {outcome!r} in some period; synthetic control needs a balanced panel without gaps."
+        )
     ever = frame.groupby(unit)[treated].max().reindex(wide.index)
-    require_min(int((ever == 1).sum()), 1, what, "treated units", f"Check the {treated!r} column.")
-    require_min(int((ever == 0).sum()), MIN_DONORS, what, "donor (never-treated) units", "Add comparison units to the donor pool.")
+    require_min(
+        int((ever == 1).sum()),
+        1,
+        what,
+        "treated units",
+        f"Check the {treated!r} column.",
+    )
+    require_min(
+        int((ever == 0).sum()),
+        MIN_DONORS,
+        what,
+        "donor (never-treated) units",
+        "Add comparison units to the donor pool.",
+    )
     starts = frame[frame[treated] == 1].groupby(unit)[time].min()
     if starts.nunique() > 1:
-        raise InputDataError(f"{what}: treated units start at different times ({starts.nunique()} start dates); use method 'staggered' or evaluate each cohort separately.")
+        raise InputDataError(
+            f"{what}: treated units start at different times ({starts.nunique()} start dates); use method 'staggered' or evaluate each cohort separately."
+        )
     periods = wide.columns.to_numpy()
     t0 = int(np.searchsorted(periods, starts.iloc[0]))
-    require_min(t0, 2, what, "pre-intervention periods", "A unit treated from the start has no pre-period; add earlier periods.")
-    require_min(len(periods) - t0, 1, what, "post-intervention periods", "Add post-period data.")
+    require_min(
+        t0,
+        2,
+        what,
+        "pre-intervention periods",
+        "A unit treated from the start has no pre-period; add earlier periods.",
+    )
+    require_min(
+        len(periods) - t0, 1, what, "post-intervention periods", "Add post-period data."
+    )
     order = list(wide.index[ever == 0]) + list(wide.index[ever == 1])
-    return BlockPanel(wide.loc[order].to_numpy(float), order, periods, int((ever == 0).sum()), t0)
+    return BlockPanel(
+        wide.loc[order].to_numpy(float), order, periods, int((ever == 0).sum()), t0
+    )
 
 
 def _noise(y: np.ndarray, n0: int, t0: int) -> float:
-    return float(np.std(np.diff(y[:n0, :t0], axis=1), ddof=1)) if t0 > 2 else float(np.std(y[:n0, :t0]))
+    return (
+        float(np.std(np.diff(y[:n0, :t0], axis=1), ddof=1))
+        if t0 > 2
+        else float(np.std(y[:n0, :t0]))
+    )
 
 
 def _collapsed(y: np.ndarray, n0: int, t0: int) -> np.ndarray:
@@ -86,12 +125,23 @@ def _collapsed(y: np.ndarray, n0: int, t0: int) -> np.ndarray:
     return np.vstack([top, bottom])
 
 
-def _fw_weights(y: np.ndarray, zeta: float, intercept: bool, min_dec: float) -> np.ndarray:
+def _fw_weights(
+    y: np.ndarray, zeta: float, intercept: bool, min_dec: float
+) -> np.ndarray:
     w = sc_weight_fw(y, zeta, intercept=intercept, min_decrease=min_dec, max_iter=100)
-    return sc_weight_fw(y, zeta, intercept=intercept, weights=sparsify(w), min_decrease=min_dec, max_iter=10_000)
+    return sc_weight_fw(
+        y,
+        zeta,
+        intercept=intercept,
+        weights=sparsify(w),
+        min_decrease=min_dec,
+        max_iter=10_000,
+    )
 
 
-def sdid_weights(y: np.ndarray, n0: int, t0: int, estimator: str) -> tuple[np.ndarray, np.ndarray]:
+def sdid_weights(
+    y: np.ndarray, n0: int, t0: int, estimator: str
+) -> tuple[np.ndarray, np.ndarray]:
     """Unit weights omega and time weights lambda of synthdid's estimators."""
     n, t = y.shape
     sigma = _noise(y, n0, t0)
@@ -140,7 +190,9 @@ def synthetic_did(
     what = f"synthetic DiD ({estimator})"
     if estimator not in ("sdid", "sc", "did"):
         raise InputDataError(f"{what}: estimator must be 'sdid', 'sc' or 'did'.")
-    bp = block_panel(data, unit=unit, time=time, outcome=outcome, treated=treated, what=what)
+    bp = block_panel(
+        data, unit=unit, time=time, outcome=outcome, treated=treated, what=what
+    )
     omega, lam = sdid_weights(bp.y, bp.n0, bp.t0, estimator)
     tau = _tau(bp.y, bp.n0, bp.t0, omega, lam)
     se = None
@@ -154,9 +206,17 @@ def synthetic_did(
             yp = ctrl[order]
             o, lm = sdid_weights(yp, bp.n0 - 1, bp.t0, estimator)
             placebos.append(_tau(yp, bp.n0 - 1, bp.t0, o, lm))
-        se = float(np.std(placebos, ddof=1) * np.sqrt((bp.n0 - 1) / bp.n0) * np.sqrt(bp.n0 / (bp.n0 - 1)))
-        notes.append("SE from exhaustive leave-one-control-out placebo estimates (assumes homoskedastic units).")
-    uw = pd.DataFrame({"unit": bp.units[: bp.n0], "weight": omega}).sort_values("weight", ascending=False)
+        se = float(
+            np.std(placebos, ddof=1)
+            * np.sqrt((bp.n0 - 1) / bp.n0)
+            * np.sqrt(bp.n0 / (bp.n0 - 1))
+        )
+        notes.append(
+            "SE from exhaustive leave-one-control-out placebo estimates (assumes homoskedastic units)."
+        )
+    uw = pd.DataFrame({"unit": bp.units[: bp.n0], "weight": omega}).sort_values(
+        "weight", ascending=False
+    )
     tw = pd.DataFrame({"time": bp.periods[: bp.t0], "weight": lam})
     return EvaluationResult(
         method=f"synthdid:{estimator}",
@@ -165,7 +225,12 @@ def synthetic_did(
         n_obs=int(bp.y.size),
         n_units=len(bp.units),
         n_treated=n1,
-        details={"estimator": estimator, "n_donors": bp.n0, "n_pre": bp.t0, "n_post": len(bp.periods) - bp.t0},
+        details={
+            "estimator": estimator,
+            "n_donors": bp.n0,
+            "n_pre": bp.t0,
+            "n_post": len(bp.periods) - bp.t0,
+        },
         tables={"unit_weights": uw, "time_weights": tw},
         notes=notes,
     )
@@ -195,7 +260,12 @@ def _adh_weights(
 
     k = x0.shape[0]
     start = np.zeros(k)
-    res = optimize.minimize(loss, start, method="Nelder-Mead", options={"maxiter": 200 * k, "xatol": 1e-4, "fatol": 1e-8})
+    res = optimize.minimize(
+        loss,
+        start,
+        method="Nelder-Mead",
+        options={"maxiter": 200 * k, "xatol": 1e-4, "fatol": 1e-8},
+    )
     best = res.x if res.fun <= loss(start) else start
     v = np.exp(best - best.max())
     return weights_for(best), v / v.sum()
@@ -229,14 +299,18 @@ def synthetic_control(
     what = "synthetic control"
     if solver not in ("exact", "synthdid"):
         raise InputDataError(f"{what}: solver must be 'exact' or 'synthdid'.")
-    bp = block_panel(data, unit=unit, time=time, outcome=outcome, treated=treated, what=what)
+    bp = block_panel(
+        data, unit=unit, time=time, outcome=outcome, treated=treated, what=what
+    )
     xpred = None
     if predictors:
         require_columns(data, predictors, what)
         pre = data[data[time] < bp.periods[bp.t0]]
         means = pre.groupby(unit)[list(predictors)].mean().reindex(bp.units)
         if means.isna().any().any():
-            raise InputDataError(f"{what}: some units have no pre-period values of a predictor; fill or drop them.")
+            raise InputDataError(
+                f"{what}: some units have no pre-period values of a predictor; fill or drop them."
+            )
         xpred = means.to_numpy(float)
     w, v = _adh_weights(bp.y, bp.n0, bp.t0, xpred, solver)
     synth = w @ bp.y[: bp.n0]
@@ -249,31 +323,57 @@ def synthetic_control(
     placebo_tab = pd.DataFrame()
     notes: list[str] = []
     if placebo:
-        rows = [{"unit": "treated", "pre_rmspe": pre_rmspe, "post_rmspe": post_rmspe, "att": att, "treated": True}]
+        rows = [
+            {
+                "unit": "treated",
+                "pre_rmspe": pre_rmspe,
+                "post_rmspe": post_rmspe,
+                "att": att,
+                "treated": True,
+            }
+        ]
         for j in range(bp.n0):
             order = [i for i in range(bp.n0) if i != j] + [j]
             yp = bp.y[order]
             xp = xpred[order] if xpred is not None else None
             wj, _ = _adh_weights(yp, bp.n0 - 1, bp.t0, xp, solver)
             g = yp[-1] - wj @ yp[:-1]
-            rows.append({
-                "unit": bp.units[j],
-                "pre_rmspe": float(np.sqrt(np.mean(g[: bp.t0] ** 2))),
-                "post_rmspe": float(np.sqrt(np.mean(g[bp.t0 :] ** 2))),
-                "att": float(g[bp.t0 :].mean()),
-                "treated": False,
-            })
+            rows.append(
+                {
+                    "unit": bp.units[j],
+                    "pre_rmspe": float(np.sqrt(np.mean(g[: bp.t0] ** 2))),
+                    "post_rmspe": float(np.sqrt(np.mean(g[bp.t0 :] ** 2))),
+                    "att": float(g[bp.t0 :].mean()),
+                    "treated": False,
+                }
+            )
         placebo_tab = pd.DataFrame(rows)
-        placebo_tab["ratio"] = placebo_tab["post_rmspe"] / placebo_tab["pre_rmspe"].where(placebo_tab["pre_rmspe"] > 0)
+        placebo_tab["ratio"] = placebo_tab["post_rmspe"] / placebo_tab[
+            "pre_rmspe"
+        ].where(placebo_tab["pre_rmspe"] > 0)
         r_treated = placebo_tab["ratio"].iloc[0]
         effects_p = float((placebo_tab["ratio"] >= r_treated).sum() / len(placebo_tab))
         if len(placebo_tab) < 20:
-            notes.append(f"only {bp.n0} donors: the smallest attainable permutation p-value is {1 / len(placebo_tab):.3f}.")
+            notes.append(
+                f"only {bp.n0} donors: the smallest attainable permutation p-value is {1 / len(placebo_tab):.3f}."
+            )
     if pre_rmspe > 0.1 * float(np.std(target[: bp.t0]) + 1e-12) and pre_rmspe > 0:
-        notes.append(f"pre-period fit RMSPE {pre_rmspe:.3g}: check the synthetic unit tracks the treated unit before the intervention.")
+        notes.append(
+            f"pre-period fit RMSPE {pre_rmspe:.3g}: check the synthetic unit tracks the treated unit before the intervention."
+        )
     eff = Effect("att", att, None, None, None, effects_p)
-    path = pd.DataFrame({"time": bp.periods, "treated": target, "synthetic": synth, "gap": gap, "post": np.arange(len(gap)) >= bp.t0})
-    weights = pd.DataFrame({"unit": bp.units[: bp.n0], "weight": w}).sort_values("weight", ascending=False)
+    path = pd.DataFrame(
+        {
+            "time": bp.periods,
+            "treated": target,
+            "synthetic": synth,
+            "gap": gap,
+            "post": np.arange(len(gap)) >= bp.t0,
+        }
+    )
+    weights = pd.DataFrame({"unit": bp.units[: bp.n0], "weight": w}).sort_values(
+        "weight", ascending=False
+    )
     return EvaluationResult(
         method="synth",
         estimand="ATT (mean post-period gap to the synthetic unit)",
@@ -288,7 +388,9 @@ def synthetic_control(
             "rmspe_ratio": post_rmspe / pre_rmspe if pre_rmspe > 0 else None,
             "permutation_p_value": effects_p,
             "predictors": list(predictors),
-            "v_weights": None if v is None else dict(zip(predictors, v.tolist(), strict=True)),
+            "v_weights": None
+            if v is None
+            else dict(zip(predictors, v.tolist(), strict=True)),
             "n_donors": bp.n0,
         },
         tables={"weights": weights, "path": path, "placebo": placebo_tab},
@@ -296,5 +398,7 @@ def synthetic_control(
     )
 
 
-def _unused() -> None:  # pragma: no cover - keeps InsufficientDataError import explicit for readers
+def _unused() -> (
+    None
+):  # pragma: no cover - keeps InsufficientDataError import explicit for readers
     raise InsufficientDataError("unused")

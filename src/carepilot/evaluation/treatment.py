@@ -40,7 +40,9 @@ from carepilot.evaluation.results import Effect, EvaluationResult
 METHODS = ("ra", "ipw", "aipw", "ipwra")
 
 
-def fit_propensity(d: np.ndarray, x: np.ndarray, link: str, what: str) -> tuple[np.ndarray, object]:
+def fit_propensity(
+    d: np.ndarray, x: np.ndarray, link: str, what: str
+) -> tuple[np.ndarray, object]:
     """Fit the treatment model; fail clearly on (quasi-)perfect separation.
 
     Returns:
@@ -72,12 +74,19 @@ def _separation(what: str) -> InputDataError:
 
 
 def _design(frame: pd.DataFrame, cols: Sequence[str], what: str) -> np.ndarray:
-    x = np.column_stack([np.ones(len(frame)), *[numeric_column(frame, c, what).to_numpy() for c in cols]])
+    x = np.column_stack(
+        [
+            np.ones(len(frame)),
+            *[numeric_column(frame, c, what).to_numpy() for c in cols],
+        ]
+    )
     check_full_rank(x, ["const", *cols], what)
     return x
 
 
-def _arm_fit(y: np.ndarray, x: np.ndarray, mask: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
+def _arm_fit(
+    y: np.ndarray, x: np.ndarray, mask: np.ndarray, w: np.ndarray | None = None
+) -> np.ndarray:
     sw = np.ones(mask.sum()) if w is None else np.sqrt(w[mask])
     beta, *_ = np.linalg.lstsq(x[mask] * sw[:, None], y[mask] * sw, rcond=None)
     return x @ beta
@@ -117,26 +126,46 @@ def treatment_effect(
     """
     what = f"treatment effect ({method})"
     if method not in METHODS:
-        raise InputDataError(f"{what}: method must be one of {METHODS}, got {method!r}.")
+        raise InputDataError(
+            f"{what}: method must be one of {METHODS}, got {method!r}."
+        )
     if estimand not in ("ate", "att"):
-        raise InputDataError(f"{what}: estimand must be 'ate' or 'att', got {estimand!r}.")
+        raise InputDataError(
+            f"{what}: estimand must be 'ate' or 'att', got {estimand!r}."
+        )
     if link not in ("logit", "probit"):
         raise InputDataError(f"{what}: link must be 'logit' or 'probit', got {link!r}.")
     if method == "aipw" and estimand == "att":
-        raise UnsupportedOperation(f"{what}: the AIPW estimator is implemented for the ATE only; use method 'ipwra' for the ATT.")
+        raise UnsupportedOperation(
+            f"{what}: the AIPW estimator is implemented for the ATE only; use method 'ipwra' for the ATT."
+        )
     covariates = list(covariates)
     tcov = covariates if treatment_covariates is None else list(treatment_covariates)
     require_columns(data, [outcome, treatment, *covariates, *tcov], what)
     notes: list[str] = []
-    frame = drop_missing(data, list(dict.fromkeys([outcome, treatment, *covariates, *tcov])), what, notes)
+    frame = drop_missing(
+        data, list(dict.fromkeys([outcome, treatment, *covariates, *tcov])), what, notes
+    )
     y = numeric_column(frame, outcome, what).to_numpy()
     d = binary_column(frame, treatment, what).to_numpy()
     xo = _design(frame, covariates, what + ", outcome model")
     xt = _design(frame, tcov, what + ", treatment model")
     n1, n0 = int(d.sum()), int((1 - d).sum())
     need = max(xo.shape[1], xt.shape[1]) + 1
-    require_min(n1, need, what, "treated patients", "Add treated patients or use fewer covariates.")
-    require_min(n0, need, what, "comparison patients", "Add comparators or use fewer covariates.")
+    require_min(
+        n1,
+        need,
+        what,
+        "treated patients",
+        "Add treated patients or use fewer covariates.",
+    )
+    require_min(
+        n0,
+        need,
+        what,
+        "comparison patients",
+        "Add comparators or use fewer covariates.",
+    )
     t1, c0 = d == 1, d == 0
     p = None
     pres = None
@@ -182,7 +211,9 @@ def treatment_effect(
         details["propensity_range"] = [float(p.min()), float(p.max())]
         extreme = int(((p < 0.01) | (p > 0.99)).sum())
         if extreme:
-            notes.append(f"{extreme} patient(s) have propensity scores outside [0.01, 0.99]: limited overlap, weights are unstable.")
+            notes.append(
+                f"{extreme} patient(s) have propensity scores outside [0.01, 0.99]: limited overlap, weights are unstable."
+            )
     return EvaluationResult(
         method=method,
         estimand=estimand.upper(),
@@ -195,7 +226,14 @@ def treatment_effect(
 
 
 def _gmm_se(
-    y: np.ndarray, d: np.ndarray, xo: np.ndarray, pres: object, method: str, estimand: str, xt: np.ndarray, link: str
+    y: np.ndarray,
+    d: np.ndarray,
+    xo: np.ndarray,
+    pres: object,
+    method: str,
+    estimand: str,
+    xt: np.ndarray,
+    link: str,
 ) -> float | None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -205,7 +243,9 @@ def _gmm_se(
         te = TreatmentEffect(sm.OLS(y, xo), d.astype(int), results_select=pres)
         group: str | int = "all" if estimand == "ate" else 1
         try:
-            fn = {"ra": te.ra, "ipw": te.ipw, "aipw": te.aipw, "ipwra": te.ipw_ra}[method]
+            fn = {"ra": te.ra, "ipw": te.ipw, "aipw": te.aipw, "ipwra": te.ipw_ra}[
+                method
+            ]
             res = fn(effect_group=group) if method != "aipw" else fn()
             se = float(res.summary_frame().iloc[0, 1])
         except Exception:  # noqa: BLE001 - SE is optional; report without it
