@@ -16,7 +16,6 @@ import tempfile
 from pathlib import Path
 
 from _measure import measure  # type: ignore[import-not-found]
-
 from carepilot.synth import SynthConfig, write_population
 
 

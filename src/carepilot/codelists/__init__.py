@@ -74,7 +74,9 @@ def codelist_names() -> tuple[str, ...]:
     root = resources.files(__name__)
     return tuple(
         sorted(
-            p.name.removesuffix(".csv") for p in root.iterdir() if p.name.endswith(".csv")
+            p.name.removesuffix(".csv")
+            for p in root.iterdir()
+            if p.name.endswith(".csv")
         )
     )
 

@@ -178,7 +178,8 @@ def draw_events(
         month_weight: relative rate by period month, or None for constant.
 
     Returns:
-        The events, sorted by owner and day.
+        The events, grouped by owner in window order (windows are sorted by
+        owner, so events of a patient are contiguous; days are not sorted).
     """
     wmax = 1.0 if month_weight is None else float(np.max(month_weight))
     rate_day = monthly_rate[windows.owner] * (wmax / DAYS_PER_MONTH)
@@ -188,26 +189,18 @@ def draw_events(
     post_len = np.maximum(windows.end - post_start, 0)
     n_pre = rng.poisson(rate_day * pre_len)
     n_post = rng.poisson(rate_day * pilot_multiplier * post_len)
-    owner = np.concatenate(
-        [np.repeat(windows.owner, n_pre), np.repeat(windows.owner, n_post)]
-    )
-    seg_start = np.concatenate(
-        [np.repeat(windows.start, n_pre), np.repeat(post_start, n_post)]
-    )
-    seg_len = np.concatenate([np.repeat(pre_len, n_pre), np.repeat(post_len, n_post)])
-    post = np.concatenate(
-        [np.zeros(int(n_pre.sum()), bool), np.ones(int(n_post.sum()), bool)]
-    )
-    practice = np.concatenate(
-        [np.repeat(windows.practice, n_pre), np.repeat(windows.practice, n_post)]
-    )
-    day = seg_start + np.floor(rng.random(len(owner)) * seg_len).astype(np.int64)
-    if month_weight is not None and len(owner):
+    total = n_pre + n_post
+    w = np.repeat(np.arange(len(total)), total)
+    first = np.cumsum(total) - total
+    post = (np.arange(len(w)) - first[w]) >= n_pre[w]
+    seg_start = np.where(post, post_start[w], windows.start[w])
+    seg_len = np.where(post, post_len[w], pre_len[w])
+    day = seg_start + np.floor(rng.random(len(w)) * seg_len).astype(np.int64)
+    if month_weight is not None and len(w):
         keep_p = np.asarray(month_weight)[cal.month_index(day)] / wmax
-        keep = rng.random(len(owner)) < keep_p
-        owner, day, post, practice = owner[keep], day[keep], post[keep], practice[keep]
-    order = np.lexsort((day, owner))
-    return Events(owner[order], day[order], post[order], practice[order])
+        keep = rng.random(len(w)) < keep_p
+        w, day, post = w[keep], day[keep], post[keep]
+    return Events(windows.owner[w], day, post, windows.practice[w])
 
 
 def pick_codes(rng: np.random.Generator, n_codes: int, n: int) -> IntArray:

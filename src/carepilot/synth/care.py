@@ -84,17 +84,13 @@ class CodedRows:
         day = np.concatenate(self.days)
         code = np.concatenate(self.codes)
         value = np.concatenate(self.values)
-        order = np.lexsort((code, day, owner))
-        owner, day, code, value = owner[order], day[order], code[order], value[order]
         columns: dict[str, object] = {
             "patient_id": pts.patient_id[owner],
             "date": day,
             code_column: Cat(code, self.categories),
         }
         if table_name == "clinical_events":
-            columns["numeric_value"] = Masked(
-                np.nan_to_num(value), ~np.isnan(value)
-            )
+            columns["numeric_value"] = Masked(np.nan_to_num(value), ~np.isnan(value))
         return build_table(table_name, len(owner), columns)  # type: ignore[arg-type]
 
 
@@ -118,17 +114,23 @@ def primary_care(
     on_statin = _medicines(pts, conds, windows, cal, age, rng, meds)
     _blood_pressure(pts, a, windows, cal, effects, age, quality, rng, ev)
     _hba1c(pts, a, windows, cal, effects, age, quality, rng, ev)
-    high_risk = a["diabetes"] | a["chd"] | a["stroke_tia"] | a["hypertension"] | a["ckd"]
+    high_risk = (
+        a["diabetes"] | a["chd"] | a["stroke_tia"] | a["hypertension"] | a["ckd"]
+    )
     chol = draw_events(
         rng, windows, np.where(high_risk, 0.08, 0.01 * ((age >= 40) & (age < 75))), cal
     )
     chol_v = rng.normal(5.1 - 0.9 * on_statin[chol.owner], 0.9)
-    ev.add(rng, "cholesterol", chol.owner, chol.day, np.round(np.clip(chol_v, 2, 11), 1))
+    ev.add(
+        rng, "cholesterol", chol.owner, chol.day, np.round(np.clip(chol_v, 2, 11), 1)
+    )
     bmi_rate = adult * (0.02 + 0.04 * (a["obesity"] | a["diabetes"]))
     bmi = draw_events(rng, windows, bmi_rate, cal)
     _add_bmi(pts, a["obesity"], bmi, rng, ev)
     n_ltc = conds.count_active()
-    smok = draw_events(rng, windows, (pts.smoking >= 0) * (0.025 + 0.03 * (n_ltc > 0)), cal)
+    smok = draw_events(
+        rng, windows, (pts.smoking >= 0) * (0.025 + 0.03 * (n_ltc > 0)), cal
+    )
     _add_smoking(pts, smok, rng, ev)
     audit = draw_events(rng, windows, adult * 0.012, cal)
     ev.add(rng, "audit_c", audit.owner, audit.day, _audit_scores(pts, audit, rng))
@@ -154,7 +156,9 @@ def _diagnoses(
         ev.add(rng, name, owner, conds.diag_day[name][owner])
         resolved = np.flatnonzero(conds.resolved_day[name] != NO_DAY)
         if len(resolved):
-            ev.add(rng, f"{name}_resolved", resolved, conds.resolved_day[name][resolved])
+            ev.add(
+                rng, f"{name}_resolved", resolved, conds.resolved_day[name][resolved]
+            )
     age = pts.age_at(cal.end_day)
     p = (0.004 + 0.02 * pts.deprivation) * ((age >= 16) & (age < 70))
     p *= np.where(pts.female, 0.6, 1.4)
@@ -293,7 +297,9 @@ def _reviews(
     rday = dday[reviewed] + rng.integers(10, 57, len(reviewed))
     ok = rday < np.minimum(pts.death_day[reviewed], cal.end_day)
     ev.add(rng, "depression_review", reviewed[ok], rday[ok])
-    iapt = draw_events(rng, windows, np.where(a["depression"], 0.12, 0.004 * (age >= 16)) / 12, cal)
+    iapt = draw_events(
+        rng, windows, np.where(a["depression"], 0.12, 0.004 * (age >= 16)) / 12, cal
+    )
     ev.add(rng, "iapt_referral", iapt.owner, iapt.day)
     quit_ = draw_events(rng, windows, (pts.smoking == 2) * 0.35 / 12, cal)
     ev.add(rng, "smoking_cessation_offered", quit_.owner, quit_.day)
@@ -358,7 +364,9 @@ def _screening(
     ev: CodedRows,
 ) -> None:
     dep = pts.deprivation
-    cerv = pts.female * np.where((age >= 25) & (age < 50), 0.3, 0.2 * ((age >= 50) & (age < 65)))
+    cerv = pts.female * np.where(
+        (age >= 25) & (age < 50), 0.3, 0.2 * ((age >= 50) & (age < 65))
+    )
     e = draw_events(rng, windows, cerv * (1 - 0.3 * dep) / 12, cal)
     ev.add(rng, "cervical_screening", e.owner, e.day)
     chl = ((age >= 15) & (age < 25)) * np.where(pts.female, 0.18, 0.06)

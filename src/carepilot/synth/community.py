@@ -69,7 +69,7 @@ def community_contacts(
         days.append(e.day)
         svcs.append(np.full(len(e), s))
     owner, day, svc = np.concatenate(owners), np.concatenate(days), np.concatenate(svcs)
-    order = np.lexsort((day, owner))
+    order = np.argsort(owner, kind="stable")
     owner, day, svc = owner[order], day[order], svc[order]
     n = len(owner)
     median = np.asarray([s[2] for s in SERVICES], dtype=float)[svc]
@@ -81,12 +81,17 @@ def community_contacts(
     cost = np.where(attended, minutes * np.asarray([s[3] for s in SERVICES])[svc], 0.0)
     pct = ctx.acute[owner]
     month = cal.month_index(day)
-    np.add.at(workforce, (pct[attended], svc[attended], month[attended]), minutes[attended])
+    np.add.at(
+        workforce, (pct[attended], svc[attended], month[attended]), minutes[attended]
+    )
     staff_groups = sorted({s[1] for s in SERVICES})
     staff = np.asarray([staff_groups.index(s[1]) for s in SERVICES])[svc]
     mh = np.asarray([s[4] == "mental_health" for s in SERVICES])[svc]
     n_pct = len(orgs.provider_codes["community"])
-    prov_codes = [*orgs.provider_codes["community"], *orgs.provider_codes["mental_health"]]
+    prov_codes = [
+        *orgs.provider_codes["community"],
+        *orgs.provider_codes["mental_health"],
+    ]
     return build_table(
         "community_contacts",
         n,
@@ -113,7 +118,10 @@ def workforce_table(
     wte = np.round(wte * rng.normal(1.0, 0.05, len(wte)).clip(0.8, 1.2), 2)
     mh = np.asarray([s[4] == "mental_health" for s in SERVICES])[svc]
     n_pct = len(orgs.provider_codes["community"])
-    prov_codes = [*orgs.provider_codes["community"], *orgs.provider_codes["mental_health"]]
+    prov_codes = [
+        *orgs.provider_codes["community"],
+        *orgs.provider_codes["mental_health"],
+    ]
     return build_table(
         "provider_workforce",
         len(pct),
@@ -167,7 +175,9 @@ def social_care(
     kind_d = categorical(rng, np.array([0.35, 0.5, 0.1, 0.05, 0.0]), len(link))
     kind_d = np.where(to_care_home, np.where(rng.random(len(link)) < 0.6, 2, 3), kind_d)
     start_d = spells.discharge[link] + rng.integers(0, 4, len(link))
-    e = draw_events(rng, windows, (age >= 75) * 0.03 / 12 * np.exp(0.5 * pts.frailty), cal)
+    e = draw_events(
+        rng, windows, (age >= 75) * 0.03 / 12 * np.exp(0.5 * pts.frailty), cal
+    )
     kind_c = categorical(rng, np.array([0.55, 0.1, 0.15, 0.05, 0.15]), len(e))
     owner = np.r_[so[link], e.owner]
     start = np.r_[start_d, e.day]
@@ -202,4 +212,3 @@ def social_care(
             "after_discharge_spell_id": Masked(spell, has_spell),
         },
     )
-

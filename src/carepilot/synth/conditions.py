@@ -139,9 +139,13 @@ def draw_conditions(
         last_seen = np.minimum(pts.reg_end, cal.end_day - 1)
         flag &= day <= last_seen
         resolved = flag & (rng.random(n) < model.resolved_share)
-        res_day = day + 180 + np.floor(
-            rng.random(n) * np.maximum(last_seen - day - 180, 0)
-        ).astype(np.int64)
+        res_day = (
+            day
+            + 180
+            + np.floor(rng.random(n) * np.maximum(last_seen - day - 180, 0)).astype(
+                np.int64
+            )
+        )
         resolved &= res_day <= last_seen
         has[model.name] = flag
         active[model.name] = flag & ~resolved

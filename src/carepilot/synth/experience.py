@@ -76,12 +76,18 @@ def proms(
     pre = np.clip(rng.normal(pre_mean, 0.25), -0.59, 1.0)
     post = np.clip(pre + rng.normal(gain_mean, 0.2), -0.59, 1.0)
     vas_pre = np.clip(rng.normal(66 - 8 * dep, 18), 0, 100)
-    vas_post = np.clip(vas_pre + rng.normal(np.asarray([9.0, 6.0, 1.0])[proc], 15), 0, 100)
+    vas_post = np.clip(
+        vas_pre + rng.normal(np.asarray([9.0, 6.0, 1.0])[proc], 15), 0, 100
+    )
     returned = (rng.random(n) < np.where(proc == 2, 0.6, 0.7)) & (
         post_date < np.minimum(cal.end_day, pts.death_day[owner])
     )
     instrument = (rng.random(n) < 0.15).astype(np.int64)
-    provider = np.where(proc == 2, ctx.acute[owner] + len(orgs.provider_codes["acute"]), ctx.acute[owner])
+    provider = np.where(
+        proc == 2,
+        ctx.acute[owner] + len(orgs.provider_codes["acute"]),
+        ctx.acute[owner],
+    )
     codes = [*orgs.provider_codes["acute"], *orgs.provider_codes["community"]]
     return build_table(
         "proms",
@@ -134,9 +140,7 @@ def patient_experience(
     ) + effects.get("experience_positive") * post  # fmt: skip
     u = rng.random(n)
     p_pos = np.clip(p_pos, 0, 1)
-    response = np.where(
-        u < p_pos, 0, np.where(u < p_pos + (1 - p_pos) * 0.45, 1, 2)
-    )
+    response = np.where(u < p_pos, 0, np.where(u < p_pos + (1 - p_pos) * 0.45, 1, 2))
     return build_table(
         "patient_experience",
         n,
@@ -165,7 +169,9 @@ def record_access_requests(
     n = len(e)
     u = rng.random(n)
     delay = np.where(
-        u < 0.85, rng.integers(1, 31, n), np.where(u < 0.96, rng.integers(31, 91, n), -1)
+        u < 0.85,
+        rng.integers(1, 31, n),
+        np.where(u < 0.96, rng.integers(31, 91, n), -1),
     )
     resp = e.day + delay
     answered = (delay > 0) & (resp < cal.end_day)

@@ -35,7 +35,13 @@ from carepilot.synth.population import NO_DAY, build_patients
 
 log = logging.getLogger(__name__)
 
-ORG_TABLES = ("commissioners", "practices", "providers", "pilot_sites", "pilot_site_members")
+ORG_TABLES = (
+    "commissioners",
+    "practices",
+    "providers",
+    "pilot_sites",
+    "pilot_site_members",
+)
 Format = Literal["parquet", "csv"]
 
 
@@ -74,7 +80,9 @@ def generate_chunk(
     apcs, spells, joints = hospital.admitted_care(
         pts, conds, windows, orgs, cal, effects, ctx, died[in_hospital], rng
     )
-    ec = hospital.emergency_care(pts, windows, orgs, cal, effects, ctx, spells, rng, apcs)
+    ec = hospital.emergency_care(
+        pts, windows, orgs, cal, effects, ctx, spells, rng, apcs
+    )
     opa, referrals = hospital.outpatients(pts, windows, orgs, cal, effects, ctx, rng)
     contacts = community.community_contacts(
         pts, conds, windows, orgs, cal, effects, ctx, workforce, rng
@@ -145,8 +153,9 @@ def iter_tables(config: SynthConfig) -> Iterator[tuple[str, pa.Table]]:
         for name, table in generate_chunk(config, orgs, cal, chunk, workforce).items():
             yield name, table
         log.info("synth chunk %d done in %.1f s", chunk, time.perf_counter() - t0)
-    yield "provider_workforce", community.workforce_table(
-        workforce, orgs, cal, _rng(config, 2)
+    yield (
+        "provider_workforce",
+        community.workforce_table(workforce, orgs, cal, _rng(config, 2)),
     )
 
 
@@ -235,8 +244,12 @@ def write_population(
             path = out_dir / f"{name}.{fmt}"
             if name not in writers:
                 if fmt == "parquet":
+                    schema = schema_of(name)
+                    # dictionary-encode only the (repetitive) string columns:
+                    # trying it on ids, dates and values costs time for nothing
+                    strings = [f.name for f in schema if f.type == pa.string()]
                     writers[name] = pq.ParquetWriter(
-                        path, schema_of(name), compression="snappy"
+                        path, schema, compression="snappy", use_dictionary=strings
                     )
                 else:
                     writers[name] = pacsv.CSVWriter(path, schema_of(name))

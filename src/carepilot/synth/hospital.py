@@ -45,7 +45,9 @@ SPECIALTIES: tuple[str, ...] = (
 )  # fmt: skip
 
 
-def rate_by_age(age: FloatArray, ages: list[float], per_1000: list[float]) -> FloatArray:
+def rate_by_age(
+    age: FloatArray, ages: list[float], per_1000: list[float]
+) -> FloatArray:
     """Monthly rate from a per-1,000-per-year curve, linear between ages."""
     return np.interp(age, ages, per_1000) / 1000.0 / 12.0
 
@@ -156,11 +158,17 @@ def admitted_care(
     hip = (kind == 3) & (a_age >= 50) & (u < 0.05)
     knee = (kind == 3) & (a_age >= 50) & (u >= 0.05) & (u < 0.11)
 
-    los = np.where(rng.random(n) < 0.3, 0, 1 + rng.gamma(1.2, 3 + 0.08 * np.maximum(a_age - 50, 0)))
-    los = np.where(kind == 3, np.where(rng.random(n) < 0.75, 0, rng.integers(1, 4, n)), los)
+    los = np.where(
+        rng.random(n) < 0.3, 0, 1 + rng.gamma(1.2, 3 + 0.08 * np.maximum(a_age - 50, 0))
+    )
+    los = np.where(
+        kind == 3, np.where(rng.random(n) < 0.75, 0, rng.integers(1, 4, n)), los
+    )
     los = np.where(hip | knee, rng.integers(2, 6, n), los)
     los = np.where(kind == 4, rng.integers(0, 4, n), los).astype(np.int64)
-    delayed = np.where(emergency & (a_age >= 75) & (rng.random(n) < 0.12), rng.poisson(6, n) + 1, 0)
+    delayed = np.where(
+        emergency & (a_age >= 75) & (rng.random(n) < 0.12), rng.poisson(6, n) + 1, 0
+    )
     los = los + delayed
     discharge = adm + los
     is_term = kind == 2
@@ -205,7 +213,9 @@ def admitted_care(
             "discharge_date": Masked(discharge, ~in_hosp),
             "admission_method": Cat(method, cat.ADMISSION_METHODS),
             "primary_diagnosis": Cat(diag, categories["diag"]),
-            "primary_procedure": Cat(np.maximum(proc, 0), categories["proc"], proc >= 0),
+            "primary_procedure": Cat(
+                np.maximum(proc, 0), categories["proc"], proc >= 0
+            ),
             "hrg_code": Cat(hrg, categories["hrg"]),
             "tariff_cost": np.round(cost, 2),
             "discharge_destination": Cat(dest, cat.DISCHARGE_DESTINATIONS),
@@ -213,7 +223,9 @@ def admitted_care(
             "provider_code": Cat(ctx.acute[owner], orgs.provider_codes["acute"]),
         },
     )
-    spells = Spells(owner, spell_id, np.where(in_hosp, NO_DAY, discharge), dest, emergency)
+    spells = Spells(
+        owner, spell_id, np.where(in_hosp, NO_DAY, discharge), dest, emergency
+    )
     joints = (hip | knee) & ~in_hosp
     proms_events = Events(
         owner[joints], adm[joints], knee[joints], pts.practice[owner[joints]]
@@ -266,7 +278,9 @@ def _coding(
     hrg[el] = len(h_em) + 2 + rng.integers(0, len(h_el) - 2, int(el.sum()))
     hrg[hip] = len(h_em)
     hrg[knee] = len(h_em) + 1
-    hrg[kind == 4] = len(h_em) + len(h_el) + rng.integers(0, len(h_mat), int((kind == 4).sum()))
+    hrg[kind == 4] = (
+        len(h_em) + len(h_el) + rng.integers(0, len(h_mat), int((kind == 4).sum()))
+    )
     return diag, proc, hrg, {"diag": diag_cats, "proc": proc_cats, "hrg": hrg_cats}
 
 
@@ -293,7 +307,9 @@ def emergency_care(
         pts.practice[spells.owner[with_ae]],
     )
     age = ctx.age
-    rate = rate_by_age(age, [0, 5, 15, 25, 65, 85, 100], [450, 250, 300, 330, 300, 450, 500])
+    rate = rate_by_age(
+        age, [0, 5, 15, 25, 65, 85, 100], [450, 250, 300, 330, 300, 450, 500]
+    )
     rate = rate * np.exp(0.6 * (pts.deprivation - 0.5) + 0.2 * pts.frailty)
     other = draw_events(
         rng, windows, rate, cal, pilot_multiplier=effects.multiplier("ae_attendances"),
@@ -302,7 +318,7 @@ def emergency_care(
     owner = np.r_[admitted.owner, other.owner]
     day = np.r_[admitted.day, other.day]
     is_adm = np.r_[np.ones(len(admitted), bool), np.zeros(len(other), bool)]
-    order = np.lexsort((day, owner))
+    order = np.argsort(owner, kind="stable")
     owner, day, is_adm = owner[order], day[order], is_adm[order]
     n = len(owner)
     dept = np.where(is_adm, 0, categorical(rng, np.array([0.63, 0.02, 0.35]), n))
@@ -344,7 +360,9 @@ def outpatients(
     period end are still open (no stop date).
     """
     age = ctx.age
-    first_rate = rate_by_age(age, [0, 18, 45, 65, 75, 100], [150, 250, 380, 550, 650, 500])
+    first_rate = rate_by_age(
+        age, [0, 18, 45, 65, 75, 100], [150, 250, 380, 550, 650, 500]
+    )
     first_rate = first_rate * np.exp(0.1 * ctx.n_ltc)
     first = draw_events(rng, windows, first_rate, cal)
     fu = draw_events(
@@ -354,7 +372,7 @@ def outpatients(
     owner = np.r_[first.owner, fu.owner]
     day = np.r_[first.day, fu.day]
     att = np.r_[np.zeros(len(first), np.int64), np.ones(len(fu), np.int64)]
-    order = np.lexsort((day, owner))
+    order = np.argsort(owner, kind="stable")
     owner, day, att = owner[order], day[order], att[order]
     n = len(owner)
     p_dna = 0.05 + 0.08 * pts.deprivation[owner] + 0.04 * (age[owner] < 30)

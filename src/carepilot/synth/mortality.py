@@ -162,7 +162,12 @@ def registration_table(
     end = np.r_[first_end, last[m_idx]]
     practice = np.r_[pts.practice, pts.new_practice[m_idx]]
     order = np.lexsort((start, owner))
-    owner, start, end, practice = owner[order], start[order], end[order], practice[order]
+    owner, start, end, practice = (
+        owner[order],
+        start[order],
+        end[order],
+        practice[order],
+    )
     table = build_table(
         "practice_registrations",
         len(owner),
@@ -184,4 +189,3 @@ def registration_table(
         practice[keep],
     )
     return table, windows
-

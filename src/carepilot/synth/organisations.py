@@ -121,9 +121,7 @@ def build_organisations(
     pcn = np.sort(rng.integers(0, n_pcn, k))
     pcn[:n_pcn] = np.arange(n_pcn)  # every PCN has at least one practice
     pcn = np.sort(pcn)
-    pct_of_pcn = np.sort(np.r_[np.arange(n_pct), rng.integers(0, n_pct, n_pcn)])[
-        :n_pcn
-    ]
+    pct_of_pcn = np.sort(np.r_[np.arange(n_pct), rng.integers(0, n_pct, n_pcn)])[:n_pcn]
     pct = pct_of_pcn[pcn]
     sha_of_pct = np.arange(n_pct) % n_sha
 
@@ -335,7 +333,9 @@ def _pilot_tables(
         {
             "pilot_id": m_pilot,
             "member_type": m_type,
-            "practice_pseudo_id": Masked(np.asarray(m_prac, dtype=np.int64), valid_prac),
+            "practice_pseudo_id": Masked(
+                np.asarray(m_prac, dtype=np.int64), valid_prac
+            ),
             "provider_code": pa.array(m_prov, type=pa.string()),
             "start_date": np.asarray(m_start, dtype=np.int64),
         },

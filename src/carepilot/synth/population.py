@@ -155,9 +155,7 @@ def build_patients(
         1,
     )
     disability[rng.random(n) < 0.04] = 2
-    sexual_orientation = np.where(
-        adult, categorical(rng, _SEXUAL_ORIENTATION_P, n), 4
-    )
+    sexual_orientation = np.where(adult, categorical(rng, _SEXUAL_ORIENTATION_P, n), 4)
     gender_identity = np.where(adult, categorical(rng, _GENDER_IDENTITY_P, n), 2)
     smoking = _draw_smoking(rng, age_now, deprivation, ethnicity)
     return Patients(

@@ -75,7 +75,9 @@ def test_foreign_keys_and_primary_keys(population: dict[str, pa.Table]) -> None:
         for column in TABLES[name].columns:
             if column.references:
                 ref_table, ref_col = column.references.split(".")
-                missing = _ids(table, column.name) - _ids(population[ref_table], ref_col)
+                missing = _ids(table, column.name) - _ids(
+                    population[ref_table], ref_col
+                )
                 assert not missing, (name, column.name, list(missing)[:5])
         key = TABLES[name].primary_key
         if key:
@@ -142,7 +144,9 @@ def test_diabetes_higher_in_south_asian_groups(population: dict[str, pa.Table]) 
     patients = population["patients"]
     has = _has_code(population, "diabetes").to_numpy(zero_copy_only=False)
     eth = patients.column("ethnicity").to_numpy(zero_copy_only=False)
-    south_asian = np.isin(eth, ["Asian: Indian", "Asian: Pakistani", "Asian: Bangladeshi"])
+    south_asian = np.isin(
+        eth, ["Asian: Indian", "Asian: Pakistani", "Asian: Bangladeshi"]
+    )
     white = eth == "White: English, Welsh, Scottish, Northern Irish or British"
     assert south_asian.sum() > 100
     assert has[south_asian].mean() > 1.3 * has[white].mean()
