@@ -26,7 +26,9 @@ from carepilot.ingest.checks import (
     Reference,
     build_checks,
     check_primary_key,
-    find_bad_codes,
+    code_checks,
+    coded_columns,
+    invalid_codes,
     relation_sql,
     run_checks,
 )
@@ -233,12 +235,23 @@ class _Loader:
             self.unusable.add(table.name)
         references = self._references(source)
         relation = relation_sql(source, references)
-        bad_codes = find_bad_codes(self.conn, source)
-        checks = build_checks(source, references, bad_codes, self.today)
+        checks = build_checks(source, references, self.today)
         existing = self._count(table.name)
-        rows = run_checks(
-            self.conn, source, relation, checks, self.log, self.max_errors
+        coded = coded_columns(source)
+        rows, distinct = run_checks(
+            self.conn, source, relation, checks, self.log, self.max_errors, coded
         )
+        bad_codes = invalid_codes(source, distinct)
+        if bad_codes:
+            # Rare (bad data only): one more scan to count and locate the rows.
+            run_checks(
+                self.conn,
+                source,
+                relation,
+                code_checks(source, bad_codes),
+                self.log,
+                self.max_errors,
+            )
         check_primary_key(
             self.conn, source, relation, existing, self.log, self.max_errors
         )
