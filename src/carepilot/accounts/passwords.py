@@ -11,6 +11,16 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password-carepilot")
 
 
+def use_hasher(hasher: PasswordHasher) -> None:
+    """Swap the hashing parameters (tests use cheap ones; never lower them in production).
+
+    Existing hashes keep verifying: argon2 stores its parameters inside each hash.
+    """
+    global _hasher, _DUMMY_HASH
+    _hasher = hasher
+    _DUMMY_HASH = hasher.hash("not-a-real-password-carepilot")
+
+
 def hash_password(password: str) -> str:
     """Hash a password with argon2id and a random salt."""
     return _hasher.hash(password)

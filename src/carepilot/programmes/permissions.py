@@ -49,6 +49,7 @@ def can_edit_bid(actor: Actor, bid: BidAccess) -> bool:
 def can_confirm_support(actor: Actor, bid: BidAccess) -> bool:
     return (
         actor.role == Role.COMMISSIONER
+        and bid.status != BidStatus.DRAFT
         and actor.pct_code is not None
         and actor.pct_code in bid.pct_codes
     )

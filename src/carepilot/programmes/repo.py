@@ -136,7 +136,7 @@ def user_names(session: Session, ids: Sequence[int]) -> dict[int, str]:
     if not ids:
         return {}
     q = select(UserRow.id, UserRow.name).where(UserRow.id.in_(list(ids)))
-    return {i: n for i, n in session.execute(q).tuples()}
+    return {int(row[0]): str(row[1]) for row in session.execute(q)}
 
 
 def access(session: Session, row: BidRow) -> BidAccess:

@@ -44,6 +44,8 @@ from carepilot.programmes.model import (
 from carepilot.programmes.permissions import (
     can_confirm_support,
     can_edit_bid,
+    can_manage_pilot,
+    can_score,
     can_view_bid,
 )
 from carepilot.programmes.rules import (
@@ -596,3 +598,26 @@ def confirm_support(
     )
     session.commit()
     return repo.bid_view(session, row)
+
+
+_BID_ACTIONS = {
+    "edit": (can_edit_bid, "only the bidder who owns bid {id} can change it"),
+    "support": (
+        can_confirm_support,
+        "only a commissioner of a PCT named in bid {id} can confirm support",
+    ),
+    "score": (can_score, "you are not allocated to bid {id}"),
+    "manage_pilot": (
+        can_manage_pilot,
+        "bid {id} is not a selected pilot of your SHA steering group",
+    ),
+}
+
+
+def authorise_bid(session: Session, actor: Actor, bid_id: int, action: str) -> None:
+    """Object-level check run before any input is read (so bad input never reveals
+    more than a permission error would): raises PermissionDenied or NotFound."""
+    predicate, message = _BID_ACTIONS[action]
+    row = repo.bid_row(session, bid_id)
+    if not predicate(actor, repo.access(session, row)):
+        raise PermissionDenied(message.format(id=bid_id))

@@ -166,6 +166,7 @@ def create_app(
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        swagger_ui_oauth2_redirect_url=None,
     )
     engine = make_engine(settings.database_url)
     app.state.settings = settings

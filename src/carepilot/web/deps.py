@@ -153,6 +153,30 @@ LetterReaders = Annotated[Actor, Depends(allow(Role.ADMIN, Role.BIDDER))]
 Anyone = Annotated[Actor | None, Depends(public)]
 
 
+def _bid_guard(action: str, *roles: Role) -> Callable[..., Any]:
+    """Role policy plus the object-level check for `bid_id`, before the body is read."""
+    role_dep = allow(*roles)
+
+    async def dependency(
+        bid_id: int, db: SessionDep, actor: Actor = Depends(role_dep)
+    ) -> Actor:
+        from carepilot.programmes import service as programmes
+
+        programmes.authorise_bid(db, actor, bid_id, action)
+        return actor
+
+    dependency.__name__ = f"bid_{action}_guard"
+    return dependency
+
+
+BidOwner = Annotated[Actor, Depends(_bid_guard("edit", Role.BIDDER))]
+BidSupporter = Annotated[Actor, Depends(_bid_guard("support", Role.COMMISSIONER))]
+BidScorer = Annotated[Actor, Depends(_bid_guard("score", Role.ASSESSOR))]
+PilotManager = Annotated[
+    Actor, Depends(_bid_guard("manage_pilot", Role.STEERING, Role.ADMIN))
+]
+
+
 def csrf_token(request: Request) -> str | None:
     auth = getattr(request.state, "auth", None)
     return auth.csrf_token if isinstance(auth, Auth) else None

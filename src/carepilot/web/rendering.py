@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ def _datetime(value: datetime | None) -> str:
     return "" if value is None else value.strftime("%d %B %Y %H:%M UTC")
 
 
+@functools.cache
 def build_environment() -> Environment:
     """The nhsuk-frontend-jinja macros need ChainableUndefined (see its README)."""
     env = Environment(

@@ -37,9 +37,12 @@ from carepilot.web.deps import (
     Assessor,
     BaselinesDep,
     Bidder,
+    BidOwner,
     BidReaders,
-    Commissioner,
+    BidScorer,
+    BidSupporter,
     LetterReaders,
+    PilotManager,
     SessionDep,
     SettingsDep,
     SignedIn,
@@ -154,14 +157,14 @@ def api_bid(bid_id: int, actor: BidReaders, db: SessionDep) -> v.BidView:
 
 @router.put("/bids/{bid_id}", tags=["bids"], name="api_bid_update")
 def api_bid_update(
-    bid_id: int, body: BidUpdate, actor: Bidder, db: SessionDep
+    bid_id: int, body: BidUpdate, actor: BidOwner, db: SessionDep
 ) -> v.BidView:
     return programmes.update_bid(db, actor, bid_id, body)
 
 
 @router.post("/bids/{bid_id}/partners", tags=["bids"], name="api_bid_partner_add")
 def api_bid_partner_add(
-    bid_id: int, body: PartnerInput, actor: Bidder, db: SessionDep
+    bid_id: int, body: PartnerInput, actor: BidOwner, db: SessionDep
 ) -> v.BidView:
     return programmes.add_partner(db, actor, bid_id, body)
 
@@ -170,7 +173,7 @@ def api_bid_partner_add(
     "/bids/{bid_id}/partners/{partner_id}", tags=["bids"], name="api_bid_partner_remove"
 )
 def api_bid_partner_remove(
-    bid_id: int, partner_id: int, actor: Bidder, db: SessionDep
+    bid_id: int, partner_id: int, actor: BidOwner, db: SessionDep
 ) -> v.BidView:
     return programmes.remove_partner(db, actor, bid_id, partner_id)
 
@@ -181,7 +184,7 @@ def api_bid_partner_remove(
 def api_bid_inequality_add(
     bid_id: int,
     body: InequalityInput,
-    actor: Bidder,
+    actor: BidOwner,
     db: SessionDep,
     baselines: BaselinesDep,
 ) -> v.BidView:
@@ -194,7 +197,7 @@ def api_bid_inequality_add(
     name="api_bid_inequality_remove",
 )
 def api_bid_inequality_remove(
-    bid_id: int, item_id: int, actor: Bidder, db: SessionDep
+    bid_id: int, item_id: int, actor: BidOwner, db: SessionDep
 ) -> v.BidView:
     return programmes.remove_inequality(db, actor, bid_id, item_id)
 
@@ -203,7 +206,7 @@ def api_bid_inequality_remove(
 def api_bid_target_add(
     bid_id: int,
     body: TargetInput,
-    actor: Bidder,
+    actor: BidOwner,
     db: SessionDep,
     baselines: BaselinesDep,
 ) -> v.BidView:
@@ -212,7 +215,11 @@ def api_bid_target_add(
 
 @router.post("/bids/{bid_id}/attachments", tags=["bids"], name="api_bid_attachment_add")
 async def api_bid_attachment_add(
-    bid_id: int, file: UploadFile, actor: Bidder, db: SessionDep, settings: SettingsDep
+    bid_id: int,
+    file: UploadFile,
+    actor: BidOwner,
+    db: SessionDep,
+    settings: SettingsDep,
 ) -> v.BidView:
     data = await file.read(programmes.MAX_ATTACHMENT_BYTES + 1)
     return programmes.add_attachment(
@@ -244,13 +251,13 @@ def api_bid_attachment(
 
 
 @router.post("/bids/{bid_id}/submit", tags=["bids"], name="api_bid_submit")
-def api_bid_submit(bid_id: int, actor: Bidder, db: SessionDep) -> v.BidView:
+def api_bid_submit(bid_id: int, actor: BidOwner, db: SessionDep) -> v.BidView:
     return programmes.submit_bid(db, actor, bid_id)
 
 
 @router.post("/bids/{bid_id}/support", tags=["bids"], name="api_bid_support")
 def api_bid_support(
-    bid_id: int, body: SupportInput, actor: Commissioner, db: SessionDep
+    bid_id: int, body: SupportInput, actor: BidSupporter, db: SessionDep
 ) -> v.BidView:
     return programmes.confirm_support(db, actor, bid_id, body)
 
@@ -301,7 +308,7 @@ def api_allocations(actor: Assessor, db: SessionDep) -> list[v.AllocationView]:
 
 @router.post("/bids/{bid_id}/scores", tags=["assessment"], name="api_score")
 def api_score(
-    bid_id: int, body: ScoreInput, actor: Assessor, db: SessionDep
+    bid_id: int, body: ScoreInput, actor: BidScorer, db: SessionDep
 ) -> v.AllocationView:
     return assessment.submit_scores(db, actor, bid_id, body)
 
@@ -325,7 +332,7 @@ def api_pilots(actor: SteeringOrAdmin, db: SessionDep) -> list[v.BidView]:
 
 @router.get("/pilots/{bid_id}", tags=["steering"], name="api_pilot")
 def api_pilot(
-    bid_id: int, actor: SteeringOrAdmin, db: SessionDep, baselines: BaselinesDep
+    bid_id: int, actor: PilotManager, db: SessionDep, baselines: BaselinesDep
 ) -> steering.PilotView:
     return steering.pilot(db, actor, bid_id, baselines)
 
@@ -334,7 +341,7 @@ def api_pilot(
     "/pilots/{bid_id}/risks", tags=["steering"], status_code=201, name="api_risk_add"
 )
 def api_risk_add(
-    bid_id: int, body: RiskInput, actor: SteeringOrAdmin, db: SessionDep
+    bid_id: int, body: RiskInput, actor: PilotManager, db: SessionDep
 ) -> v.RiskView:
     return steering.add_risk(db, actor, bid_id, body)
 
@@ -346,7 +353,7 @@ def api_risk_status(
     bid_id: int,
     risk_id: int,
     body: RiskStatusInput,
-    actor: SteeringOrAdmin,
+    actor: PilotManager,
     db: SessionDep,
 ) -> v.RiskView:
     return steering.change_risk_status(db, actor, bid_id, risk_id, body)
@@ -359,7 +366,7 @@ def api_risk_status(
     name="api_learning_add",
 )
 def api_learning_add(
-    bid_id: int, body: LearningInput, actor: SteeringOrAdmin, db: SessionDep
+    bid_id: int, body: LearningInput, actor: PilotManager, db: SessionDep
 ) -> v.LearningView:
     return steering.add_learning(db, actor, bid_id, body)
 
@@ -371,7 +378,7 @@ def api_learning_add(
     name="api_milestone_add",
 )
 def api_milestone_add(
-    bid_id: int, body: MilestoneInput, actor: SteeringOrAdmin, db: SessionDep
+    bid_id: int, body: MilestoneInput, actor: PilotManager, db: SessionDep
 ) -> v.MilestoneView:
     return steering.add_milestone(db, actor, bid_id, body)
 

@@ -16,7 +16,7 @@ from carepilot.programmes.inputs import (
     parse,
 )
 from carepilot.programmes.model import FormInvalid
-from carepilot.web.deps import Admin, Assessor, SessionDep
+from carepilot.web.deps import Admin, Assessor, BidScorer, SessionDep
 from carepilot.web.forms import conflict_fields, decision_fields, override_fields
 from carepilot.web.rendering import render
 
@@ -215,14 +215,14 @@ def _score_page(
 
 @router.get("/bids/{bid_id}/score", name="bid_score_form")
 async def bid_score_form(
-    request: Request, bid_id: int, actor: Assessor, db: SessionDep
+    request: Request, bid_id: int, actor: BidScorer, db: SessionDep
 ) -> Response:
     return _score_page(request, actor, db, bid_id)
 
 
 @router.post("/bids/{bid_id}/score", name="bid_score")
 async def bid_score(
-    request: Request, bid_id: int, actor: Assessor, db: SessionDep
+    request: Request, bid_id: int, actor: BidScorer, db: SessionDep
 ) -> Response:
     form = await request.form()
     bid = programmes.get_bid(db, actor, bid_id)

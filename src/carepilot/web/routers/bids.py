@@ -30,8 +30,9 @@ from carepilot.programmes.model import FormInvalid
 from carepilot.web.deps import (
     BaselinesDep,
     Bidder,
+    BidOwner,
     BidReaders,
-    Commissioner,
+    BidSupporter,
     LetterReaders,
     SessionDep,
     SettingsDep,
@@ -108,7 +109,13 @@ async def bid_create(
     form = await request.form()
     try:
         bid = programmes.create_bid(
-            db, actor, programme_id, parse(BidCreate, dict(form))
+            db,
+            actor,
+            programme_id,
+            parse(
+                BidCreate,
+                {"title": form.get("title", ""), "sha_code": form.get("sha_code", "")},
+            ),
         )
     except FormInvalid as exc:
         return _form_page(
@@ -176,7 +183,7 @@ async def bid_edit_form(
 
 @router.post("/bids/{bid_id}/edit", name="bid_update")
 async def bid_update(
-    request: Request, bid_id: int, actor: Bidder, db: SessionDep
+    request: Request, bid_id: int, actor: BidOwner, db: SessionDep
 ) -> Response:
     form = await request.form()
     try:
@@ -220,7 +227,7 @@ async def _sub_form(
 
 @router.post("/bids/{bid_id}/partners", name="bid_partner_add")
 async def bid_partner_add(
-    request: Request, bid_id: int, actor: Bidder, db: SessionDep
+    request: Request, bid_id: int, actor: BidOwner, db: SessionDep
 ) -> Response:
     return await _sub_form(
         request,
@@ -236,7 +243,7 @@ async def bid_partner_add(
 
 @router.post("/bids/{bid_id}/partners/{partner_id}/delete", name="bid_partner_remove")
 async def bid_partner_remove(
-    request: Request, bid_id: int, partner_id: int, actor: Bidder, db: SessionDep
+    request: Request, bid_id: int, partner_id: int, actor: BidOwner, db: SessionDep
 ) -> Response:
     programmes.remove_partner(db, actor, bid_id, partner_id)
     return RedirectResponse(f"/bids/{bid_id}/edit", status_code=303)
@@ -246,7 +253,7 @@ async def bid_partner_remove(
 async def bid_inequality_add(
     request: Request,
     bid_id: int,
-    actor: Bidder,
+    actor: BidOwner,
     db: SessionDep,
     baselines: BaselinesDep,
 ) -> Response:
@@ -266,7 +273,7 @@ async def bid_inequality_add(
 async def bid_target_add(
     request: Request,
     bid_id: int,
-    actor: Bidder,
+    actor: BidOwner,
     db: SessionDep,
     baselines: BaselinesDep,
 ) -> Response:
@@ -284,7 +291,11 @@ async def bid_target_add(
 
 @router.post("/bids/{bid_id}/attachments", name="bid_attachment_add")
 async def bid_attachment_add(
-    request: Request, bid_id: int, actor: Bidder, db: SessionDep, settings: SettingsDep
+    request: Request,
+    bid_id: int,
+    actor: BidOwner,
+    db: SessionDep,
+    settings: SettingsDep,
 ) -> Response:
     form = await request.form()
     upload = form.get("file")
@@ -340,7 +351,7 @@ async def bid_attachment_download(
 
 @router.post("/bids/{bid_id}/submit", name="bid_submit")
 async def bid_submit(
-    request: Request, bid_id: int, actor: Bidder, db: SessionDep
+    request: Request, bid_id: int, actor: BidOwner, db: SessionDep
 ) -> Response:
     try:
         programmes.submit_bid(db, actor, bid_id)
@@ -358,7 +369,7 @@ async def bid_submit(
 
 @router.post("/bids/{bid_id}/support", name="bid_support")
 async def bid_support(
-    request: Request, bid_id: int, actor: Commissioner, db: SessionDep
+    request: Request, bid_id: int, actor: BidSupporter, db: SessionDep
 ) -> Response:
     form = await request.form()
     try:

@@ -17,7 +17,7 @@ from carepilot.programmes.inputs import (
     parse,
 )
 from carepilot.programmes.model import FormInvalid
-from carepilot.web.deps import BaselinesDep, SessionDep, SteeringOrAdmin
+from carepilot.web.deps import BaselinesDep, PilotManager, SessionDep, SteeringOrAdmin
 from carepilot.web.forms import (
     FieldSpec,
     learning_fields,
@@ -45,7 +45,7 @@ async def pilot_list(
 async def pilot_detail(
     request: Request,
     bid_id: int,
-    actor: SteeringOrAdmin,
+    actor: PilotManager,
     db: SessionDep,
     baselines: BaselinesDep,
 ) -> Response:
@@ -94,7 +94,7 @@ async def _post(
 
 @router.post("/pilots/{bid_id}/risks", name="pilot_risk_add")
 async def pilot_risk_add(
-    request: Request, bid_id: int, actor: SteeringOrAdmin, db: SessionDep
+    request: Request, bid_id: int, actor: PilotManager, db: SessionDep
 ) -> Response:
     return await _post(
         request,
@@ -126,7 +126,7 @@ async def pilot_risk_add(
 
 @router.post("/pilots/{bid_id}/risks/{risk_id}/status", name="pilot_risk_status")
 async def pilot_risk_status(
-    request: Request, bid_id: int, risk_id: int, actor: SteeringOrAdmin, db: SessionDep
+    request: Request, bid_id: int, risk_id: int, actor: PilotManager, db: SessionDep
 ) -> Response:
     return await _post(
         request,
@@ -149,7 +149,7 @@ async def pilot_risk_status(
 
 @router.post("/pilots/{bid_id}/learning", name="pilot_learning_add")
 async def pilot_learning_add(
-    request: Request, bid_id: int, actor: SteeringOrAdmin, db: SessionDep
+    request: Request, bid_id: int, actor: PilotManager, db: SessionDep
 ) -> Response:
     return await _post(
         request,
@@ -171,7 +171,7 @@ async def pilot_learning_add(
 
 @router.post("/pilots/{bid_id}/milestones", name="pilot_milestone_add")
 async def pilot_milestone_add(
-    request: Request, bid_id: int, actor: SteeringOrAdmin, db: SessionDep
+    request: Request, bid_id: int, actor: PilotManager, db: SessionDep
 ) -> Response:
     return await _post(
         request,
