@@ -9,7 +9,7 @@ DEMO_PATIENTS ?= 20000
 DEMO_SEED ?= 42
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lint typecheck unit clean bench
+.PHONY: install assets system-deps demo test lint typecheck importlint unit clean bench
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,15 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 install: $(VENV)/.installed
+
+# NHS.UK design system (npm) compiled into src/carepilot/web/static/nhsuk/
+assets:
+	bash scripts/build-assets.sh
+
+# Debian chromium (browser tests) and PostgreSQL server binaries (workflow tests on a real server)
+system-deps:
+	bash scripts/ensure-chromium.sh
+	bash scripts/ensure-postgres.sh
 
 demo: install
 	$(BIN)/carepilot synth --patients $(DEMO_PATIENTS) --seed $(DEMO_SEED) --out $(DEMO_DIR)/extract
@@ -31,10 +40,13 @@ lint: install
 typecheck: install
 	$(BIN)/pyright
 
-unit: install
+importlint: install
+	$(BIN)/lint-imports
+
+unit: install assets system-deps
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
-test: lint typecheck unit
+test: lint typecheck importlint unit
 
 bench: install
 	$(PY) benchmarks/synth.py
