@@ -136,6 +136,7 @@ def load_extract(
     with AtomicDatabaseFile(db_path, copy_existing=db_path.exists()) as work:
         conn = duckdb.connect(str(work.path))
         try:
+            conn.execute("SET enable_progress_bar = false")
             if mode is LoadMode.REPLACE:
                 for name in TABLES:
                     conn.execute(f"DROP TABLE IF EXISTS {quote(name)}")
