@@ -126,7 +126,7 @@ def test_simulate_writes_distribution_plot_and_sensitivity(
         "--results",
         str(results_file),
         "--runs",
-        "200",
+        "100",
         "--seed",
         "3",
         "--out",
