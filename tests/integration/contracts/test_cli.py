@@ -7,6 +7,7 @@ import json
 from decimal import Decimal as D
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from carepilot.cli.main import app
@@ -112,6 +113,7 @@ def test_settle_quarterly(
     ]
 
 
+@pytest.mark.slow
 def test_simulate_writes_distribution_plot_and_sensitivity(
     tmp_path: Path, contract_file: Path, results_file: Path, analytics_db: Path
 ) -> None:
