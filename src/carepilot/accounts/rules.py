@@ -1,7 +1,7 @@
 """Login throttling and password policy (pure).
 
-Throttling: after `max_failures` failed logins for the same account, or from the same
-IP address, within `window`, further attempts are refused until `window` has passed
+Throttling: after `max_failures` failed logins for the same account (or `ip_max_failures`
+from the same IP address) within `window`, further attempts are refused until `window` has passed
 since the most recent failure. Counting both keys stops one IP trying many accounts and
 many IPs trying one account.
 """
@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 MAX_FAILURES = 5
+MAX_FAILURES_PER_IP = 20
+"""Higher than per account: many users may share one address (an NHS trust's proxy)."""
 LOCKOUT_WINDOW = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 12
 
@@ -21,6 +23,10 @@ MIN_PASSWORD_LENGTH = 12
 class ThrottlePolicy:
     max_failures: int = MAX_FAILURES
     window: timedelta = LOCKOUT_WINDOW
+    ip_max_failures: int = MAX_FAILURES_PER_IP
+
+    def for_ip(self) -> ThrottlePolicy:
+        return ThrottlePolicy(self.ip_max_failures, self.window, self.ip_max_failures)
 
 
 def locked_until(

@@ -134,7 +134,9 @@ def login(
                     _failures(session, LoginAttemptRow.email, email, since), now, policy
                 ),
                 locked_until(
-                    _failures(session, LoginAttemptRow.ip, ip, since), now, policy
+                    _failures(session, LoginAttemptRow.ip, ip, since),
+                    now,
+                    policy.for_ip(),
                 ),
             )
             if t is not None

@@ -243,7 +243,7 @@ def _message(err: Any) -> tuple[str, str]:
         return field, text
     label = field.replace("_", " ")
     kind = err.get("type", "")
-    if kind in ("missing", "string_too_short"):
+    if kind in ("missing", "string_too_short") or err.get("input") in (None, ""):
         return field, f"Enter {label}"
     if kind == "too_short":
         return (

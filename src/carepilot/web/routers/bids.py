@@ -209,7 +209,9 @@ async def _sub_form(
     suffix: str,
     fields: Callable[[FormData | None], list[FieldSpec]],
     action: Callable[[FormData], object],
+    rename: dict[str, str] | None = None,
 ) -> Response:
+    """Run one bid sub-form; `rename` maps input fields to the form's field ids."""
     form = await request.form()
     try:
         action(form)
@@ -219,7 +221,7 @@ async def _sub_form(
             title,
             f"/bids/{bid_id}/{suffix}",
             fields(form),
-            exc.errors,
+            {(rename or {}).get(k, k): m for k, m in exc.errors.items()},
             f"/bids/{bid_id}/edit",
         )
     return RedirectResponse(f"/bids/{bid_id}/edit", status_code=303)
@@ -286,6 +288,7 @@ async def bid_target_add(
         lambda f: programmes.add_target(
             db, actor, bid_id, parse(TargetInput, target_data(f)), baselines
         ),
+        rename={"indicator_id": "target_indicator_id"},
     )
 
 
