@@ -277,8 +277,11 @@ def _build_panel(
             frame, unit=unit, time=time, treated=treated
         )
     else:
-        frame["_g"] = numeric_column(frame, first_treated, what).fillna(0)
-        frame.loc[~np.isfinite(frame["_g"]), "_g"] = 0
+        g = numeric_column(frame, first_treated, what).replace([np.inf, -np.inf], np.nan)
+        if (g.groupby(frame[unit]).nunique() > 1).any():
+            raise InputDataError(f"{what}: the first-treated period varies within a unit; it must be constant per {unit!r}.")
+        # a unit's value may be recorded on some rows only; missing everywhere = never treated
+        frame["_g"] = g.groupby(frame[unit]).transform("first").fillna(0)
     if frame.duplicated([unit, time]).any():
         raise InputDataError(
             f"{what}: duplicate ({unit}, {time}) rows; the panel needs one row per unit and period."
