@@ -1,7 +1,7 @@
 """Measure wall time and peak resident memory of a block of code.
 
 Shared by the benchmarks: `with measure() as m: ...` then `m.seconds`,
-`m.peak_rss_mb`. Peak RSS comes from `resource.getrusage` (the process high-water
+`m.cpu_seconds`, `m.peak_rss_mb`. Peak RSS comes from `resource.getrusage` (the process high-water
 mark, Linux reports KiB), so it includes everything the process ever held, which
 is what a memory limit sees.
 """
@@ -18,9 +18,15 @@ from dataclasses import dataclass
 
 @dataclass
 class Measurement:
-    """Result of `measure()`: wall seconds and process peak RSS (MB) at the end."""
+    """Result of `measure()`: wall seconds, CPU seconds (user + system, this
+    process) and process peak RSS (MB) at the end.
+
+    CPU seconds are reported next to wall time because benchmark machines are often
+    shared: wall time then includes waiting for a core, CPU time does not.
+    """
 
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     peak_rss_mb: float = 0.0
 
 
@@ -35,8 +41,10 @@ def measure() -> Iterator[Measurement]:
     """Time the block and record the process peak RSS when it ends."""
     m = Measurement()
     t0 = time.perf_counter()
+    c0 = time.process_time()
     try:
         yield m
     finally:
         m.seconds = time.perf_counter() - t0
+        m.cpu_seconds = time.process_time() - c0
         m.peak_rss_mb = peak_rss_mb()

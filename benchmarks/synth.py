@@ -43,11 +43,13 @@ def main() -> None:
         print(f"{name:<24} {count:>12,}")
     print(f"total rows               {total:>12,}")
     print(f"patients                 {args.patients:>12,}  months {args.months}")
-    print(f"time                     {full.seconds:>12.1f} s")
+    print(f"time                     {full.seconds:>12.1f} s wall")
+    print(f"CPU time                 {full.cpu_seconds:>12.1f} s (user + system)")
     print(f"peak RSS                 {full.peak_rss_mb:>12.0f} MB")
     print(f"rows/s                   {total / full.seconds:>12,.0f}")
     print(
-        f"baseline ({base_n:,} patients): {base.seconds:.1f} s, "
+        f"baseline ({base_n:,} patients): {base.seconds:.1f} s wall, "
+        f"{base.cpu_seconds:.1f} s CPU, "
         f"{sum(base_rows.values()) / base.seconds:,.0f} rows/s; "
         f"time ratio full/baseline = {full.seconds / base.seconds:.1f} "
         f"(size ratio {args.patients / base_n:.0f})"

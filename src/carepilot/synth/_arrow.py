@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 import pyarrow as pa
@@ -29,7 +30,7 @@ _ARROW_TYPES: dict[ColumnType, pa.DataType] = {
 class Cat:
     """A string column as indices into `categories` (None/False in `valid` = null)."""
 
-    idx: NDArray[np.integer]
+    idx: NDArray[Any]
     categories: Sequence[str]
     valid: NDArray[np.bool_] | None = None
 
@@ -38,7 +39,7 @@ class Cat:
 class Masked:
     """A numeric or date column with a validity mask (False = null)."""
 
-    values: NDArray[np.generic]
+    values: NDArray[Any]
     valid: NDArray[np.bool_]
 
 
@@ -53,13 +54,13 @@ def schema_of(table_name: str) -> pa.Schema:
 
 def _to_array(data: ColumnData, type_: pa.DataType, n: int) -> pa.Array:
     if isinstance(data, pa.Array):
-        return data.cast(type_)
+        return cast(pa.Array, data).cast(type_)
     if isinstance(data, Cat):
         mask = None if data.valid is None else ~data.valid
         indices = pa.array(np.asarray(data.idx, dtype=np.int32), mask=mask)
         dictionary = pa.array(list(data.categories), type=pa.string())
         return pa.DictionaryArray.from_arrays(indices, dictionary).cast(type_)
-    values: NDArray[np.generic]
+    values: NDArray[Any]
     mask = None
     if isinstance(data, Masked):
         values, mask = data.values, ~data.valid

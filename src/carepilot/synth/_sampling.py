@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.int64]
-BoolArray = NDArray[np.bool_]
+# Loose aliases: NumPy's stubs widen dtypes through arithmetic (float64 -> floating,
+# np.round -> float16), so precise dtypes would need casts everywhere. They still
+# document intent; the generator itself always works in int64 / float64 / bool.
+FloatArray = NDArray[Any]
+IntArray = NDArray[Any]
+BoolArray = NDArray[Any]
 
 DAYS_PER_MONTH = 365.25 / 12
 EPOCH = date(1970, 1, 1)

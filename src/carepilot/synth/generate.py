@@ -249,7 +249,10 @@ def write_population(
                     # trying it on ids, dates and values costs time for nothing
                     strings = [f.name for f in schema if f.type == pa.string()]
                     writers[name] = pq.ParquetWriter(
-                        path, schema, compression="snappy", use_dictionary=strings
+                        path,
+                        schema,
+                        compression="snappy",
+                        use_dictionary=strings,  # pyright: ignore[reportArgumentType]
                     )
                 else:
                     writers[name] = pacsv.CSVWriter(path, schema_of(name))
