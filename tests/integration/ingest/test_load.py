@@ -189,3 +189,33 @@ def test_other_tables_survive_replace(good_db: Path) -> None:
     load_extract(GOOD, good_db, LoadMode.REPLACE, today=TODAY)
     conn = open_database(good_db)
     assert conn.execute("SELECT x FROM indicator_results").fetchall() == [(42,)]
+
+
+def test_references_to_supplied_organisation_tables_are_checked(
+    tmp_path: Path,
+) -> None:
+    src = tmp_path / "orgs"
+    shutil.copytree(GOOD, src)
+    with (src / "practice_registrations.csv").open("a") as fh:
+        fh.write("1,2011-01-01,,99\n")
+    with pytest.raises(InputDataError) as info:
+        load_extract(src, tmp_path / "db.duckdb", today=TODAY)
+    assert (
+        "practice_registrations.csv line 24, column `practice_pseudo_id`: value '99': "
+        "reference to an unknown row; expected a `practice_pseudo_id` that exists in "
+        "`practices`"
+    ) in str(info.value)
+
+
+def test_composite_primary_key_duplicates(tmp_path: Path) -> None:
+    src = tmp_path / "wf"
+    shutil.copytree(GOOD, src)
+    with (src / "provider_workforce.csv").open("a") as fh:
+        fh.write("RX2,District nursing,2010-05-01,1.0\n")
+    with pytest.raises(InputDataError) as info:
+        load_extract(src, tmp_path / "db.duckdb", today=TODAY)
+    assert (
+        "provider_workforce.csv line 5, column `provider_code, service, month_start`: "
+        "value 'RX2, District nursing, 2010-05-01': duplicate primary key; expected a "
+        "unique `provider_code`, `service`, `month_start`; the same key is on line 3"
+    ) in str(info.value)
