@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -38,19 +38,27 @@ stats_app = typer.Typer(
     no_args_is_help=True,
 )
 
-DataOpt = typer.Option(..., "--data", help="Input CSV with one row per area/group/band.")
+DataOpt = typer.Option(
+    ..., "--data", help="Input CSV with one row per area/group/band."
+)
 GroupOpt = typer.Option(None, "--group-by", help="Comma-separated grouping columns.")
 ConfOpt = typer.Option("0.95,0.998", "--confidence", help="Level(s), e.g. 0.95,0.998.")
-OutOpt = typer.Option(None, "--out", help="Write to FILE.csv or FILE.json (default: CSV to stdout).")
+OutOpt = typer.Option(
+    None, "--out", help="Write to FILE.csv or FILE.json (default: CSV to stdout)."
+)
 
 
 def _read(path: Path) -> pd.DataFrame:
     if not path.is_file():
-        raise InputDataError(f"{path}: file not found; give an existing CSV with --data")
+        raise InputDataError(
+            f"{path}: file not found; give an existing CSV with --data"
+        )
     try:
         return pd.read_csv(path)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise InputDataError(f"{path}: not a readable CSV ({type(exc).__name__})") from exc
+        raise InputDataError(
+            f"{path}: not a readable CSV ({type(exc).__name__})"
+        ) from exc
 
 
 def _groups(text: str | None) -> list[str] | None:
@@ -66,7 +74,9 @@ def _levels(text: str) -> list[float]:
         ) from exc
 
 
-def _run(path: Path, compute: Callable[[pd.DataFrame], pd.DataFrame], out: Path | None) -> None:
+def _run(
+    path: Path, compute: Callable[[pd.DataFrame], pd.DataFrame], out: Path | None
+) -> None:
     data = _read(path)
     try:
         result = compute(data)
@@ -79,7 +89,9 @@ def _write(result: pd.DataFrame, out: Path | None) -> None:
     if out is None:
         typer.echo(result.to_csv(index=False), nl=False)
     elif out.suffix.lower() == ".json":
-        records: list[dict[str, Any]] = json.loads(result.to_json(orient="records"))
+        records: list[dict[str, Any]] = json.loads(
+            str(result.to_json(orient="records"))
+        )
         out.write_text(json.dumps(records, indent=2) + "\n", encoding="utf-8")
     elif out.suffix.lower() == ".csv":
         result.to_csv(out, index=False)
@@ -91,10 +103,14 @@ def _write(result: pd.DataFrame, out: Path | None) -> None:
 def proportion(
     data: Path = DataOpt,
     numerator: str = typer.Option(..., "--numerator", help="Count column (x)."),
-    denominator: str = typer.Option(..., "--denominator", help="Sample size column (n)."),
+    denominator: str = typer.Option(
+        ..., "--denominator", help="Sample size column (n)."
+    ),
     group_by: str | None = GroupOpt,
     confidence: str = ConfOpt,
-    multiplier: float = typer.Option(1.0, "--multiplier", help="1 = proportion, 100 = %."),
+    multiplier: float = typer.Option(
+        1.0, "--multiplier", help="1 = proportion, 100 = %."
+    ),
     out: Path | None = OutOpt,
 ) -> None:
     """Proportions with Wilson score limits (phe_proportion)."""
@@ -109,7 +125,9 @@ def rate(
     denominator: str = typer.Option(..., "--denominator", help="Population column."),
     group_by: str | None = GroupOpt,
     confidence: str = ConfOpt,
-    multiplier: float = typer.Option(100_000, "--multiplier", help="Rate per this many."),
+    multiplier: float = typer.Option(
+        100_000, "--multiplier", help="Rate per this many."
+    ),
     out: Path | None = OutOpt,
 ) -> None:
     """Crude rates with exact (<10) / Byar's limits (phe_rate)."""
@@ -143,7 +161,11 @@ def _standard_weights(df: pd.DataFrame, age_band: str, standard: str) -> pd.Seri
         expected = ", ".join(std.labels)
     else:
         ref = _read(Path(standard))
-        numeric = [c for c in ref.columns if c != "ageband" and pd.api.types.is_numeric_dtype(ref[c])]
+        numeric = [
+            c
+            for c in ref.columns
+            if c != "ageband" and pd.api.types.is_numeric_dtype(ref[c])
+        ]
         if "ageband" not in ref.columns or not numeric:
             raise InputDataError(
                 f"{standard}: a standard population file needs an `ageband` column and "
@@ -159,17 +181,33 @@ def _standard_weights(df: pd.DataFrame, age_band: str, standard: str) -> pd.Seri
             f"{int(unknown.index[0]) + 1}) is not in the standard population; "
             f"expected bands: {expected}"
         )
-    return weights
+    return cast(pd.Series, weights)
 
 
 @stats_app.command("dsr")
 def dsr(
     data: Path = DataOpt,
-    numerator: str = typer.Option(..., "--numerator", help="Events per age band (or persons with --event-frequency)."),
-    denominator: str = typer.Option(..., "--denominator", help="Population per age band."),
-    age_band: str = typer.Option(..., "--age-band", help="Age-band label column, e.g. 0-4 … 90+."),
-    standard: str = typer.Option("esp2013", "--standard", help="esp2013, esp2013_21, esp1976 or a CSV (ageband, weight)."),
-    event_frequency: str | None = typer.Option(None, "--event-frequency", help="Events-per-person column (non-independent events)."),
+    numerator: str = typer.Option(
+        ...,
+        "--numerator",
+        help="Events per age band (or persons with --event-frequency).",
+    ),
+    denominator: str = typer.Option(
+        ..., "--denominator", help="Population per age band."
+    ),
+    age_band: str = typer.Option(
+        ..., "--age-band", help="Age-band label column, e.g. 0-4 … 90+."
+    ),
+    standard: str = typer.Option(
+        "esp2013",
+        "--standard",
+        help="esp2013, esp2013_21, esp1976 or a CSV (ageband, weight).",
+    ),
+    event_frequency: str | None = typer.Option(
+        None,
+        "--event-frequency",
+        help="Events-per-person column (non-independent events).",
+    ),
     group_by: str | None = GroupOpt,
     confidence: str = ConfOpt,
     multiplier: float = typer.Option(100_000, "--multiplier"),
@@ -194,14 +232,28 @@ def dsr(
 @stats_app.command("isr")
 def isr(
     data: Path = DataOpt,
-    numerator: str = typer.Option(..., "--numerator", help="Observed events per age band."),
-    denominator: str = typer.Option(..., "--denominator", help="Population per age band."),
-    age_band: str = typer.Option(..., "--age-band", help="Age-band column (matches --reference)."),
-    reference: Path = typer.Option(..., "--reference", help="CSV of reference events and population per age band."),
-    ref_numerator: str = typer.Option("refcount", "--ref-numerator", help="Reference events column."),
-    ref_denominator: str = typer.Option("refpop", "--ref-denominator", help="Reference population column."),
+    numerator: str = typer.Option(
+        ..., "--numerator", help="Observed events per age band."
+    ),
+    denominator: str = typer.Option(
+        ..., "--denominator", help="Population per age band."
+    ),
+    age_band: str = typer.Option(
+        ..., "--age-band", help="Age-band column (matches --reference)."
+    ),
+    reference: Path = typer.Option(
+        ..., "--reference", help="CSV of reference events and population per age band."
+    ),
+    ref_numerator: str = typer.Option(
+        "refcount", "--ref-numerator", help="Reference events column."
+    ),
+    ref_denominator: str = typer.Option(
+        "refpop", "--ref-denominator", help="Reference population column."
+    ),
     kind: str = typer.Option("ratio", "--kind", help="ratio (ISR/SMR) or rate."),
-    refvalue: float = typer.Option(100, "--refvalue", help="Ratio scale (100 = SMR style)."),
+    refvalue: float = typer.Option(
+        100, "--refvalue", help="Ratio scale (100 = SMR style)."
+    ),
     group_by: str | None = GroupOpt,
     confidence: str = ConfOpt,
     multiplier: float = typer.Option(100_000, "--multiplier", help="For --kind rate."),
@@ -211,17 +263,21 @@ def isr(
     ref = _read(reference)
 
     def compute(df: pd.DataFrame) -> pd.DataFrame:
-        for col, frame, name in ((age_band, df, "--age-band"), (age_band, ref, "reference")):
+        for col, frame, name in (
+            (age_band, df, "--age-band"),
+            (age_band, ref, "reference"),
+        ):
             if col not in frame.columns:
                 raise InputDataError(f"column `{col}` ({name}) not found")
         keyed = ref.assign(_key=ref[age_band].map(_band_key)).set_index("_key")
-        keys = df[age_band].map(_band_key)
-        missing = keys[~keys.isin(keyed.index)]
-        if len(missing):
-            raise InputDataError(
-                f"age band {df.loc[missing.index[0], age_band]!r} (row "
-                f"{int(missing.index[0]) + 1}) is not in the reference file {reference}"
-            )
+        keys = cast(pd.Series, df[age_band].map(_band_key))
+        known = set(keyed.index.tolist())
+        for row, key in enumerate(keys.tolist()):
+            if key not in known:
+                raise InputDataError(
+                    f"age band {df[age_band].tolist()[row]!r} (row {row + 1}) is not "
+                    f"in the reference file {reference}"
+                )
         for col in (ref_numerator, ref_denominator):
             if col not in keyed.columns:
                 raise InputDataError(f"{reference}: column `{col}` not found")
@@ -239,18 +295,40 @@ def isr(
 @stats_app.command("sii")
 def sii(
     data: Path = DataOpt,
-    quantile: str = typer.Option(..., "--quantile", help="Quantile number column (1 = most deprived)."),
-    population: str = typer.Option(..., "--population", help="Population per quantile."),
+    quantile: str = typer.Option(
+        ..., "--quantile", help="Quantile number column (1 = most deprived)."
+    ),
+    population: str = typer.Option(
+        ..., "--population", help="Population per quantile."
+    ),
     value: str | None = typer.Option(None, "--value", help="Indicator value column."),
-    numerator: str | None = typer.Option(None, "--numerator", help="Count column; value = count/population (proportions)."),
-    se: str | None = typer.Option(None, "--se", help="Standard error column (log/logit scale for rates/proportions)."),
-    lower_cl: str | None = typer.Option(None, "--lower-cl", help="Lower 95% limit column."),
-    upper_cl: str | None = typer.Option(None, "--upper-cl", help="Upper 95% limit column."),
-    value_type: str = typer.Option("normal", "--value-type", help="normal, rate or proportion."),
-    transform: bool = typer.Option(False, "--transform", help="Fit on log/logit scale."),
+    numerator: str | None = typer.Option(
+        None,
+        "--numerator",
+        help="Count column; value = count/population (proportions).",
+    ),
+    se: str | None = typer.Option(
+        None,
+        "--se",
+        help="Standard error column (log/logit scale for rates/proportions).",
+    ),
+    lower_cl: str | None = typer.Option(
+        None, "--lower-cl", help="Lower 95% limit column."
+    ),
+    upper_cl: str | None = typer.Option(
+        None, "--upper-cl", help="Upper 95% limit column."
+    ),
+    value_type: str = typer.Option(
+        "normal", "--value-type", help="normal, rate or proportion."
+    ),
+    transform: bool = typer.Option(
+        False, "--transform", help="Fit on log/logit scale."
+    ),
     multiplier: float = typer.Option(1.0, "--multiplier"),
     repetitions: int = typer.Option(100_000, "--repetitions"),
-    seed: int = typer.Option(20_250_401, "--seed", help="Random seed for simulated limits."),
+    seed: int = typer.Option(
+        20_250_401, "--seed", help="Random seed for simulated limits."
+    ),
     group_by: str | None = GroupOpt,
     confidence: str = typer.Option("0.95", "--confidence"),
     out: Path | None = OutOpt,
@@ -267,15 +345,29 @@ def sii(
 @stats_app.command("funnel")
 def funnel(
     data: Path = DataOpt,
-    numerator: str = typer.Option(..., "--numerator", help="Numerator / observed events."),
-    denominator: str | None = typer.Option(None, "--denominator", help="Denominator, or expected events for ratios."),
-    statistic: str = typer.Option("proportion", "--statistic", help="proportion, ratio or rate."),
-    rate_col: str | None = typer.Option(None, "--rate", help="Rate column (statistic rate)."),
+    numerator: str = typer.Option(
+        ..., "--numerator", help="Numerator / observed events."
+    ),
+    denominator: str | None = typer.Option(
+        None, "--denominator", help="Denominator, or expected events for ratios."
+    ),
+    statistic: str = typer.Option(
+        "proportion", "--statistic", help="proportion, ratio or rate."
+    ),
+    rate_col: str | None = typer.Option(
+        None, "--rate", help="Rate column (statistic rate)."
+    ),
     rate_type: str | None = typer.Option(None, "--rate-type", help="dsr or crude."),
-    ratio_type: str = typer.Option("count", "--ratio-type", help="count or isr (limits table)."),
+    ratio_type: str = typer.Option(
+        "count", "--ratio-type", help="count or isr (limits table)."
+    ),
     years: float | None = typer.Option(None, "--years", help="Years of data (rates)."),
     multiplier: float = typer.Option(100, "--multiplier"),
-    limits: bool = typer.Option(False, "--limits", help="Output the 100-point control-limit table instead of per-row significance."),
+    limits: bool = typer.Option(
+        False,
+        "--limits",
+        help="Output the 100-point control-limit table instead of per-row significance.",
+    ),
     out: Path | None = OutOpt,
 ) -> None:
     """Funnel-plot significance per row, or the control-limit table (--limits)."""
@@ -289,7 +381,9 @@ def funnel(
         den = numeric_column(df, denominator) if denominator else None
         rates = numeric_column(df, rate_col) if rate_col else None
         if (num < 0).any():
-            raise InputDataError(f"column `{numerator}`: row {int(np.flatnonzero(num < 0)[0]) + 1} is negative")
+            raise InputDataError(
+                f"column `{numerator}`: row {int(np.flatnonzero(num < 0)[0]) + 1} is negative"
+            )
         if limits:
             return calculate_funnel_limits(num, den, statistic=statistic, multiplier=multiplier,  # type: ignore[arg-type]
                                            rate=rates, ratio_type=ratio_type, rate_type=rate_type,  # type: ignore[arg-type]
@@ -305,8 +399,12 @@ def funnel(
 def life_expectancy(
     data: Path = DataOpt,
     deaths: str = typer.Option(..., "--deaths", help="Deaths per age band."),
-    population: str = typer.Option(..., "--population", help="Population per age band."),
-    start_age: str = typer.Option(..., "--start-age", help="Band start age column (0, 1, 5, …, 90)."),
+    population: str = typer.Option(
+        ..., "--population", help="Population per age band."
+    ),
+    start_age: str = typer.Option(
+        ..., "--start-age", help="Band start age column (0, 1, 5, …, 90)."
+    ),
     group_by: str | None = GroupOpt,
     confidence: str = typer.Option("0.95", "--confidence"),
     out: Path | None = OutOpt,

@@ -21,18 +21,36 @@ from carepilot.stats.funnels import (
     calculate_funnel_limits,
     calculate_funnel_points,
 )
-from carepilot.stats.inequality import SIIResult, gap, phe_sii, slope_index_of_inequality
+from carepilot.stats.inequality import (
+    SIIResult,
+    gap,
+    phe_sii,
+    slope_index_of_inequality,
+)
 from carepilot.stats.isr import (
     ISRResult,
     calculate_isr,
     indirectly_standardised_rate,
     indirectly_standardised_ratio,
 )
-from carepilot.stats.life_expectancy import LifeTable, life_expectancy, phe_life_expectancy
+from carepilot.stats.life_expectancy import (
+    LifeTable,
+    life_expectancy,
+    phe_life_expectancy,
+)
 from carepilot.stats.means import mean_interval, phe_mean
-from carepilot.stats.proportions import phe_proportion, proportion_interval, wilson_interval
+from carepilot.stats.proportions import (
+    phe_proportion,
+    proportion_interval,
+    wilson_interval,
+)
 from carepilot.stats.quantiles import assign_quantiles, phe_quantile
-from carepilot.stats.rates import byars_interval, exact_poisson_interval, phe_rate, rate_interval
+from carepilot.stats.rates import (
+    byars_interval,
+    exact_poisson_interval,
+    phe_rate,
+    rate_interval,
+)
 from carepilot.stats.significance import Polarity, compare_to_benchmark
 from carepilot.stats.standard_populations import ESP1976, ESP2013, StandardPopulation
 

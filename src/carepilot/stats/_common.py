@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats as _sps
 
 from carepilot.errors import DefinitionError, InputDataError
+from carepilot.stats import _scipy
 
 FloatArray = npt.NDArray[np.float64]
 """A NumPy array of float64, the type every vectorised function returns."""
@@ -46,7 +46,9 @@ def normalise_confidence(confidence: float) -> float:
     return level / 100.0 if level >= 90.0 else level
 
 
-def normalise_confidence_levels(confidence: float | Sequence[float]) -> tuple[float, ...]:
+def normalise_confidence_levels(
+    confidence: float | Sequence[float],
+) -> tuple[float, ...]:
     """Normalise one level or a sequence of levels (each as in `normalise_confidence`)."""
     if isinstance(confidence, int | float):
         return (normalise_confidence(confidence),)
@@ -63,7 +65,7 @@ def z_value(confidence: float) -> float:
     not the rounded 1.96 / 3.09, as PHE does.
     """
     level = normalise_confidence(confidence)
-    return float(_sps.norm.ppf(level + (1.0 - level) / 2.0))
+    return float(_scipy.norm_ppf(level + (1.0 - level) / 2.0))
 
 
 def ci_suffix(confidence: float) -> str:

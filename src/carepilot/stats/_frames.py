@@ -6,12 +6,16 @@ row, and sums numerators/denominators within groups the way PHEindicatormethods 
 Pure pandas/NumPy: no file, database or web access.
 """
 
+# pandas' inline types are incomplete; this module is the typed boundary for it.
+# pyright: reportMissingTypeStubs=false, reportUnknownMemberType=false, reportUnknownVariableType=false, reportUnknownArgumentType=false, reportArgumentType=false
+
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import cast
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from carepilot.errors import InputDataError
@@ -75,7 +79,30 @@ def grouped_sums(
     for column in columns:
         work[column] = numeric_column(df, column)
     if not group_by:
-        sums = {c: [float(work[c].sum(skipna=False))] for c in columns}
+        sums = {c: [float(np.sum(numeric_column(df, c)))] for c in columns}
         return pd.DataFrame(sums)
     grouped = work.groupby(list(group_by), sort=False, dropna=False)
     return cast(pd.DataFrame, grouped[list(columns)].sum(skipna=False)).reset_index()
+
+
+def split_groups(
+    df: pd.DataFrame, group_by: Sequence[str]
+) -> list[tuple[tuple[object, ...], pd.DataFrame]]:
+    """(key, rows) per group in order of first appearance; one item if ungrouped."""
+    if not group_by:
+        return [((), df)]
+    out: list[tuple[tuple[object, ...], pd.DataFrame]] = []
+    for key, frame in df.groupby(list(group_by), sort=False, dropna=False):
+        out.append((tuple(key), frame))
+    return out
+
+
+def column_values(df: pd.DataFrame, column: str) -> list[object]:
+    """The values of `column` as a plain list."""
+    require_columns(df, [column])
+    return list(df[column].tolist())
+
+
+def filter_rows(df: pd.DataFrame, mask: npt.NDArray[np.bool_]) -> pd.DataFrame:
+    """Rows where `mask` is true, re-indexed from 0."""
+    return df.loc[mask].reset_index(drop=True)

@@ -6,6 +6,8 @@ Vectorised over any leading axes: pass counts and populations shaped
 Pure: no file, database or web access.
 """
 
+# pyright: reportMissingTypeStubs=false
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -155,7 +157,9 @@ def directly_standardised_rate(
     variance = var_terms.sum(axis=-1) / (total_w * total_w)
     observed = x.sum(axis=-1)
     lower, upper = _dobson(dsr, variance, observed, confidence)
-    return _finish(dsr, lower, upper, observed, n.sum(axis=-1), variance, multiplier, min_count)
+    return _finish(
+        dsr, lower, upper, observed, n.sum(axis=-1), variance, multiplier, min_count
+    )
 
 
 def directly_standardised_rate_nonindependent(
@@ -219,7 +223,9 @@ def directly_standardised_rate_nonindependent(
     variance = (var_f * f * f).sum(axis=-1) / (total_w * total_w)
     observed = events.sum(axis=-1)
     lower, upper = _dobson(dsr, variance, observed, confidence)
-    return _finish(dsr, lower, upper, observed, n.sum(axis=-1), variance, multiplier, min_count)
+    return _finish(
+        dsr, lower, upper, observed, n.sum(axis=-1), variance, multiplier, min_count
+    )
 
 
 def _finish(
@@ -277,9 +283,8 @@ def calculate_dsr(
     levels = normalise_confidence_levels(confidence)
     groups = _frames.as_list(group_by)
     _frames.require_columns(data, [x, n, *groups])
-    keys, frames = _split(data, groups)
     rows: list[dict[str, object]] = []
-    for key, frame in zip(keys, frames, strict=True):
+    for key, frame in _frames.split_groups(data, groups):
         row: dict[str, object] = dict(zip(groups, key, strict=True))
         results = [
             _dsr_for_group(frame, x, n, stdpop, level, multiplier, independent_events,
@@ -308,19 +313,6 @@ def calculate_dsr(
     return pd.DataFrame(rows)
 
 
-def _split(
-    data: pd.DataFrame, groups: list[str]
-) -> tuple[list[tuple[object, ...]], list[pd.DataFrame]]:
-    if not groups:
-        return [()], [data]
-    keys: list[tuple[object, ...]] = []
-    frames: list[pd.DataFrame] = []
-    for key, frame in data.groupby(groups, sort=False, dropna=False):
-        keys.append(tuple(key))
-        frames.append(frame)
-    return keys, frames
-
-
 def _dsr_for_group(
     frame: pd.DataFrame,
     x: str,
@@ -347,19 +339,28 @@ def _dsr_for_group(
             "`ageband` columns"
         )
     _frames.require_columns(frame, [eventfreq, ageband])
-    work = frame.copy()
-    work["_persons"] = _frames.numeric_column(frame, x)
-    work["_freq"] = _frames.numeric_column(frame, eventfreq)
-    bands = list(dict.fromkeys(work[ageband].tolist()))
-    freqs = sorted(f for f in set(work["_freq"].tolist()) if np.isfinite(f))
-    table = work.pivot_table(
-        index=ageband, columns="_freq", values="_persons", aggfunc="sum", sort=False
-    ).reindex(index=bands, columns=freqs)
-    first = work.drop_duplicates(subset=[ageband]).set_index(ageband).reindex(bands)
-    pops = _frames.numeric_column(first, n)
-    weights = _frames.numeric_column(first, stdpop) if isinstance(stdpop, str) else stdpop
+    persons = _frames.numeric_column(frame, x)
+    freq = _frames.numeric_column(frame, eventfreq)
+    band_labels = _frames.column_values(frame, ageband)
+    bands = list(dict.fromkeys(band_labels))
+    freqs = sorted({float(f) for f in freq.tolist() if np.isfinite(f)})
+    table = np.zeros((len(bands), len(freqs)))
+    pops = np.full(len(bands), np.nan)
+    weights_in = (
+        _frames.numeric_column(frame, stdpop) if isinstance(stdpop, str) else None
+    )
+    band_weights = np.full(len(bands), np.nan)
+    all_pops = _frames.numeric_column(frame, n)
+    for row, label in enumerate(band_labels):
+        b = bands.index(label)
+        if np.isfinite(freq[row]) and np.isfinite(persons[row]):
+            table[b, freqs.index(float(freq[row]))] += persons[row]
+        pops[b] = all_pops[row]
+        if weights_in is not None:
+            band_weights[b] = weights_in[row]
+    weights = band_weights if weights_in is not None else stdpop
     return directly_standardised_rate_nonindependent(
-        table.to_numpy(dtype=np.float64, na_value=np.nan),
+        table,
         np.asarray(freqs, dtype=np.float64),
         pops,
         weights,

@@ -8,6 +8,8 @@ value (Spiegelhalter 2005; Fingertips technical guidance). Pure: no file,
 database or web access.
 """
 
+# pyright: reportMissingTypeStubs=false
+
 from __future__ import annotations
 
 import math
@@ -16,14 +18,15 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats as _sps
 
 from carepilot.errors import DefinitionError, InputDataError
+from carepilot.stats import _scipy
 from carepilot.stats._common import FloatArray, as_float_array, format_number
 from carepilot.stats.rates import byars_interval
 
 Statistic = Literal["proportion", "ratio", "rate"]
 Side = Literal["low", "high"]
+_BOUNDS: tuple[tuple[str, Side], ...] = (("lower", "high"), ("upper", "low"))
 LEVELS: tuple[tuple[str, float], ...] = (("2s", 0.95), ("3s", 0.998))
 """Funnel label and confidence level: "2s" = 95 %, "3s" = 99.8 %."""
 
@@ -52,7 +55,7 @@ def proportion_funnel_limit(
         0.4038
     """
     n = as_float_array(population, "population")
-    z2 = _sps.norm.ppf(1.0 - (1.0 - confidence) / 2.0) ** 2
+    z2 = _scipy.norm_ppf(1.0 - (1.0 - confidence) / 2.0) ** 2
     first = baseline * (n / z2 + 1.0)
     with np.errstate(invalid="ignore"):
         root = np.sqrt(
@@ -87,9 +90,9 @@ def poisson_funnel_expected(
         dv /= 2.0
         mean = (1.0 + o) * v / (1.0 - v)
         if side == "low":
-            step_down = _sps.poisson.sf(o - 1.0, mean) > tail
+            step_down = _scipy.poisson_sf(o - 1.0, mean) > tail
         else:
-            step_down = _sps.poisson.cdf(o, mean) < tail
+            step_down = _scipy.poisson_cdf(o, mean) < tail
         v = np.where(step_down, v - dv, v + dv)
     return (1.0 + o) * v / (1.0 - v)
 
@@ -118,7 +121,9 @@ def _signif_ceiling(x: float) -> float:
     return math.ceil(x * 1.05 / 10**power) * 10**power
 
 
-def funnel_axis(axis_minimum: float, axis_maximum: float, statistic: Statistic) -> FloatArray:
+def funnel_axis(
+    axis_minimum: float, axis_maximum: float, statistic: Statistic
+) -> FloatArray:
     """The 100 x-axis points PHE uses: geometric steps, rounded, increasing by ≥ 1."""
     points = [max(1.0, axis_minimum)]
     for j in range(2, 101):
@@ -142,7 +147,9 @@ def _derived_denominator(
             raise InputDataError(f"{statistic} funnels need a denominator")
         return denominator
     if rate is None or rate_type not in ("dsr", "crude"):
-        raise DefinitionError("rate funnels need `rate` values and rate_type 'dsr' or 'crude'")
+        raise DefinitionError(
+            "rate funnels need `rate` values and rate_type 'dsr' or 'crude'"
+        )
     if denominator is None and (numerator == 0).any():
         raise InputDataError(
             "for rates, records with 0 events need the denominator to be supplied"
@@ -216,7 +223,10 @@ def calculate_funnel_limits(
     axis_min = 0.0 if hi > 2 * lo else _signif_floor(lo / per_year) * per_year
     axis_max = _signif_ceiling(hi / per_year) * per_year
     if statistic == "rate":
-        axis_min, axis_max = math.floor(axis_min * average), math.ceil(axis_max * average)
+        axis_min, axis_max = (
+            math.floor(axis_min * average),
+            math.ceil(axis_max * average),
+        )
     x = funnel_axis(axis_min, axis_max, statistic)
     if statistic == "proportion":
         table = pd.DataFrame({"Population": x})
@@ -233,17 +243,19 @@ def calculate_funnel_limits(
         table = pd.DataFrame({"Observed_events": x})
         for label, level in LEVELS:
             tail = (1.0 - level) / 2.0
-            for bound, side in (("lower", "high"), ("upper", "low")):
+            for bound, side in _BOUNDS:
                 expected = poisson_funnel_expected(x, tail, side)
                 ratio = x / expected
                 table[f"{bound}_{label}_exp_events"] = expected
-                table[f"{bound}_{label}_limit"] = ratio - 1 if ratio_type == "count" else ratio * 100
+                table[f"{bound}_{label}_limit"] = (
+                    ratio - 1 if ratio_type == "count" else ratio * 100
+                )
         name, method = f"ratio ({ratio_type})", "Poisson"
     else:
         table = pd.DataFrame({"Events": x})
         for label, level in LEVELS:
             tail = (1.0 - level) / 2.0
-            for bound, side in (("lower", "high"), ("upper", "low")):
+            for bound, side in _BOUNDS:
                 population = poisson_funnel_expected(x, tail, side) / average
                 table[f"{bound}_{label}_population_1_year"] = population / per_year
                 table[f"{bound}_{label}_limit"] = x / population * multiplier
@@ -362,5 +374,7 @@ def calculate_funnel_points(
         den = as_float_array(denominator, "denominator")
         derived = np.where(num == 0, den / years_of_data, derived)
     elif (num == 0).any():
-        raise InputDataError("records with 0 events need the denominator to be supplied")
+        raise InputDataError(
+            "records with 0 events need the denominator to be supplied"
+        )
     return rates, derived

@@ -8,6 +8,8 @@ NumPy `Generator`, so results are reproducible. `phe_sii` is the DataFrame
 convenience. Pure: no file, database or web access.
 """
 
+# pyright: reportMissingTypeStubs=false
+
 from __future__ import annotations
 
 import warnings
@@ -165,16 +167,22 @@ def slope_index_of_inequality(
     hat = np.linalg.solve(design.T @ design, design.T)  # (2, K)
     fit_y = working if transform else _inverse_link(working, kind)
     b0, b1 = hat @ (sqrt_a * fit_y)
-    sii, rii, intercept = _summarise(np.array([b0]), np.array([b1]), kind, transform, multiplier)
+    sii, rii, intercept = _summarise(
+        np.array([b0]), np.array([b1]), kind, transform, multiplier
+    )
     result = SIIResult(float(sii[0]), float(rii[0]), float(intercept[0]))
-    generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(
-        DEFAULT_SEED if rng is None else rng
+    generator = (
+        rng
+        if isinstance(rng, np.random.Generator)
+        else np.random.default_rng(DEFAULT_SEED if rng is None else rng)
     )
     draws = working + sd * generator.standard_normal((repetitions, y.size))
     if not transform:
         draws = _inverse_link(draws, kind)
     coefs = (draws * sqrt_a) @ hat.T
-    sim_sii, sim_rii, _ = _summarise(coefs[:, 0], coefs[:, 1], kind, transform, multiplier)
+    sim_sii, sim_rii, _ = _summarise(
+        coefs[:, 0], coefs[:, 1], kind, transform, multiplier
+    )
     sim_sii.sort()
     sim_rii.sort()
     for level in normalise_confidence_levels(confidence):
@@ -188,7 +196,9 @@ def slope_index_of_inequality(
     return result
 
 
-def _check_inputs(y: FloatArray, pop: FloatArray, kind: ValueType, repetitions: int) -> None:
+def _check_inputs(
+    y: FloatArray, pop: FloatArray, kind: ValueType, repetitions: int
+) -> None:
     if y.ndim != 1 or pop.shape != y.shape:
         raise InputDataError("value and population must be 1-D arrays of equal length")
     if not 5 <= y.size <= 100:
@@ -207,7 +217,9 @@ def _check_inputs(y: FloatArray, pop: FloatArray, kind: ValueType, repetitions: 
     if kind == "proportion" and ((y <= 0) | (y >= 1)).any():
         raise InputDataError("proportions must lie strictly between 0 and 1")
     if kind == "rate" and (y <= 0).any():
-        raise InputDataError("rates must be greater than zero (they are log-transformed)")
+        raise InputDataError(
+            "rates must be greater than zero (they are log-transformed)"
+        )
     if repetitions < 1000:
         raise DefinitionError("repetitions must be 1000 or more (PHE default 100,000)")
 
@@ -226,7 +238,9 @@ def _standard_errors(
         hi = _link(as_float_array(upper_cl, "upper_cl"), kind)
         sd = (hi - lo) / z_value(0.95) / 2.0  # PHE: limits are taken to be 95 %
     else:
-        raise InputDataError("give standard errors (`se`) or both `lower_cl` and `upper_cl`")
+        raise InputDataError(
+            "give standard errors (`se`) or both `lower_cl` and `upper_cl`"
+        )
     if sd.shape != shape or np.isnan(sd).any() or (sd < 0).any():
         raise InputDataError(
             "standard errors (or limits) must be present and non-negative for every "
@@ -348,17 +362,15 @@ def phe_sii(
     """
     groups = _frames.as_list(group_by)
     if value is None and x is None:
-        raise InputDataError("phe_sii needs a `value` column, or `x` counts for proportions")
+        raise InputDataError(
+            "phe_sii needs a `value` column, or `x` counts for proportions"
+        )
     needed = [quantile, population, *groups]
     needed += [c for c in (value or x, se, lower_cl, upper_cl) if c is not None]
     _frames.require_columns(data, needed)
     all_quantiles = sorted(set(_frames.numeric_column(data, quantile).tolist()))
     levels = normalise_confidence_levels(confidence)
-    items = (
-        [((), data)]
-        if not groups
-        else [(tuple(k), f) for k, f in data.groupby(groups, sort=False, dropna=False)]
-    )
+    items = _frames.split_groups(data, groups)
     rows: list[dict[str, object]] = []
     for key, frame in items:
         row: dict[str, object] = dict(zip(groups, key, strict=True))
@@ -375,8 +387,12 @@ def phe_sii(
         if rii:
             row["rii"] = res.rii if res else nan
             for level in levels:
-                row[f"rii_lower{ci_suffix(level)}"] = res.rii_lower[level] if res else nan
-                row[f"rii_upper{ci_suffix(level)}"] = res.rii_upper[level] if res else nan
+                row[f"rii_lower{ci_suffix(level)}"] = (
+                    res.rii_lower[level] if res else nan
+                )
+                row[f"rii_upper{ci_suffix(level)}"] = (
+                    res.rii_upper[level] if res else nan
+                )
         if intercept:
             row["intercept"] = res.intercept if res else nan
         rows.append(row)

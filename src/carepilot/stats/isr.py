@@ -6,6 +6,8 @@ E treated as fixed (Breslow & Day 1987). Vectorised over ``(..., n_bands)``;
 `calculate_isr` is the DataFrame convenience. Pure: no file, database or web access.
 """
 
+# pyright: reportMissingTypeStubs=false
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -74,7 +76,10 @@ def expected_events(
 
 
 def _ratio(
-    observed: FloatArray, expected: FloatArray, scale: FloatArray | float, confidence: float
+    observed: FloatArray,
+    expected: FloatArray,
+    scale: FloatArray | float,
+    confidence: float,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     lower, upper = byars_interval(observed, confidence)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -200,16 +205,23 @@ def calculate_isr(
         raise InputDataError(f"kind must be 'ratio' or 'rate', not {kind!r}")
     levels = normalise_confidence_levels(confidence)
     groups = _frames.as_list(group_by)
-    _frames.require_columns(data, [n, *groups] + ([] if observed_totals is not None else [x]))
-    grouped = data.groupby(groups, sort=False, dropna=False) if groups else None
-    items = [((), data)] if grouped is None else [(tuple(k), f) for k, f in grouped]
+    _frames.require_columns(
+        data, [n, *groups] + ([] if observed_totals is not None else [x])
+    )
+    items = _frames.split_groups(data, groups)
     rows: list[dict[str, object]] = []
     for key, frame in items:
         row: dict[str, object] = dict(zip(groups, key, strict=True))
         xr = _frames.numeric_column(frame, x_ref) if isinstance(x_ref, str) else x_ref
         nr = _frames.numeric_column(frame, n_ref) if isinstance(n_ref, str) else n_ref
-        count = None if observed_totals is not None else _frames.numeric_column(frame, x)
-        obs = None if observed_totals is None else _lookup(observed_totals, groups, key, x)
+        count = (
+            None if observed_totals is not None else _frames.numeric_column(frame, x)
+        )
+        obs = (
+            None
+            if observed_totals is None
+            else _lookup(observed_totals, groups, key, x)
+        )
         pops = _frames.numeric_column(frame, n)
         results = [
             indirectly_standardised_ratio(count, pops, xr, nr, observed=obs,
@@ -243,13 +255,15 @@ def _lookup(
     totals: pd.DataFrame, groups: list[str], key: tuple[object, ...], column: str
 ) -> float:
     _frames.require_columns(totals, [*groups, column])
-    mask = np.ones(len(totals), dtype=bool)
-    for group, value in zip(groups, key, strict=True):
-        mask &= (totals[group] == value).to_numpy()
-    matches = _frames.numeric_column(totals.loc[mask], column)
-    if matches.size != 1:
+    matches = [
+        value
+        for tkey, frame in _frames.split_groups(totals, groups)
+        if tkey == key
+        for value in _frames.numeric_column(frame, column).tolist()
+    ]
+    if len(matches) != 1:
         raise InputDataError(
             f"observed totals: expected exactly one row for group {key!r}, found "
-            f"{matches.size}"
+            f"{len(matches)}"
         )
     return float(matches[0])

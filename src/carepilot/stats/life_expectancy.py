@@ -5,6 +5,8 @@ the 20 standard bands 0, 1, 5, 10, …, 90+, including its suppression rules.
 Pure: no file, database or web access.
 """
 
+# pyright: reportMissingTypeStubs=false
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -51,7 +53,9 @@ class LifeTable:
     suppressed: str | None = None
 
 
-def _suppression(deaths: FloatArray, population: FloatArray, n_bands: int) -> str | None:
+def _suppression(
+    deaths: FloatArray, population: FloatArray, n_bands: int
+) -> str | None:
     if deaths.size != n_bands:
         return f"the area has {deaths.size} age bands; {n_bands} are required"
     if np.isnan(deaths).any() or np.isnan(population).any():
@@ -134,7 +138,9 @@ def life_expectancy(
     return table
 
 
-def _chiang(d: FloatArray, p: FloatArray, ages: FloatArray) -> tuple[FloatArray, FloatArray]:
+def _chiang(
+    d: FloatArray, p: FloatArray, ages: FloatArray
+) -> tuple[FloatArray, FloatArray]:
     k = ages.size
     m = d / p
     a = np.where(ages == 0, 0.1, 0.5)
@@ -188,16 +194,13 @@ def phe_life_expectancy(
     groups = _frames.as_list(group_by)
     _frames.require_columns(data, [deaths, population, startage, *groups])
     levels = normalise_confidence_levels(confidence)
-    items = (
-        [((), data)]
-        if not groups
-        else [(tuple(k), f) for k, f in data.groupby(groups, sort=False, dropna=False)]
-    )
+    items = _frames.split_groups(data, groups)
     frames: list[pd.DataFrame] = []
     for key, frame in items:
-        frame = frame.assign(_age=_frames.numeric_column(frame, startage)).sort_values("_age")
+        order = np.argsort(_frames.numeric_column(frame, startage), kind="stable")
         table = life_expectancy(
-            _frames.numeric_column(frame, deaths), _frames.numeric_column(frame, population),
+            _frames.numeric_column(frame, deaths)[order],
+            _frames.numeric_column(frame, population)[order],
             START_AGES, confidence=levels,
         )  # fmt: skip
         out = pd.DataFrame({startage: list(START_AGES)})
@@ -212,9 +215,12 @@ def phe_life_expectancy(
         out["suppression"] = table.suppressed or ""
         frames.append(out)
     result = pd.concat(frames, ignore_index=True)
+    ages = _frames.numeric_column(result, startage)
     if le_age is not None:
-        result = result[result[startage].isin(list(le_age))].reset_index(drop=True)
+        keep = np.isin(ages, np.asarray(list(le_age), dtype=np.float64))
+        result = _frames.filter_rows(result, keep)
+        ages = ages[keep]
     result["confidence"] = format_levels(levels)
-    result["statistic"] = [f"life expectancy at {int(a)}" for a in result[startage]]
+    result["statistic"] = [f"life expectancy at {int(a)}" for a in ages]
     result["method"] = "Chiang, using Silcocks et al for confidence limits"
     return result

@@ -5,6 +5,8 @@ The engine aggregates SUM(x), SUM(x²) and COUNT(x) in SQL and calls
 Pure: no file, database or web access.
 """
 
+# pyright: reportMissingTypeStubs=false
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -12,9 +14,8 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats as _sps
 
-from carepilot.stats import _frames
+from carepilot.stats import _frames, _scipy
 from carepilot.stats._common import (
     PHE_CONFIDENCE_LEVELS,
     FloatArray,
@@ -45,7 +46,7 @@ def t_interval(
     level = normalise_confidence(confidence)
     ok = k >= 2
     dof = np.where(ok, k - 1.0, 1.0)
-    t = _sps.t.ppf(1.0 - (1.0 - level) / 2.0, dof)
+    t = _scipy.t_ppf(1.0 - (1.0 - level) / 2.0, dof)
     with np.errstate(invalid="ignore", divide="ignore"):
         half = np.where(ok, t * s / np.sqrt(k), np.nan)
     return (m - half).astype(np.float64), (m + half).astype(np.float64)
@@ -117,20 +118,19 @@ def phe_mean(
     levels = normalise_confidence_levels(confidence)
     groups = _frames.as_list(group_by)
     _frames.require_columns(data, [x, *groups])
-    work = data[groups].copy() if groups else pd.DataFrame(index=data.index)
-    work["_v"] = _frames.numeric_column(data, x)
-    if groups:
-        grouped = work.groupby(groups, sort=False, dropna=False)["_v"]
-        out = grouped.agg(["sum", "count", "std"]).reset_index()
-    else:
-        values = work["_v"]
-        out = pd.DataFrame(
-            {"sum": [values.sum()], "count": [values.count()], "std": [values.std()]}
-        )
-    out = out.rename(columns={"sum": "value_sum", "count": "value_count", "std": "stdev"})
-    total = out["value_sum"].to_numpy(dtype=np.float64)
-    count = out["value_count"].to_numpy(dtype=np.float64)
-    sd = out["stdev"].to_numpy(dtype=np.float64)
+    rows: list[dict[str, object]] = []
+    for key, frame in _frames.split_groups(data, groups):
+        values = _frames.numeric_column(frame, x)
+        values = values[~np.isnan(values)]
+        row: dict[str, object] = dict(zip(groups, key, strict=True))
+        row["value_sum"] = float(values.sum())
+        row["value_count"] = int(values.size)
+        row["stdev"] = float(values.std(ddof=1)) if values.size > 1 else float("nan")
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    total = _frames.numeric_column(out, "value_sum")
+    count = _frames.numeric_column(out, "value_count")
+    sd = _frames.numeric_column(out, "stdev")
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(count > 0, total / count, np.nan)
     out["value"] = mean

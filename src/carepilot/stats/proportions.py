@@ -4,6 +4,8 @@ Vectorised over NumPy arrays for the indicator engine, plus `phe_proportion` for
 analysts working with pandas DataFrames. Pure: no file, database or web access.
 """
 
+# pyright: reportMissingTypeStubs=false
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -64,7 +66,8 @@ def wilson_interval(
         (0.552544, 0.736358)
     """
     x, n = broadcast(
-        as_float_array(numerator, "numerator"), as_float_array(denominator, "denominator")
+        as_float_array(numerator, "numerator"),
+        as_float_array(denominator, "denominator"),
     )
     check_non_negative(x, "numerator")
     check_non_negative(n, "denominator")
@@ -113,7 +116,8 @@ def proportion_interval(
     """
     lower, upper = wilson_interval(numerator, denominator, confidence)
     x, n = broadcast(
-        as_float_array(numerator, "numerator"), as_float_array(denominator, "denominator")
+        as_float_array(numerator, "numerator"),
+        as_float_array(denominator, "denominator"),
     )
     with np.errstate(invalid="ignore", divide="ignore"):
         value = np.where(n > 0, x / n, np.nan)
@@ -187,9 +191,14 @@ def phe_proportion(
         out[f"lower{ci_suffix(level)}"] = lower
         out[f"upper{ci_suffix(level)}"] = upper
     out["confidence"] = format_levels(levels)
-    out["statistic"] = "proportion of 1" if multiplier == 1 else (
-        "percentage" if multiplier == 100 else f"proportion of {format_number(multiplier)}"
+    out["statistic"] = (
+        "proportion of 1"
+        if multiplier == 1
+        else (
+            "percentage"
+            if multiplier == 100
+            else f"proportion of {format_number(multiplier)}"
+        )
     )
     out["method"] = "Wilson"
     return out
-

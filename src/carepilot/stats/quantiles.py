@@ -3,6 +3,8 @@
 Pure NumPy/pandas; no file, database or web access.
 """
 
+# pyright: reportMissingTypeStubs=false
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -10,10 +12,9 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats as _sps
 
 from carepilot.errors import DefinitionError
-from carepilot.stats import _frames
+from carepilot.stats import _frames, _scipy
 from carepilot.stats._common import FloatArray, as_float_array
 
 
@@ -50,7 +51,7 @@ def assign_quantiles(
     if n < nquantiles:
         return out
     keyed = -v[present] if invert else v[present]
-    rank = _sps.rankdata(keyed, method="min")
+    rank = _scipy.rank_min(keyed)
     q = np.floor((nquantiles + 1) - np.ceil((n + 1 - rank) / (n / nquantiles)))
     out[present] = np.where(q == 0, 1.0, q)
     return out
@@ -75,15 +76,17 @@ def phe_quantile(
         [2.0, 2.0, 1.0, 1.0]
     """
     groups = _frames.as_list(group_by)
-    _frames.require_columns(data, [values, *groups, *([invert] if isinstance(invert, str) else [])])
-    result = pd.Series(np.nan, index=data.index, name="quantile")
-    items = (
-        [((), data)]
-        if not groups
-        else [(k, f) for k, f in data.groupby(groups, sort=False, dropna=False)]
+    _frames.require_columns(
+        data, [values, *groups, *([invert] if isinstance(invert, str) else [])]
     )
+    result = pd.Series(np.nan, index=data.index, name="quantile")
+    items = _frames.split_groups(data, groups)
     for _, frame in items:
-        flag = bool(frame[invert].iloc[0]) if isinstance(invert, str) else invert
+        flag = (
+            bool(_frames.column_values(frame, invert)[0])
+            if isinstance(invert, str)
+            else invert
+        )
         result.loc[frame.index] = assign_quantiles(
             _frames.numeric_column(frame, values), nquantiles, invert=flag
         )

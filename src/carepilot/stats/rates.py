@@ -5,6 +5,8 @@ PHE rule: exact (Garwood 1936) limits for counts below 10, Byar's approximation
 `phe_rate` for pandas DataFrames. Pure: no file, database or web access.
 """
 
+# pyright: reportMissingTypeStubs=false
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -12,10 +14,9 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats as _sps
 
 from carepilot.errors import InputDataError
-from carepilot.stats import _frames
+from carepilot.stats import _frames, _scipy
 from carepilot.stats._common import (
     PHE_CONFIDENCE_LEVELS,
     FloatArray,
@@ -102,9 +103,11 @@ def exact_poisson_interval(
     alpha = 1.0 - level
     with np.errstate(invalid="ignore"):
         lower = np.where(
-            o > 0, _sps.chi2.ppf(alpha / 2.0, 2.0 * np.where(o > 0, o, 1.0)) / 2.0, 0.0
+            o > 0,
+            _scipy.chi2_ppf(alpha / 2.0, 2.0 * np.where(o > 0, o, 1.0)) / 2.0,
+            0.0,
         )
-        upper = _sps.chi2.ppf(1.0 - alpha / 2.0, 2.0 * o + 2.0) / 2.0
+        upper = _scipy.chi2_ppf(1.0 - alpha / 2.0, 2.0 * o + 2.0) / 2.0
     lower = np.where(np.isnan(o), np.nan, lower)
     return np.asarray(lower, dtype=np.float64), np.asarray(upper, dtype=np.float64)
 
@@ -171,7 +174,9 @@ def rate_interval(
         >>> float(v[0]), round(float(lo[0]), 4), round(float(hi[0]), 4)
         (20.0, 12.2114, 30.8899)
     """
-    o, n = broadcast(as_float_array(count, "count"), as_float_array(denominator, "denominator"))
+    o, n = broadcast(
+        as_float_array(count, "count"), as_float_array(denominator, "denominator")
+    )
     check_non_negative(n, "denominator")
     lower, upper = byars_interval(o, confidence)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -22,7 +22,9 @@ from tests.strategies import (
 
 
 @given(numerator_denominator(), CONFIDENCE_LEVELS)
-def test_wilson_contains_estimate_and_stays_in_unit_interval(xn: tuple[int, int], level: float) -> None:
+def test_wilson_contains_estimate_and_stays_in_unit_interval(
+    xn: tuple[int, int], level: float
+) -> None:
     x, n = xn
     value, lo, hi = proportion_interval([x], [n], 1, level)
     assert 0.0 <= lo[0] <= value[0] <= hi[0] <= 1.0
@@ -36,7 +38,9 @@ def test_wilson_998_contains_95(xn: tuple[int, int]) -> None:
 
 
 @given(st.integers(1, 500), st.integers(2, 50), st.floats(0.05, 0.95))
-def test_wilson_widens_as_n_falls_at_fixed_proportion(k: int, factor: int, p: float) -> None:
+def test_wilson_widens_as_n_falls_at_fixed_proportion(
+    k: int, factor: int, p: float
+) -> None:
     n_small = k
     n_large = k * factor
     lo_s, hi_s = wilson_interval([p * n_small], [n_small])
@@ -60,13 +64,18 @@ def test_poisson_998_contains_95(count: int) -> None:
 
 
 @given(st.floats(0.001, 0.5), st.integers(20, 10_000), st.integers(2, 20))
-def test_rate_relative_width_shrinks_as_population_grows(rate: float, pop: int, factor: int) -> None:
+def test_rate_relative_width_shrinks_as_population_grows(
+    rate: float, pop: int, factor: int
+) -> None:
     small = rate_interval([rate * pop], [pop], 1)
     large = rate_interval([rate * pop * factor], [pop * factor], 1)
     assert (small[2][0] - small[1][0]) > (large[2][0] - large[1][0])
 
 
-@given(st.lists(st.floats(-1e4, 1e4, allow_nan=False), min_size=2, max_size=50), CONFIDENCE_LEVELS)
+@given(
+    st.lists(st.floats(-1e4, 1e4, allow_nan=False), min_size=2, max_size=50),
+    CONFIDENCE_LEVELS,
+)
 def test_mean_interval_contains_mean(values: list[float], level: float) -> None:
     arr = np.asarray(values)
     value, lo, hi = mean_interval([arr.sum()], [(arr * arr).sum()], [arr.size], level)
@@ -74,7 +83,9 @@ def test_mean_interval_contains_mean(values: list[float], level: float) -> None:
 
 
 @given(st.floats(1e-4, 0.2), st.floats(0.01, 10.0))
-def test_dsr_of_standard_population_equals_crude_rate(rate: float, scale: float) -> None:
+def test_dsr_of_standard_population_equals_crude_rate(
+    rate: float, scale: float
+) -> None:
     pops = ESP2013.array * scale
     events = pops * rate
     assume(events.sum() >= 10)

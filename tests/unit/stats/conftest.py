@@ -14,7 +14,9 @@ def phe_oracles(oracles_dir: Path) -> Path:
     return oracles_dir / "indicator_methods"
 
 
-def assert_close(actual: object, expected: object, rtol: float = 1e-9, atol: float = 0.0) -> None:
+def assert_close(
+    actual: object, expected: object, rtol: float = 1e-9, atol: float = 0.0
+) -> None:
     """NaN-aware closeness check: NaN must match NaN."""
     a = np.asarray(actual, dtype=float)
     e = np.asarray(expected, dtype=float)

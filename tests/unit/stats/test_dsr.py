@@ -27,29 +27,57 @@ def _check(out: pd.DataFrame, exp: pd.DataFrame, atol: float = 0.0) -> None:
     assert_close(merged["total_pop"], merged["total_pop_exp"])
     for col in ["value", *LIMITS]:
         present = merged[f"{col}_exp"].notna() | merged["value_exp"].isna()
-        assert_close(merged.loc[present, col], merged.loc[present, f"{col}_exp"], atol=atol)
+        assert_close(
+            merged.loc[present, col], merged.loc[present, f"{col}_exp"], atol=atol
+        )
     assert (merged["statistic"] == merged["statistic_exp"]).all()
     assert (merged["method"] == merged["method_exp"]).all()
 
 
 @pytest.mark.parametrize("multiplier", [10000, 100000])
-def test_dsr_esp2013_oracle(phe_oracles: Path, expected: pd.DataFrame, multiplier: int) -> None:
+def test_dsr_esp2013_oracle(
+    phe_oracles: Path, expected: pd.DataFrame, multiplier: int
+) -> None:
     data = pd.read_csv(phe_oracles / "calculate_dsr" / "input_multiarea.csv")
-    exp = expected[(expected["input_file"] == "input_multiarea.csv")
-                   & (expected["multiplier"] == multiplier)]
+    exp = expected[
+        (expected["input_file"] == "input_multiarea.csv")
+        & (expected["multiplier"] == multiplier)
+    ]
     # the standard as a constant (rows in ESP2013 order) and as a column agree
-    _check(calculate_dsr(data, "count", "pop", group_by="area", multiplier=multiplier), exp)
-    _check(calculate_dsr(data, "count", "pop", stdpop="esp2013", group_by="area",
-                         multiplier=multiplier), exp)
+    _check(
+        calculate_dsr(data, "count", "pop", group_by="area", multiplier=multiplier), exp
+    )
+    _check(
+        calculate_dsr(
+            data,
+            "count",
+            "pop",
+            stdpop="esp2013",
+            group_by="area",
+            multiplier=multiplier,
+        ),
+        exp,
+    )
 
 
 @pytest.mark.parametrize("multiplier", [10000, 100000])
-def test_dsr_esp1976_oracle(phe_oracles: Path, expected: pd.DataFrame, multiplier: int) -> None:
+def test_dsr_esp1976_oracle(
+    phe_oracles: Path, expected: pd.DataFrame, multiplier: int
+) -> None:
     data = pd.read_csv(phe_oracles / "calculate_dsr" / "input_esp1976.csv")
-    exp = expected[(expected["input_file"] == "input_esp1976.csv")
-                   & (expected["multiplier"] == multiplier)]
-    out = calculate_dsr(data, "count", "pop", stdpop=ESP1976, group_by="area",
-                        multiplier=multiplier, confidence=(0.95, 0.998))
+    exp = expected[
+        (expected["input_file"] == "input_esp1976.csv")
+        & (expected["multiplier"] == multiplier)
+    ]
+    out = calculate_dsr(
+        data,
+        "count",
+        "pop",
+        stdpop=ESP1976,
+        group_by="area",
+        multiplier=multiplier,
+        confidence=(0.95, 0.998),
+    )
     assert_close(data["esp1976"], ESP1976.array)
     _check(out, exp)
 
@@ -57,8 +85,16 @@ def test_dsr_esp1976_oracle(phe_oracles: Path, expected: pd.DataFrame, multiplie
 def test_dsr_nonindependent_oracle(phe_oracles: Path, expected: pd.DataFrame) -> None:
     data = pd.read_csv(phe_oracles / "calculate_dsr" / "input_nonindependent.csv")
     exp = expected[expected["input_file"] == "input_nonindependent.csv"]
-    out = calculate_dsr(data, "persons", "pop", stdpop="esp2013", group_by="area",
-                        independent_events=False, eventfreq="freq", ageband="ageband")
+    out = calculate_dsr(
+        data,
+        "persons",
+        "pop",
+        stdpop="esp2013",
+        group_by="area",
+        independent_events=False,
+        eventfreq="freq",
+        ageband="ageband",
+    )
     _check(out, exp, atol=1e-8)
 
 
@@ -67,7 +103,9 @@ def test_vectorised_matches_dataframe(phe_oracles: Path) -> None:
     counts = data.pivot(index="area", columns="ageband", values="count")
     pops = data.pivot(index="area", columns="ageband", values="pop")
     order = list(dict.fromkeys(data["ageband"]))
-    res = directly_standardised_rate(counts[order].to_numpy(), pops[order].to_numpy(), ESP2013)
+    res = directly_standardised_rate(
+        counts[order].to_numpy(), pops[order].to_numpy(), ESP2013
+    )
     out = calculate_dsr(data, "count", "pop", group_by="area").set_index("area")
     assert_close(res.value, out.loc[counts.index, "value"])
     assert_close(res.lower, out.loc[counts.index, "lower95_0cl"])

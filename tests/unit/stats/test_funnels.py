@@ -23,7 +23,9 @@ def folder(phe_oracles: Path) -> Path:
     return phe_oracles / "funnels"
 
 
-def _compare(table: pd.DataFrame, expected: pd.DataFrame, rename: dict[str, str] | None = None) -> None:
+def _compare(
+    table: pd.DataFrame, expected: pd.DataFrame, rename: dict[str, str] | None = None
+) -> None:
     rename = rename or {}
     assert len(table) == len(expected) == 100
     for column in expected.columns:
@@ -41,25 +43,40 @@ def _compare(table: pd.DataFrame, expected: pd.DataFrame, rename: dict[str, str]
 
 def test_proportion_limits(folder: Path) -> None:
     data = pd.read_csv(folder / "proportion_input.csv")
-    table = calculate_funnel_limits(data["numerator"], data["denominator"],
-                                    statistic="proportion", multiplier=100, full=False)
-    assert list(table.columns) == list(pd.read_csv(folder / "proportion_limits_expected.csv").columns)
+    table = calculate_funnel_limits(
+        data["numerator"],
+        data["denominator"],
+        statistic="proportion",
+        multiplier=100,
+        full=False,
+    )
+    assert list(table.columns) == list(
+        pd.read_csv(folder / "proportion_limits_expected.csv").columns
+    )
     _compare(table, pd.read_csv(folder / "proportion_limits_expected.csv"))
 
 
 def test_proportion_limits_axis_variation(folder: Path) -> None:
     data = pd.read_csv(folder / "proportion_input.csv")
     data = data[data["denominator"] < 31000]
-    table = calculate_funnel_limits(data["numerator"], data["denominator"],
-                                    statistic="proportion", multiplier=100)
-    _compare(table, pd.read_csv(folder / "proportion_limits_axis_variation_expected.csv"))
+    table = calculate_funnel_limits(
+        data["numerator"], data["denominator"], statistic="proportion", multiplier=100
+    )
+    _compare(
+        table, pd.read_csv(folder / "proportion_limits_axis_variation_expected.csv")
+    )
 
 
 @pytest.mark.parametrize("ratio_type", ["count", "isr"])
 def test_ratio_limits(folder: Path, ratio_type: str) -> None:
     data = pd.read_csv(folder / "ratio_input.csv")
-    table = calculate_funnel_limits(data["obs"], data["expected"], statistic="ratio",
-                                    multiplier=100, ratio_type=ratio_type)  # type: ignore[arg-type]
+    table = calculate_funnel_limits(
+        data["obs"],
+        data["expected"],
+        statistic="ratio",
+        multiplier=100,
+        ratio_type=ratio_type,
+    )  # type: ignore[arg-type]
     expected = pd.read_csv(folder / "ratio_limits_expected.csv")
     other = "isr" if ratio_type == "count" else "count"
     keep = [c for c in expected.columns if not c.endswith(f"_{other}")]
@@ -72,26 +89,47 @@ def test_ratio_limits(folder: Path, ratio_type: str) -> None:
 
 def test_rate_limits(folder: Path) -> None:
     data = pd.read_csv(folder / "rate_input.csv")
-    table = calculate_funnel_limits(data["ev"], rate=data["rate"], statistic="rate",
-                                    rate_type="dsr", multiplier=1e5, years_of_data=3)
+    table = calculate_funnel_limits(
+        data["ev"],
+        rate=data["rate"],
+        statistic="rate",
+        rate_type="dsr",
+        multiplier=1e5,
+        years_of_data=3,
+    )
     _compare(table, pd.read_csv(folder / "rate_limits_expected_1.csv"))
     ev = data["ev"].where(data["ev"] != data["ev"].max(), 5)
-    table = calculate_funnel_limits(ev, rate=data["rate"], statistic="rate",
-                                    rate_type="crude", multiplier=1e5, years_of_data=3)
+    table = calculate_funnel_limits(
+        ev,
+        rate=data["rate"],
+        statistic="rate",
+        rate_type="crude",
+        multiplier=1e5,
+        years_of_data=3,
+    )
     _compare(table, pd.read_csv(folder / "rate_limits_expected_2.csv"))
     d = data[["ev", "rate"]].astype(float).copy()
     d["pop"] = 1e5 * d["ev"] / d["rate"]
     top = d["ev"] == d["ev"].max()
     d.loc[top, ["ev", "rate"]] = 0.0
     d = d[d["pop"] > d["pop"].max() / 2]
-    table = calculate_funnel_limits(d["ev"], d["pop"], rate=d["rate"], statistic="rate",
-                                    rate_type="crude", multiplier=1e5, years_of_data=3)
+    table = calculate_funnel_limits(
+        d["ev"],
+        d["pop"],
+        rate=d["rate"],
+        statistic="rate",
+        rate_type="crude",
+        multiplier=1e5,
+        years_of_data=3,
+    )
     _compare(table, pd.read_csv(folder / "rate_limits_expected_3.csv"))
 
 
 def test_proportion_and_ratio_significance(folder: Path) -> None:
     data = pd.read_csv(folder / "proportion_input.csv")
-    got = assign_funnel_significance(data["numerator"], data["denominator"], statistic="proportion")
+    got = assign_funnel_significance(
+        data["numerator"], data["denominator"], statistic="proportion"
+    )
     assert (got == data["expected_significance"].to_numpy()).all()
     data = pd.read_csv(folder / "ratio_input.csv")
     got = assign_funnel_significance(data["obs"], data["expected"], statistic="ratio")
@@ -101,13 +139,23 @@ def test_proportion_and_ratio_significance(folder: Path) -> None:
 @pytest.mark.parametrize("rate_type", ["dsr", "crude"])
 @pytest.mark.parametrize("multiplier", [100000, 100])
 @pytest.mark.parametrize("zeros", ["with", "without"])
-def test_rate_significance(folder: Path, rate_type: str, multiplier: int, zeros: str) -> None:
+def test_rate_significance(
+    folder: Path, rate_type: str, multiplier: int, zeros: str
+) -> None:
     data = pd.read_csv(folder / "rate_significance_input_expected.csv")
     if zeros == "without":
         data = data[data["count"] != 0]
-    rate = data["rate_dsr"] if rate_type == "dsr" else data[f"rate_crude_per_{multiplier}"]
-    got = assign_funnel_significance(data["count"], data["pop"], rate=rate, statistic="rate",
-                                     rate_type=rate_type, multiplier=multiplier)  # type: ignore[arg-type]
+    rate = (
+        data["rate_dsr"] if rate_type == "dsr" else data[f"rate_crude_per_{multiplier}"]
+    )
+    got = assign_funnel_significance(
+        data["count"],
+        data["pop"],
+        rate=rate,
+        statistic="rate",
+        rate_type=rate_type,
+        multiplier=multiplier,
+    )  # type: ignore[arg-type]
     expected = data[f"expected_significance_{rate_type}_per_{multiplier}_{zeros}_0"]
     assert (got == expected.to_numpy()).all()
 
@@ -115,18 +163,33 @@ def test_rate_significance(folder: Path, rate_type: str, multiplier: int, zeros:
 def test_funnel_points(folder: Path) -> None:
     data = pd.read_csv(folder / "rate_input.csv")
     top = data["ev"] == data["ev"].max()
-    rate_chart, denom = calculate_funnel_points(data["ev"].where(~top, 5), data["rate"],
-                                                rate_type="dsr", years_of_data=3, multiplier=1e5)
+    rate_chart, denom = calculate_funnel_points(
+        data["ev"].where(~top, 5),
+        data["rate"],
+        rate_type="dsr",
+        years_of_data=3,
+        multiplier=1e5,
+    )
     assert_close(rate_chart, data["expected_points_rate_chart"], rtol=1e-9)
     assert_close(denom, data["expected_points_denominator_derived"], rtol=1e-9)
-    rate_chart, denom = calculate_funnel_points(data["ev"], data["rate"], rate_type="crude",
-                                                years_of_data=3, multiplier=1e5)
+    rate_chart, denom = calculate_funnel_points(
+        data["ev"], data["rate"], rate_type="crude", years_of_data=3, multiplier=1e5
+    )
     assert_close(denom, data["expected_points_denominator_derived_crude"], rtol=1e-9)
-    rate_chart, denom = calculate_funnel_points(data["ev"].where(~top, 0), data["rate"],
-                                                denominator=data["pop"], rate_type="crude",
-                                                years_of_data=5, multiplier=1e5)
-    assert_close(rate_chart, data["expected_points_rate_chart_crude_with_denom"], rtol=1e-9)
-    assert_close(denom, data["expected_points_denominator_derived_crude_with_denom"], rtol=1e-9)
+    rate_chart, denom = calculate_funnel_points(
+        data["ev"].where(~top, 0),
+        data["rate"],
+        denominator=data["pop"],
+        rate_type="crude",
+        years_of_data=5,
+        multiplier=1e5,
+    )
+    assert_close(
+        rate_chart, data["expected_points_rate_chart_crude_with_denom"], rtol=1e-9
+    )
+    assert_close(
+        denom, data["expected_points_denominator_derived_crude_with_denom"], rtol=1e-9
+    )
 
 
 def test_funnel_input_errors() -> None:
@@ -135,5 +198,10 @@ def test_funnel_input_errors() -> None:
     with pytest.raises(InputDataError, match="less than or equal"):
         assign_funnel_significance([11], [10], statistic="proportion")
     with pytest.raises(InputDataError, match="0 events"):
-        calculate_funnel_points(np.array([0, 5]), [0.0, 10.0], rate_type="crude",
-                                years_of_data=1, multiplier=1e5)
+        calculate_funnel_points(
+            np.array([0, 5]),
+            [0.0, 10.0],
+            rate_type="crude",
+            years_of_data=1,
+            multiplier=1e5,
+        )

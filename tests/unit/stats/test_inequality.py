@@ -20,7 +20,9 @@ def _cases(phe_oracles: Path) -> list[dict[str, object]]:
 
 
 def _run_case(case: dict[str, object], inputs: pd.DataFrame) -> pd.DataFrame:
-    rows = inputs[inputs["RecordNo"].between(case["input_record_from"], case["input_record_to"])]
+    rows = inputs[
+        inputs["RecordNo"].between(case["input_record_from"], case["input_record_to"])
+    ]
     value_arg = str(case["value_argument"])
     kwargs: dict[str, object] = (
         {"value": "Value"} if value_arg.startswith("value") else {"x": "Count"}
@@ -43,7 +45,9 @@ def _run_case(case: dict[str, object], inputs: pd.DataFrame) -> pd.DataFrame:
 
 def test_phe_sii_oracle_all_cases(phe_oracles: Path) -> None:
     inputs = pd.read_csv(phe_oracles / "phe_sii" / "input.csv")
-    expected = pd.read_csv(phe_oracles / "phe_sii" / "expected.csv").set_index("RecordNo")
+    expected = pd.read_csv(phe_oracles / "phe_sii" / "expected.csv").set_index(
+        "RecordNo"
+    )
     cases = _cases(phe_oracles)
     assert len(cases) == 29 or len(cases) == 30
     checked = 0
@@ -85,21 +89,33 @@ def test_sii_input_checks() -> None:
     with pytest.raises(InputDataError, match="population"):
         slope_index_of_inequality([1.0] * 5, [1, 1, 0, 1, 1], se=[1.0] * 5)
     with pytest.raises(InputDataError, match="between 0 and 1"):
-        slope_index_of_inequality([0.1, 0.2, 1.2, 0.3, 0.4], [1] * 5, se=[0.1] * 5,
-                                  value_type="proportion")
+        slope_index_of_inequality(
+            [0.1, 0.2, 1.2, 0.3, 0.4], [1] * 5, se=[0.1] * 5, value_type="proportion"
+        )
 
 
 def test_phe_sii_incomplete_group_gives_nan() -> None:
-    df = pd.DataFrame({"area": ["a"] * 5 + ["b"] * 4, "q": list(range(1, 6)) + [1, 2, 3, 4],
-                       "pop": 100, "v": 50.0, "se": 1.0})
+    df = pd.DataFrame(
+        {
+            "area": ["a"] * 5 + ["b"] * 4,
+            "q": list(range(1, 6)) + [1, 2, 3, 4],
+            "pop": 100,
+            "v": 50.0,
+            "se": 1.0,
+        }
+    )
     with warnings.catch_warnings(record=True):
         warnings.simplefilter("always")
-        out = phe_sii(df, "q", "pop", value="v", se="se", group_by="area", repetitions=1000)
+        out = phe_sii(
+            df, "q", "pop", value="v", se="se", group_by="area", repetitions=1000
+        )
     assert np.isfinite(out.loc[0, "sii"]) and np.isnan(out.loc[1, "sii"])
 
 
 def test_gap() -> None:
-    g = gap([80.0, 82.0, 85.0], [1, 2, 3], lower_cl=[79.0, 81, 84], upper_cl=[81.0, 83, 86])
+    g = gap(
+        [80.0, 82.0, 85.0], [1, 2, 3], lower_cl=[79.0, 81, 84], upper_cl=[81.0, 83, 86]
+    )
     assert g.difference == -5.0
     assert g.lower < -5.0 < g.upper
     g2 = gap([80.0, 82.0, 85.0], [1, 2, 3], most_deprived="highest")

@@ -43,9 +43,18 @@ def test_isr_multiarea_oracle(phe_oracles: Path, how: str) -> None:
     for row_fn, kind in [("calculate_ISRate", "rate"), ("calculate_ISRatio", "ratio")]:
         exp_fn = expected[expected["function"] == row_fn]
         for scale, exp in exp_fn.groupby("multiplier_or_refvalue"):
-            out = calculate_isr(data, x, "pop", x_ref, n_ref, kind=kind, group_by="area",
-                                observed_totals=obs, refvalue=float(scale),
-                                multiplier=float(scale))
+            out = calculate_isr(
+                data,
+                x,
+                "pop",
+                x_ref,
+                n_ref,
+                kind=kind,
+                group_by="area",
+                observed_totals=obs,
+                refvalue=float(scale),
+                multiplier=float(scale),
+            )
             _check(out, exp)
 
 
@@ -58,9 +67,18 @@ def test_isr_zero_population_oracle(phe_oracles: Path) -> None:
     for fn, kind in [("calculate_ISRate", "rate"), ("calculate_ISRatio", "ratio")]:
         exp = expected[expected["function"] == fn]
         scale = float(exp["multiplier_or_refvalue"].iloc[0])
-        out = calculate_isr(data, "count", "pop", ref["refcount"].tolist(),
-                            ref["refpop"].tolist(), kind=kind, group_by="area",
-                            confidence=0.95, refvalue=scale, multiplier=scale)
+        out = calculate_isr(
+            data,
+            "count",
+            "pop",
+            ref["refcount"].tolist(),
+            ref["refpop"].tolist(),
+            kind=kind,
+            group_by="area",
+            confidence=0.95,
+            refvalue=scale,
+            multiplier=scale,
+        )
         _check(out, exp)
 
 

@@ -21,7 +21,9 @@ def folder(phe_oracles: Path) -> Path:
 def test_life_expectancy_oracle(folder: Path) -> None:
     data = pd.read_csv(folder / "input.csv")
     expected = pd.read_csv(folder / "expected.csv")
-    out = phe_life_expectancy(data.sample(frac=1, random_state=1), "deaths", "pops", "startage")
+    out = phe_life_expectancy(
+        data.sample(frac=1, random_state=1), "deaths", "pops", "startage"
+    )
     assert_close(out["value"], expected["value"], atol=DP4, rtol=0)
     assert_close(out["lower95_0cl"], expected["lowercl"], atol=DP4, rtol=0)
     assert_close(out["upper95_0cl"], expected["uppercl"], atol=DP4, rtol=0)
@@ -34,14 +36,16 @@ def test_life_expectancy_oracle(folder: Path) -> None:
 def test_wide_ci_and_whole_area_suppression_oracle(folder: Path) -> None:
     data = pd.read_csv(folder / "input_widecis.csv")
     expected = pd.read_csv(folder / "expected_widecis.csv")
-    out = phe_life_expectancy(data, "deaths", "pops", "startage", group_by="area",
-                              confidence=(0.95, 0.998))
+    out = phe_life_expectancy(
+        data, "deaths", "pops", "startage", group_by="area", confidence=(0.95, 0.998)
+    )
     merged = expected.merge(out, on=["area", "startage"], suffixes=("_exp", ""))
     assert len(merged) == 40
     for col in ["value", "lower95_0cl", "upper95_0cl"]:
         assert_close(merged[col], merged[f"{col}_exp"], atol=DP4, rtol=0)
-    single = phe_life_expectancy(data, "deaths", "pops", "startage", group_by="area",
-                                 confidence=0.998)
+    single = phe_life_expectancy(
+        data, "deaths", "pops", "startage", group_by="area", confidence=0.998
+    )
     assert_close(single["upper99_8cl"], out["upper99_8cl"])
 
 

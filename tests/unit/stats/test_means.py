@@ -17,7 +17,9 @@ def test_phe_mean_grouped_and_ungrouped_oracle(phe_oracles: Path) -> None:
     expected = pd.read_csv(phe_oracles / "phe_mean" / "expected.csv")
     grouped = phe_mean(data, "values", group_by="area")
     ungrouped = phe_mean(data, "values")
-    out = pd.concat([grouped.rename(columns={"area": "group"}), ungrouped], ignore_index=True)
+    out = pd.concat(
+        [grouped.rename(columns={"area": "group"}), ungrouped], ignore_index=True
+    )
     assert len(out) == len(expected) == 3
     for col in ["value_sum", "value_count", "stdev", *COLUMNS]:
         assert_close(out[col], expected[col])

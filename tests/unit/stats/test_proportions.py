@@ -7,7 +7,11 @@ import pandas as pd
 import pytest
 
 from carepilot.errors import DefinitionError, InputDataError
-from carepilot.stats.proportions import phe_proportion, proportion_interval, wilson_interval
+from carepilot.stats.proportions import (
+    phe_proportion,
+    proportion_interval,
+    wilson_interval,
+)
 
 from .conftest import assert_close
 
@@ -40,7 +44,9 @@ def test_phe_proportion_grouped_oracle(phe_oracles: Path) -> None:
     cases = pd.read_csv(phe_oracles / "phe_proportion" / "cases.csv")
     data = cases[["area", "numerator", "denominator"]]  # every row: Area1-8 occur twice
     expected = pd.read_csv(phe_oracles / "phe_proportion" / "grouped_expected.csv")
-    out = phe_proportion(data, "numerator", "denominator", group_by="area", confidence=0.95)
+    out = phe_proportion(
+        data, "numerator", "denominator", group_by="area", confidence=0.95
+    )
     merged = expected.merge(out, on="area", validate="one_to_one")
     assert len(merged) == len(expected)
     assert_close(merged["numerator"], merged["numerator_sum"])

@@ -15,9 +15,18 @@ def test_phe_quantile_oracle(phe_oracles: Path) -> None:
     assert len(cases) == 982
     for group_set, rows in cases.groupby("GroupSet"):
         by = str(rows["grouped_by"].iloc[0])
-        group_by = None if by in ("(ungrouped)", "(none)", "None", "", "nan") else by.split(",")
-        got = phe_quantile(rows, "Value", group_by=group_by,
-                           nquantiles=int(rows["nquantiles"].iloc[0]), invert="invert_used")
+        group_by = (
+            None
+            if by in ("(ungrouped)", "(none)", "None", "", "nan")
+            else by.split(",")
+        )
+        got = phe_quantile(
+            rows,
+            "Value",
+            group_by=group_by,
+            nquantiles=int(rows["nquantiles"].iloc[0]),
+            invert="invert_used",
+        )
         assert_close(got, rows["expected_quantile"]), group_set
 
 

@@ -24,19 +24,33 @@ def test_byars_helper_oracle(phe_oracles: Path) -> None:
     cases = cases[cases["function"] == "byars"]
     assert len(cases) == 7
     for row in cases.itertuples():
-        assert_close(byars_lower([row.x], float(row.confidence)), [row.expected_lowercl])
-        assert_close(byars_upper([row.x], float(row.confidence)), [row.expected_uppercl])
+        assert_close(
+            byars_lower([row.x], float(row.confidence)), [row.expected_lowercl]
+        )
+        assert_close(
+            byars_upper([row.x], float(row.confidence)), [row.expected_uppercl]
+        )
 
 
 @pytest.mark.parametrize(
-    "case", ["multiplier_100", "multiplier_100000", "missing_inputs", "numerator_gt_denominator"]
+    "case",
+    [
+        "multiplier_100",
+        "multiplier_100000",
+        "missing_inputs",
+        "numerator_gt_denominator",
+    ],
 )
 def test_phe_rate_oracle(phe_oracles: Path, case: str) -> None:
     cases = pd.read_csv(phe_oracles / "phe_rate" / "cases.csv")
     rows = cases[cases["case"] == case].reset_index(drop=True)
     mult = float(rows["multiplier"].iloc[0])
-    out = phe_rate(rows[["area", "numerator", "denominator"]], "numerator", "denominator",
-                   multiplier=mult)
+    out = phe_rate(
+        rows[["area", "numerator", "denominator"]],
+        "numerator",
+        "denominator",
+        multiplier=mult,
+    )
     assert_close(out["value"], rows["expected_value"])
     for col in ["lower95_0cl", "upper95_0cl", "lower99_8cl", "upper99_8cl"]:
         assert_close(out[col], rows[f"expected_{col}"])

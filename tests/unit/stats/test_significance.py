@@ -14,14 +14,25 @@ UPPER = np.array([13.0, 9.5, 11.0, np.nan, 11.0, 10.0])
 @pytest.mark.parametrize(
     ("polarity", "expected"),
     [
-        (Polarity.HIGHER_IS_BETTER, ["better", "worse", "similar", "not compared", "similar", "similar"]),
-        (Polarity.LOWER_IS_BETTER, ["worse", "better", "similar", "not compared", "similar", "similar"]),
-        (Polarity.NO_JUDGEMENT, ["higher", "lower", "similar", "not compared", "similar", "similar"]),
+        (
+            Polarity.HIGHER_IS_BETTER,
+            ["better", "worse", "similar", "not compared", "similar", "similar"],
+        ),
+        (
+            Polarity.LOWER_IS_BETTER,
+            ["worse", "better", "similar", "not compared", "similar", "similar"],
+        ),
+        (
+            Polarity.NO_JUDGEMENT,
+            ["higher", "lower", "similar", "not compared", "similar", "similar"],
+        ),
     ],
 )
 def test_compare_to_benchmark(polarity: Polarity, expected: list[str]) -> None:
     # an interval touching the benchmark (rows 5, 6) is "similar", as in Fingertips
-    assert compare_to_benchmark(VALUES, LOWER, UPPER, 10.0, polarity).tolist() == expected
+    assert (
+        compare_to_benchmark(VALUES, LOWER, UPPER, 10.0, polarity).tolist() == expected
+    )
 
 
 def test_benchmark_array_and_missing_benchmark() -> None:
