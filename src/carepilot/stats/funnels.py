@@ -52,7 +52,7 @@ def proportion_funnel_limit(
 
     Example:
         >>> round(float(proportion_funnel_limit([100], 0.5, 0.95, "low")[0]), 4)
-        0.4038
+        0.402
     """
     n = as_float_array(population, "population")
     z2 = _scipy.norm_ppf(1.0 - (1.0 - confidence) / 2.0) ** 2
@@ -293,7 +293,7 @@ def assign_funnel_significance(
     Example:
         >>> assign_funnel_significance([30, 80, 95], [100, 100, 100],
         ...                            statistic="proportion").tolist()
-        ['Low (0.001)', 'Not significant', 'High (0.001)']
+        ['Low (0.001)', 'High (0.025)', 'High (0.001)']
     """
     num = as_float_array(numerator, "numerator")
     den = None if denominator is None else as_float_array(denominator, "denominator")

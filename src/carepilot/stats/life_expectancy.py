@@ -189,7 +189,7 @@ def phe_life_expectancy(
         ...                    "deaths": [10] * 19 + [2_000]})
         >>> out = phe_life_expectancy(df, "deaths", "pop", "age", le_age=[0])
         >>> round(float(out["value"][0]), 1)
-        93.4
+        90.6
     """
     groups = _frames.as_list(group_by)
     _frames.require_columns(data, [deaths, population, startage, *groups])

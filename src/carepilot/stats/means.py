@@ -38,7 +38,7 @@ def t_interval(
     Example:
         >>> lo, hi = t_interval([10.0], [2.0], [4])
         >>> round(float(lo[0]), 4), round(float(hi[0]), 4)
-        (6.8175, 13.1825)
+        (6.8176, 13.1824)
     """
     m, s, k = broadcast(
         as_float_array(mean, "mean"), as_float_array(sd, "sd"), as_float_array(n, "n")
@@ -82,7 +82,7 @@ def mean_interval(
     Example:
         >>> v, lo, hi = mean_interval([40.0], [416.0], [4])
         >>> float(v[0]), round(float(lo[0]), 4)
-        (10.0, 6.8175)
+        (10.0, 6.3252)
     """
     sx, sxx, k = broadcast(
         as_float_array(total, "total"),
