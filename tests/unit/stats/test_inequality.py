@@ -49,7 +49,7 @@ def test_phe_sii_oracle_all_cases(phe_oracles: Path) -> None:
         "RecordNo"
     )
     cases = _cases(phe_oracles)
-    assert len(cases) == 29 or len(cases) == 30
+    assert len(cases) == 30
     checked = 0
     for case in cases:
         out = _run_case(case, inputs)
