@@ -61,6 +61,17 @@ RESULT_COLUMNS = (
 )
 """Columns of the results table, in order (shared results contract)."""
 
+_FLOAT_COLUMNS = (
+    "numerator",
+    "denominator",
+    "exceptions",
+    "value",
+    "lower_ci_95",
+    "upper_ci_95",
+    "lower_ci_99_8",
+    "upper_ci_99_8",
+)
+
 Progress = Callable[[str, str], None]
 """Called with (indicator id, step) as a run advances."""
 
@@ -240,9 +251,16 @@ class Engine:
         self, definition: IndicatorDefinition, policy: DisclosurePolicy
     ) -> pd.DataFrame:
         """Results after disclosure control: what may leave the engine."""
-        return release(
-            self.results(definition), policy, value_fn=value_fn_for(definition)
+        results = self.results(definition)
+        # Nullable Float64 columns make `release` work on copies: with pandas 3
+        # copy-on-write, plain float64 columns reach it as read-only arrays.
+        floats = [c for c in _FLOAT_COLUMNS if c in results.columns]
+        released = release(
+            results.astype(dict.fromkeys(floats, "Float64")),
+            policy,
+            value_fn=value_fn_for(definition),
         )
+        return released.astype(dict.fromkeys(floats, "float64"))
 
 
 def value_fn_for(

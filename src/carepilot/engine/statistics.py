@@ -105,6 +105,8 @@ def _standardised(rows: pd.DataFrame, definition: IndicatorDefinition) -> pd.Dat
     totals = rows.groupby(GROUP, sort=False)[["num", "den", "exc", "num_sq"]].sum()
     totals = totals.reindex(wide_num.index)
     out = totals.reset_index()
+    names = rows[[*GROUP, "area_name", "parent_area_code"]].drop_duplicates(GROUP)
+    out = out.merge(names, on=GROUP, how="left")
     mult = definition.multiplier
     for suffix, conf in CONFIDENCE.items():
         if definition.value_type is ValueType.DSR:

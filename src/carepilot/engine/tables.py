@@ -99,7 +99,15 @@ def tables_from_connection(con: BaseBackend) -> dict[str, ir.Table]:
     Raises:
         InputDataError: a table every indicator needs is missing.
     """
-    present = set(con.list_tables())  # type: ignore[attr-defined]
+    found: dict[str, ir.Table] = {}
+    for name in TABLES:
+        # `con.table` rather than `list_tables`, which not every backend/driver
+        # combination implements (ibis 12 with duckdb 2.0 does not).
+        try:
+            found[name] = con.table(name)  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001 - any lookup failure means "absent"
+            continue
+    present = set(found)
     missing = [t for t in REQUIRED_TABLES if t not in present]
     if missing:
         raise InputDataError(
@@ -109,7 +117,7 @@ def tables_from_connection(con: BaseBackend) -> dict[str, ir.Table]:
     out: dict[str, ir.Table] = {}
     for name, table in TABLES.items():
         if name in present:
-            out[name] = con.table(name)  # type: ignore[attr-defined]
+            out[name] = found[name]
         else:
             out[name] = ibis.memtable(arrow_schema(table).empty_table())
     return out

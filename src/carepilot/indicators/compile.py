@@ -85,8 +85,8 @@ GRID_COLUMNS = (
     "period_start",
     "period_end",
     "practice_pseudo_id",
-    "reg_start",
-    "reg_end",
+    "reg_start_ymd",
+    "covers_end",
     *PATIENT_ATTRIBUTES,
     "age",
     "age_at_start",
@@ -128,8 +128,10 @@ def periods_table(
         cols[f"ws_{w.key}"] = [window_start(p, w, rule) for p in periods]
         fields.append(pa.field(f"ws_{w.key}", pa.date32()))
     for r in dict.fromkeys(registered):
-        cols[_reg_col(r)] = [registered_since(p, r.months, r.at) for p in periods]
-        fields.append(pa.field(_reg_col(r), pa.date32()))
+        cols[_reg_col(r)] = [
+            _ymd_int(registered_since(p, r.months, r.at)) for p in periods
+        ]
+        fields.append(pa.field(_reg_col(r), pa.int64()))
     table = pa.Table.from_pydict(cols, schema=pa.schema(fields))
     return ibis.memtable(table)
 
@@ -160,35 +162,48 @@ def build_grid(tables: Mapping[str, ir.Table], periods: ir.Table) -> ir.Table:
         period_id=per.period_id,
         period_start=per.period_start,
         period_end=per.period_end,
-        practice_pseudo_id=regs.practice_pseudo_id,
-        reg_start=regs.start_date,
-        reg_end=regs.end_date,
-        covers_end=(reg_end >= per.period_end).cast("int8"),
+        # One sortable integer per registration: current at the period end first,
+        # then latest start, then highest practice id. A GROUP BY max() of it picks
+        # the attributed registration without a window function (much faster).
+        key=(reg_end >= per.period_end).cast("int64") * _COVERS
+        + _ymd(regs.start_date) * _START
+        + regs.practice_pseudo_id.cast("int64"),
     )
-    rank = ibis.row_number().over(
-        group_by=[joined.patient_id, joined.period_id],
-        order_by=[
-            joined.covers_end.desc(),
-            joined.reg_start.desc(),
-            joined.practice_pseudo_id.desc(),
-        ],
+    chosen = joined.group_by(["patient_id", "period_id"]).aggregate(
+        key=joined.key.max(),
+        period_start=joined.period_start.max(),
+        period_end=joined.period_end.max(),
     )
-    chosen = joined.mutate(_rank=rank).filter(lambda t: t._rank == 0)
     pats = tables["patients"]
     grid = chosen.join(pats, chosen.patient_id == pats.patient_id).select(
         chosen.patient_id,
         chosen.period_id,
         chosen.period_start,
         chosen.period_end,
-        chosen.practice_pseudo_id,
-        chosen.reg_start,
-        chosen.reg_end,
-        *[pats[c] for c in PATIENT_ATTRIBUTES],
+        practice_pseudo_id=chosen.key % _START,
+        reg_start_ymd=(chosen.key // _START) % (_COVERS // _START),
+        covers_end=(chosen.key // _COVERS) == 1,
+        **{c: pats[c] for c in PATIENT_ATTRIBUTES},
     )
     return grid.mutate(
         age=_age(grid.date_of_birth, grid.period_end),
         age_at_start=_age(grid.date_of_birth, grid.period_start),
     )
+
+
+_COVERS = 10**15
+_START = 10**7
+"""Practice ids must be below 10**7; keys stay below 2**53 so that backends
+whose MOD works in floating point (SQLite) stay exact."""
+
+
+def _ymd(day: ir.DateValue) -> ir.IntegerValue:
+    """A date as the integer yyyymmdd (order-preserving, backend-neutral)."""
+    return (day.year() * 10000 + day.month() * 100 + day.day()).cast("int64")
+
+
+def _ymd_int(day: dt.date) -> int:
+    return day.year * 10000 + day.month * 100 + day.day
 
 
 def _age(dob: ir.DateValue, on: ir.DateValue) -> ir.IntegerValue:
@@ -412,7 +427,11 @@ def _prepare(
     nodes = [n for root in exprs for n in walk(root)]
     aggs = event_aggs(exprs)
     windows = [a.window for a in aggs]
-    regs = [n for n in nodes if isinstance(n, Registered) and n.months > 0]
+    regs = [
+        n
+        for n in nodes
+        if isinstance(n, Registered) and (n.months > 0 or n.at != "period_end")
+    ]
     per = periods_table(periods, windows, definition.period_rule, regs)
     if grid is None:
         grid = build_grid(tables, grid_periods if grid_periods is not None else per)
@@ -491,10 +510,12 @@ class _Ctx:
         if isinstance(node, Age):
             return t.age if node.at == "period_end" else t.age_at_start
         if isinstance(node, Registered):
-            anchor = t.period_end if node.at == "period_end" else t.period_start
-            covers = t.reg_end.isnull() | (t.reg_end >= anchor)
-            since = anchor if node.months == 0 else t[_reg_col(node)]
-            return covers & (t.reg_start <= since)
+            if node.at == "period_end" and node.months == 0:
+                return t.covers_end
+            # Overlapping registrations always cover the period start, so only
+            # the start date matters there; at the end, `covers_end` too.
+            started = t.reg_start_ymd <= t[_reg_col(node)]
+            return t.covers_end & started if node.at == "period_end" else started
         if isinstance(node, EventAgg):
             prefix = self.prefixes[_group_of(node)]
             if node.agg is Agg.EXISTS:
