@@ -49,18 +49,18 @@ class ConditionModel:
 
 CONDITIONS: tuple[ConditionModel, ...] = (
     ConditionModel("obesity", 0.12, 0.05, 0.6, (0, -0.1, 0.4, 0), 0.1, 18, 8),
-    ConditionModel("hypertension", 0.25, 0.55, 0.3, (0, 0.2, 0.5, 0), -0.1, 18, 12, 0.03),
-    ConditionModel("diabetes", 0.065, 0.35, 0.6, (0, 1.0, 0.6, 0.3), -0.2, 18, 10, 0.015),
-    ConditionModel("atrial_fibrillation", 0.015, 0.8, 0.1, (0, -0.5, -0.5, -0.3), -0.3, 30, 7),
-    ConditionModel("chd", 0.035, 0.6, 0.6, (0, 0.5, -0.3, 0), -0.7, 30, 10, 0, (0.3, 0.6)),
-    ConditionModel("stroke_tia", 0.018, 0.65, 0.5, (0, 0.1, 0.3, 0), -0.1, 30, 8, 0, (0.2, 0.5)),
-    ConditionModel("asthma", 0.065, -0.03, 0.35, (0, 0.0, 0.0, -0.1), 0.15, 2, 15, 0.2),
-    ConditionModel("copd", 0.028, 0.5, 1.1, (0, -0.5, -0.6, -0.3), 0.0, 35, 8, 0, (0.8, 1.3)),
-    ConditionModel("smi", 0.009, 0.0, 0.9, (0, 0.1, 0.8, 0.2), -0.1, 16, 15),
-    ConditionModel("dementia", 0.0025, 1.4, 0.2, (0, -0.1, 0.1, 0), 0.2, 50, 3),
+    ConditionModel("hypertension", 0.18, 0.55, 0.3, (0, 0.2, 0.5, 0), -0.1, 18, 12, 0.03),
+    ConditionModel("diabetes", 0.05, 0.35, 0.6, (0, 1.0, 0.6, 0.3), -0.2, 18, 10, 0.015),
+    ConditionModel("atrial_fibrillation", 0.02, 0.8, 0.1, (0, -0.5, -0.5, -0.3), -0.3, 30, 7),
+    ConditionModel("chd", 0.018, 0.6, 0.6, (0, 0.5, -0.3, 0), -0.7, 30, 10, 0, (0.3, 0.6)),
+    ConditionModel("stroke_tia", 0.011, 0.65, 0.5, (0, 0.1, 0.3, 0), -0.1, 30, 8, 0, (0.2, 0.5)),
+    ConditionModel("asthma", 0.055, -0.03, 0.35, (0, 0.0, 0.0, -0.1), 0.15, 2, 15, 0.2),
+    ConditionModel("copd", 0.010, 0.5, 1.1, (0, -0.5, -0.6, -0.3), 0.0, 35, 8, 0, (0.8, 1.3)),
+    ConditionModel("smi", 0.006, 0.0, 0.9, (0, 0.1, 0.8, 0.2), -0.1, 16, 15),
+    ConditionModel("dementia", 0.0018, 1.4, 0.2, (0, -0.1, 0.1, 0), 0.2, 50, 3),
     ConditionModel("depression", 0.12, -0.05, 0.5, (0, -0.5, -0.6, -0.3), 0.55, 18, 8, 0.35),
-    ConditionModel("ckd", 0.03, 0.9, 0.3, (0, 0.3, 0.3, 0), 0.2, 18, 7),
-    ConditionModel("cancer", 0.04, 0.6, 0.1, (0, -0.6, -0.3, -0.3), 0.0, 18, 5),
+    ConditionModel("ckd", 0.015, 0.9, 0.3, (0, 0.3, 0.3, 0), 0.2, 18, 7),
+    ConditionModel("cancer", 0.05, 0.6, 0.1, (0, -0.6, -0.3, -0.3), 0.0, 18, 5),
 )  # fmt: skip
 
 _COMORBIDITY: dict[str, tuple[tuple[str, float], ...]] = {
