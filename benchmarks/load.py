@@ -295,7 +295,7 @@ def _peak_rss_mb() -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--patients", type=int, default=1_000_000)
     parser.add_argument(
         "--data", type=Path, default=None, help="population folder (reused if present)"
