@@ -129,6 +129,7 @@ _TOKEN = re.compile(
     )""",
     re.VERBOSE,
 )
+_CODELIST_FUNCTIONS = {*EVENT_FUNCTIONS, "diagnosed", "died"}
 _KEYWORDS = {"and", "or", "not", "in", "is", "null", "true", "false"}
 _WINDOW_UNITS = {"month": 1, "months": 1, "year": 12, "years": 12, "day": 0, "days": 0}
 
@@ -163,7 +164,7 @@ def tokenize(text: str) -> list[Token]:
 
 
 def _suggest(name: str, options: list[str] | tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(name, list(options), n=1)
+    close = difflib.get_close_matches(name, list(options), n=1, cutoff=0.5)
     return f"; did you mean `{close[0]}`?" if close else ""
 
 
@@ -345,7 +346,13 @@ class Parser:
                         raise ExprError(
                             tok.pos, "positional arguments must come before name=value"
                         )
-                    if tok.kind == "name" and tok.text in self.codelists:
+                    bare = tok.kind == "name" and self.tokens[self.i + 1].text in (
+                        ",",
+                        ")",
+                    )
+                    if bare and (
+                        tok.text in self.codelists or fn in _CODELIST_FUNCTIONS
+                    ):
                         self.i += 1
                         positional.append((tok, None))
                     else:

@@ -1,0 +1,79 @@
+"""The expression parser: precedence, resolution and positioned errors."""
+
+import pytest
+
+from carepilot.indicators.expr import (
+    Agg,
+    And,
+    EventAgg,
+    Not,
+    Or,
+    WindowKind,
+    event_aggs,
+)
+from carepilot.indicators.parse import ExprError, parse_expression, tokenize
+from carepilot.schema import CodeSystem
+
+CL = {"dm": CodeSystem.SNOMEDCT, "acsc": CodeSystem.ICD10, "statins": CodeSystem.DMD}
+
+
+def test_and_binds_tighter_than_or() -> None:
+    node = parse_expression("registered or age > 1 and age < 5", CL)
+    assert isinstance(node, Or) and isinstance(node.items[1], And)
+
+
+def test_not_in_and_is_not_null() -> None:
+    node = parse_expression('not sex not in ["male"] and imd_decile is not null', CL)
+    assert isinstance(node, And) and isinstance(node.items[0], Not)
+
+
+def test_table_inferred_from_codelist_system() -> None:
+    tables = {
+        name: parse_expression(f"has({name}, within=ever)", CL).source.table  # type: ignore[attr-defined]
+        for name in CL
+    }
+    assert tables == {"dm": "clinical_events", "acsc": "apcs", "statins": "medications"}
+
+
+def test_shared_event_summaries_are_deduplicated() -> None:
+    node = parse_expression(
+        'has(dm, within=ever) and latest_date(dm, within=ever) > date("2020-01-01")', CL
+    )
+    aggs = event_aggs([node, node])
+    assert [a.agg for a in aggs] == [Agg.EXISTS, Agg.LATEST_DATE]
+
+
+def test_windows() -> None:
+    node = parse_expression("has(dm, within=2 years)", CL)
+    assert isinstance(node, EventAgg)
+    assert node.window.kind is WindowKind.MONTHS and node.window.length == 24
+
+
+@pytest.mark.parametrize(
+    ("text", "pos", "fragment"),
+    [
+        ("age >", 5, "expected a value"),
+        ("age >= 17 age", 10, "combine conditions"),
+        ("has(dm, within=ever", 19, "expected `)`"),
+        ("age and registered", 0, "combines conditions"),
+        (
+            "latest_value(dm, within=ever, value=snomedct_code) > 1",
+            30,
+            "is str, not float",
+        ),
+        ("has(within=ever)", 0, "needs a codelist or `table=`"),
+        ("count(table=nope, within=ever) > 1", 6, "not an event table"),
+        ("registered(months=-1)", 18, "unexpected character `-`"),
+        ("age ~ 3", 4, "unexpected character `~`"),
+    ],
+)
+def test_errors_point_at_the_problem(text: str, pos: int, fragment: str) -> None:
+    with pytest.raises(ExprError) as info:
+        parse_expression(text, CL)
+    assert fragment in info.value.message
+    assert info.value.pos == pos
+
+
+def test_tokenize_strings_and_numbers() -> None:
+    kinds = [t.kind for t in tokenize('x == "a b" and 1.5')]
+    assert kinds == ["name", "op", "string", "kw", "number", "end"]
