@@ -53,7 +53,7 @@ FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 IntArray = NDArray[np.int64]
 
-DENSE_LIMIT = 600
+DENSE_LIMIT = 60
 """Largest component (hidden rows) audited by dense SVD; larger ones use LSQR."""
 
 _NULL_TOL = 1e-9
@@ -179,27 +179,40 @@ def find_derivable(hidden: BoolArray, cons: Constraints) -> BoolArray:
     sign = cons.sign[ent]
     m, k = len(used_lines), len(hid_cells)
     _, cell_label = _frame.components(row, col, m, k)
-    # order entries by component so each block is a contiguous slice
+    sizes = np.bincount(cell_label)
     ent_label = cell_label[col]
-    order = np.argsort(ent_label, kind="stable")
-    bounds = np.searchsorted(ent_label[order], np.arange(int(cell_label.max()) + 2))
-    for comp in range(int(cell_label.max()) + 1):
-        sel = order[bounds[comp] : bounds[comp + 1]]
-        if len(sel) == 0:
-            continue
+    large = sizes[ent_label] > DENSE_LIMIT
+    if large.any():
+        # one sparse probe over every large component at once (block diagonal)
+        rows_l, r_local = np.unique(row[large], return_inverse=True)
+        cols_l, c_local = np.unique(col[large], return_inverse=True)
+        free = _frame.null_support_sparse(
+            r_local.astype(np.int64),
+            c_local.astype(np.int64),
+            sign[large],
+            len(rows_l),
+            len(cols_l),
+            seed=len(cols_l),
+        )
+        derivable[hid_cells[cols_l[~free]]] = True
+    # small components: exact null space by dense SVD, one block at a time
+    small = np.flatnonzero(~large)
+    order = small[np.argsort(ent_label[small], kind="stable")]
+    labels_sorted = ent_label[order]
+    starts = np.flatnonzero(np.r_[True, labels_sorted[1:] != labels_sorted[:-1]])
+    ends = np.r_[starts[1:], len(order)]
+    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+        sel = order[start:end]
         rows_c, r_local = np.unique(row[sel], return_inverse=True)
         cols_c, c_local = np.unique(col[sel], return_inverse=True)
-        r_local = r_local.astype(np.int64)
-        c_local = c_local.astype(np.int64)
-        if len(cols_c) <= DENSE_LIMIT:
-            block = _frame.dense_block(
-                r_local, c_local, sign[sel], len(rows_c), len(cols_c)
-            )
-            free = _null_support_dense(block)
-        else:
-            free = _frame.null_support_sparse(
-                r_local, c_local, sign[sel], len(rows_c), len(cols_c), seed=comp
-            )
+        block = _frame.dense_block(
+            r_local.astype(np.int64),
+            c_local.astype(np.int64),
+            sign[sel],
+            len(rows_c),
+            len(cols_c),
+        )
+        free = _null_support_dense(block)
         derivable[hid_cells[cols_c[~free]]] = True
     return derivable
 
