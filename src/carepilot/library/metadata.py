@@ -1,0 +1,517 @@
+"""Render indicator definitions as Markdown metadata pages a clinician can read.
+
+One page per indicator (title, definition, rationale, numerator, denominator,
+exceptions, codelists with their terms, polarity, data source, caveats) plus an
+index, written to `docs/library/`. Expressions are shown twice: in plain English
+(rendered from the parsed expression tree, so the page cannot drift from what the
+engine runs) and verbatim as written in the YAML file.
+
+`render_page` and `render_index` are pure (text in, text out); `build_pages`
+reads the YAML and codelist files; ``python -m carepilot.library.metadata`` (or
+`write_pages`) regenerates `docs/library/`, and a test checks the committed
+pages are up to date.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import yaml
+
+from carepilot.indicators.expr import (
+    Age,
+    Agg,
+    And,
+    Coalesce,
+    Compare,
+    EventAgg,
+    InList,
+    IsNull,
+    Literal,
+    Node,
+    Not,
+    Or,
+    PatientColumn,
+    PeriodDate,
+    Registered,
+    Window,
+    WindowKind,
+    event_aggs,
+)
+from carepilot.indicators.model import IndicatorDefinition, Polarity, ValueType
+from carepilot.indicators.periods import PeriodRuleKind
+
+Terms = Mapping[str, Mapping[str, str]]
+"""Codelist name -> {code: term}."""
+
+VALUE_TYPE_TEXT: dict[ValueType, str] = {
+    ValueType.PROPORTION: "Proportion (%), Wilson score 95 % and 99.8 % intervals; "
+    "achievement = numerator / (denominator - exceptions)",
+    ValueType.CRUDE_RATE: "Crude rate (events per population), Byar's / exact Poisson "
+    "intervals",
+    ValueType.DSR: "Directly age-standardised rate (European Standard Population "
+    "2013, 19 age bands), Dobson intervals",
+    ValueType.ISR: "Indirectly age-standardised ratio (observed / expected x 100; "
+    "expected from national age-specific rates)",
+    ValueType.MEAN: "Mean of a per-patient value, Student-t intervals",
+    ValueType.COUNT: "Count, Byar's / exact Poisson intervals",
+}
+
+POLARITY_TEXT: dict[Polarity, str] = {
+    Polarity.HIGHER_IS_BETTER: "Higher is better",
+    Polarity.LOWER_IS_BETTER: "Lower is better",
+    Polarity.NO_JUDGEMENT: "No judgement (higher/lower than the benchmark is "
+    "reported, not better/worse)",
+}
+
+TABLE_SHORT: dict[str, str] = {
+    "clinical_events": "the GP record",
+    "medications": "GP prescribing",
+    "apcs": "hospital admissions",
+    "opa": "outpatient appointments",
+    "ec": "A&E attendances",
+    "community_contacts": "community contacts",
+    "ons_deaths": "death registrations",
+    "referrals": "RTT pathways",
+    "social_care_packages": "social care packages",
+    "proms": "PROMs episodes",
+    "patient_experience": "survey answers",
+    "record_access_requests": "record access requests",
+}
+
+TABLE_TEXT: dict[str, str] = {
+    "clinical_events": "GP record: coded clinical events (SNOMED CT)",
+    "medications": "GP record: medicines issued (dm+d)",
+    "apcs": "Hospital admitted patient care spells (SUS/HES APC)",
+    "opa": "Hospital outpatient appointments (SUS/HES OP)",
+    "ec": "Emergency care attendances (ECDS)",
+    "community_contacts": "Community services contacts (CSDS)",
+    "ons_deaths": "ONS death registrations",
+    "referrals": "Referral-to-treatment pathways (RTT waiting list)",
+    "social_care_packages": "Adult social care packages (local authority)",
+    "proms": "Patient-reported outcome measures (EQ-5D)",
+    "patient_experience": "Patient experience survey answers (e.g. GP Patient Survey)",
+    "record_access_requests": "Subject access requests log",
+}
+
+GENERAL_CAVEATS: tuple[str, ...] = (
+    "The shipped codelists are short illustrative lists (the most used codes); "
+    "replace them with the published QOF / OpenCodelists clusters before real "
+    "analyses.",
+    "Figures leave the engine only through disclosure control "
+    "(`carepilot.disclosure.release`): small counts are redacted or suppressed "
+    "and counts rounded.",
+)
+
+CAVEATS: dict[str, tuple[str, ...]] = {
+    "diabetes-hba1c-58": (
+        "QOF splits DM020/DM021 by moderate or severe frailty; no frailty codelist "
+        "is shipped, so every patient is held to 58 mmol/mol.",
+    ),
+    "diabetes-bp-140-90": (
+        "Clinic readings only; home/ambulatory readings (135/85) are not separated.",
+    ),
+    "af-anticoagulation": (
+        "QOF AF008 is restricted to CHA2DS2-VASc >= 2; no score codelist is "
+        "shipped, so all adults with AF are included.",
+    ),
+    "depression-review": (
+        "QOF DEP003 requires the review 10-56 days after diagnosis; the expression "
+        "language has no windows relative to another event, so any review after "
+        "the diagnosis within the 12 months counts (over-estimates achievement).",
+    ),
+    "emergency-readmissions-30-days": (
+        "The published measure links each discharge to an emergency admission "
+        "within 30 days after it. Without event-relative windows this is "
+        "approximated per patient inside one 30-day window ending at the period "
+        "end: readmissions of discharges late in the window fall in the next "
+        "window and are missed (under-estimate).",
+    ),
+    "outpatient-dna": (
+        "Patient-level: the published DNA rate is missed appointments / all "
+        "appointments, which needs an event-level denominator.",
+    ),
+    "delayed-discharge-days": (
+        "Emergency bed days (length of stay) need a date difference between "
+        "admission and discharge, which the expression language lacks; this "
+        "indicator reports the delayed-discharge days recorded on each spell "
+        "instead.",
+    ),
+    "social-care-after-discharge": (
+        "Packages are matched by date (started on or after the first emergency "
+        "discharge in the window), not through `after_discharge_spell_id`.",
+    ),
+    "rtt-incomplete-18-weeks": (
+        "Patient-level on the latest pathway, whereas the national statistic "
+        "counts pathways: patients with several open pathways count once.",
+    ),
+    "nice-ta-doac-90-days": (
+        "Conservative monthly cohort: patients first diagnosed 91-120 days before "
+        "the period end; a medicine counts only if first issued on or after "
+        "diagnosis and at least 30 days before the period end (so certainly "
+        "within 90 days). Issues on days 61-90 after diagnosis are missed for "
+        "part of the cohort. Exact 'within 90 days of eligibility' needs "
+        "event-relative windows.",
+    ),
+    "record-access-one-month": (
+        "Monthly cohort of requests received in the month before last; a "
+        "response counts if it is dated on or after the latest request and by "
+        "the period end, so responses up to one month late can still count for "
+        "requests received early in the cohort month. The exact test "
+        "(response_date <= request_date + 1 calendar month on the same row) "
+        "needs row-level date arithmetic.",
+    ),
+    "cvd-mortality-under-75-dsr": (
+        "Registered-population based (not ONS resident population); run with "
+        "yearly periods for the annual rate. Age is taken at the period start.",
+    ),
+    "cancer-mortality-under-75-dsr": (
+        "Registered-population based (not ONS resident population); run with "
+        "yearly periods for the annual rate. Age is taken at the period start.",
+    ),
+    "deaths-usual-residence": (
+        "Usual residence = home or care home; religious establishments are not "
+        "coded in the data model.",
+    ),
+}
+for _proc in ("hip", "knee", "ltc"):
+    CAVEATS[f"proms-{_proc}-eq5d-improved"] = (
+        "Reported as the share of episodes that improved; the average EQ-5D health "
+        "gain (mean post - pre, case-mix adjusted) needs arithmetic between two "
+        "values, which the expression language lacks.",
+    )
+for _id in (
+    "prevalence-ratio-hypertension",
+    "prevalence-ratio-diabetes",
+    "prevalence-ratio-copd",
+    "prevalence-ratio-dementia",
+    "prevalence-ratio-af",
+):
+    CAVEATS[_id] = (
+        "Expected counts use national age-specific RECORDED prevalence (age only), "
+        "not modelled true prevalence (e.g. the PHE/APHO models with sex, "
+        "ethnicity, smoking and deprivation): a ratio of 100 means average case "
+        "finding, not complete case finding.",
+    )
+
+
+# -- English rendering of expressions -------------------------------------------------
+
+
+def _window(window: Window, period_text: str) -> str:
+    if window.kind is WindowKind.EVER:
+        return "at any time up to the period end"
+    if window.kind is WindowKind.PERIOD:
+        return f"in {period_text}"
+    unit = "days" if window.kind is WindowKind.DAYS else "months"
+    return f"in the last {window.length} {unit}"
+
+
+_AGG_TEXT: dict[Agg, str] = {
+    Agg.EXISTS: "has",
+    Agg.COUNT: "the number of",
+    Agg.LATEST_DATE: "the date of the latest",
+    Agg.EARLIEST_DATE: "the date of the earliest",
+    Agg.LATEST_VALUE: "the value of the latest",
+    Agg.EARLIEST_VALUE: "the value of the earliest",
+    Agg.MEAN_VALUE: "the mean value of",
+    Agg.MIN_VALUE: "the lowest value of",
+    Agg.MAX_VALUE: "the highest value of",
+    Agg.SUM_VALUE: "the total",
+}
+
+_OPS = {"==": "=", "!=": "≠", "<": "<", "<=": "≤", ">": ">", ">=": "≥"}
+
+
+def _event_text(node: EventAgg, period_text: str) -> str:
+    src = node.source
+    what = f"a `{src.codelist}` code" if src.codelist else "a record"
+    where = TABLE_SHORT.get(src.table, src.table)
+    filters = "".join(
+        f", {col} {'in ' + str(list(vals)) if len(vals) > 1 else '= ' + repr(vals[0])}"
+        for col, vals in src.filters
+    )
+    dated = f" (dated by {src.date_column})" if src.date_column not in ("date",) else ""
+    when = _window(node.window, period_text)
+    value = f" `{src.value_column}`" if src.value_column else ""
+    head = _AGG_TEXT[node.agg]
+    if node.agg is Agg.EXISTS:
+        return f"has {what} in {where}{filters}{dated} {when}"
+    if node.agg is Agg.COUNT:
+        return f"the number of {what.replace('a ', '', 1)}s in {where}{filters}{dated} {when}"
+    return f"{head}{value} of {what} in {where}{filters}{dated} {when}"
+
+
+def describe(node: Node, period_text: str = "the reporting period") -> str:  # noqa: C901
+    """Plain-English text of an expression (for metadata pages)."""
+    if isinstance(node, Literal):
+        return repr(node.value) if isinstance(node.value, str) else str(node.value)
+    if isinstance(node, PatientColumn):
+        return node.column.replace("_", " ")
+    if isinstance(node, PeriodDate):
+        return node.which.replace("_", " ")
+    if isinstance(node, Age):
+        return (
+            "age at the period end"
+            if node.at == "period_end"
+            else ("age at the period start")
+        )
+    if isinstance(node, Registered):
+        at = "the period end" if node.at == "period_end" else "the period start"
+        if node.months:
+            return (
+                f"registered at {at} and continuously for at least {node.months} "
+                "months before"
+            )
+        return f"registered with the practice at {at}"
+    if isinstance(node, EventAgg):
+        return _event_text(node, period_text)
+    if isinstance(node, Compare):
+        return (
+            f"{describe(node.left, period_text)} {_OPS[node.op]} "
+            f"{describe(node.right, period_text)}"
+        )
+    if isinstance(node, InList):
+        neg = "not " if node.negate else ""
+        return (
+            f"{describe(node.operand, period_text)} is {neg}one of {list(node.values)}"
+        )
+    if isinstance(node, IsNull):
+        neg = "recorded" if node.negate else "not recorded"
+        return f"{describe(node.operand, period_text)} is {neg}"
+    if isinstance(node, And):
+        return " **and** ".join(_paren(i, period_text) for i in node.items)
+    if isinstance(node, Or):
+        return " **or** ".join(_paren(i, period_text) for i in node.items)
+    if isinstance(node, Not):
+        return f"**not** ({describe(node.item, period_text)})"
+    if isinstance(node, Coalesce):
+        items = ", else ".join(describe(i, period_text) for i in node.items)
+        return f"the first available of: {items}"
+    return type(node).__name__  # pragma: no cover - exhaustive above
+
+
+def _paren(node: Node, period_text: str) -> str:
+    text = describe(node, period_text)
+    return f"({text})" if isinstance(node, (And, Or)) else text
+
+
+def period_text(defn: IndicatorDefinition) -> str:
+    """How the reporting window is chosen, in words."""
+    rule = defn.period_rule
+    if rule.kind is PeriodRuleKind.LAST_N_MONTHS:
+        return f"the {rule.months} months up to the period end"
+    if rule.kind is PeriodRuleKind.FINANCIAL_YEAR_TO_DATE:
+        return "the financial year to date (from 1 April)"
+    return "the reporting period"
+
+
+def tables_used(defn: IndicatorDefinition) -> list[str]:
+    """Data-model tables an indicator reads, patients and registrations first."""
+    names = ["patients", "practice_registrations"]
+    for agg in event_aggs(defn.expressions()):
+        if agg.source.table not in names:
+            names.append(agg.source.table)
+    return names
+
+
+# -- pages ---------------------------------------------------------------------------
+
+
+def render_page(
+    defn: IndicatorDefinition,
+    terms: Terms,
+    raw: Mapping[str, str] | None = None,
+    area: str = "",
+) -> str:
+    """The Markdown metadata page of one indicator.
+
+    Args:
+        defn: the loaded definition.
+        terms: the codelists' terms, by codelist name then code.
+        raw: the expressions as written in the YAML (population, numerator,
+            exclusions, exceptions), shown verbatim.
+        area: library area (folder), shown in the summary table.
+    """
+    raw = raw or {}
+    ptext = period_text(defn)
+    lines: list[str] = [f"# {defn.title.strip()}", ""]
+    summary = [
+        ("Id", f"`{defn.id}` (version {defn.version})"),
+        ("Area", area or defn.domain),
+        ("Domain", defn.domain),
+        ("Reference", defn.reference or "-"),
+        ("Value", VALUE_TYPE_TEXT[defn.value_type]),
+        ("Multiplier", f"{defn.multiplier:g}"),
+        ("Polarity", POLARITY_TEXT[defn.polarity]),
+        ("Reporting window", f"`{defn.period_rule}`: {ptext}"),
+        ("Target", "-" if defn.target is None else f"{defn.target:g}"),
+    ]
+    lines += ["| | |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in summary]
+    lines += ["", "## Definition", "", defn.description or "-", ""]
+    lines += ["## Rationale", "", defn.rationale or "-", ""]
+    sections: list[tuple[str, Node | None, str, str]] = [
+        (
+            "Denominator (population)",
+            defn.population,
+            "population",
+            "Patients counted in the denominator, per practice and period.",
+        ),
+        ("Exclusions", defn.exclusions, "exclusions", "Removed from the population."),
+        (
+            "Numerator",
+            defn.numerator,
+            "numerator",
+            _numerator_intro(defn),
+        ),
+        (
+            "Exceptions (personalised care adjustments)",
+            defn.exceptions,
+            "exceptions",
+            "Patients who did NOT meet the numerator and meet this condition are "
+            "removed from the denominator and reported as exceptions "
+            "(achievement = A / (B - C)); patients who met the numerator stay in.",
+        ),
+    ]
+    for title, node, key, intro in sections:
+        if node is None:
+            if key == "exceptions":
+                lines += [f"## {title}", "", "None.", ""]
+            continue
+        lines += [f"## {title}", "", intro, "", describe(node, ptext), ""]
+        if key in raw:
+            lines += ["```text", raw[key].strip(), "```", ""]
+    lines += ["## Codelists", ""]
+    if not defn.codelists:
+        lines += ["None: the indicator uses only structured fields.", ""]
+    for name, codelist in defn.codelists.items():
+        lines += [
+            f"### `{name}` ({codelist.system.value}, {len(codelist.codes)} codes, "
+            f"`{codelist.path}`)",
+            "",
+            "| Code | Term |",
+            "|---|---|",
+        ]
+        known = terms.get(name, {})
+        for c in codelist.codes:
+            lines.append(f"| `{c}` | {known.get(c, '')} |")
+        lines.append("")
+    lines += ["## Data source", ""]
+    lines += [
+        f"- `{t}`: {TABLE_TEXT.get(t, _CORE_TEXT.get(t, t))}" for t in tables_used(defn)
+    ]
+    lines += ["", "## Caveats", ""]
+    lines += [f"- {c}" for c in (*CAVEATS.get(defn.id, ()), *GENERAL_CAVEATS)]
+    lines.append("")
+    return "\n".join(lines)
+
+
+_CORE_TEXT = {
+    "patients": "Patient demographics (age, sex, ethnicity, deprivation ...)",
+    "practice_registrations": "GP practice registrations (who is registered when)",
+}
+
+
+def _numerator_intro(defn: IndicatorDefinition) -> str:
+    vt = defn.value_type
+    if vt is ValueType.PROPORTION:
+        return "Patients in the denominator who meet this condition."
+    if vt is ValueType.MEAN:
+        return "The per-patient value averaged over the denominator (patients without a value are left out)."
+    return "Events (or patients meeting the condition) counted per patient in the denominator."
+
+
+def render_index(entries: Sequence[tuple[str, IndicatorDefinition]]) -> str:
+    """The index page: one table per library area."""
+    from carepilot.library import AREA_TITLES
+
+    lines = [
+        "# Standard indicator library",
+        "",
+        f"{len(entries)} indicators. Generated by `python -m carepilot.library.metadata` "
+        "from `src/carepilot/library/`; do not edit by hand.",
+        "",
+    ]
+    areas: dict[str, list[IndicatorDefinition]] = {}
+    for area, defn in entries:
+        areas.setdefault(area, []).append(defn)
+    for area, defs in areas.items():
+        lines += [f"## {AREA_TITLES.get(area, area)}", ""]
+        lines += [
+            "| Indicator | Id | Value | Polarity | Reference |",
+            "|---|---|---|---|---|",
+        ]
+        for d in defs:
+            lines.append(
+                f"| [{d.title.strip()}]({d.id}.md) | `{d.id}` | {d.value_type.value} | "
+                f"{d.polarity.value} | {d.reference or '-'} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def read_terms(defn: IndicatorDefinition, base: Path) -> dict[str, dict[str, str]]:
+    """Terms of each codelist, read from the CSV files next to `base` or shipped."""
+    from carepilot.engine.definitions import SHIPPED_CODELISTS
+
+    out: dict[str, dict[str, str]] = {}
+    for name, codelist in defn.codelists.items():
+        for root in (base, SHIPPED_CODELISTS, SHIPPED_CODELISTS.parent):
+            path = root / codelist.path
+            if path.is_file():
+                reader = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8")))
+                out[name] = {
+                    (row.get("code") or "").strip(): (row.get("term") or "").strip()
+                    for row in reader
+                }
+                break
+    return out
+
+
+def build_pages() -> dict[str, str]:
+    """Every library page and the index, by file name (`<id>.md`, `index.md`)."""
+    from carepilot.library import area_of, load_library
+
+    pages: dict[str, str] = {}
+    entries: list[tuple[str, IndicatorDefinition]] = []
+    for defn in load_library():
+        source = Path(defn.source)
+        doc = yaml.safe_load(source.read_text(encoding="utf-8"))
+        raw = {
+            k: str(doc[k])
+            for k in ("population", "numerator", "exclusions", "exceptions")
+            if k in doc
+        }
+        area = area_of(defn)
+        pages[f"{defn.id}.md"] = render_page(
+            defn, read_terms(defn, source.parent), raw, area
+        )
+        entries.append((area, defn))
+    pages["index.md"] = render_index(entries)
+    return pages
+
+
+def write_pages(out_dir: Path) -> list[Path]:
+    """Write every page to `out_dir` (removing stale `.md` pages)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pages = build_pages()
+    for old in out_dir.glob("*.md"):
+        if old.name not in pages:
+            old.unlink()
+    written = []
+    for name, text in pages.items():
+        path = out_dir / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import sys
+
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("docs/library")
+    print(f"wrote {len(write_pages(target))} pages to {target}")

@@ -1,0 +1,115 @@
+"""Hand-worked fixtures for the NHS Constitution rights indicators.
+
+Period: March 2024 (end 2024-03-31). Windows: 126 days from 2023-11-27;
+120 days from 2023-12-03; 90 days from 2024-01-01; 30 days from 2024-03-02;
+2 months from 2024-02-01; 1 month from 2024-03-01. Rows are (num, den, exc).
+"""
+
+from __future__ import annotations
+
+from tests.unit.library.fixtures import LibraryRunner, ev, med, merge, person, row
+
+RUN = LibraryRunner()
+
+
+def _rtt(pid: int, start: str, stop: str | None = None):
+    return row(
+        "referrals",
+        pid,
+        referral_date=start,
+        clock_start_date=start,
+        clock_stop_date=stop,
+    )
+
+
+def test_rtt_incomplete_pathways_18_weeks() -> None:
+    tables = merge(
+        person(1),
+        _rtt(1, "2023-11-27"),  # waited 125 days: within 18 weeks (1, 1, 0)
+        person(2),
+        _rtt(2, "2023-11-26"),  # waited 126 days: over (0, 1, 0)
+        person(3),
+        _rtt(3, "2023-06-01", "2023-09-01"),  # treated: not waiting
+        person(4),
+        _rtt(4, "2023-06-01", "2024-04-15"),  # stops after the period end (0, 1, 0)
+        # 5 old pathway complete, new one open since 2024-01-10 -> (1, 1, 0)
+        person(5),
+        _rtt(5, "2022-01-01", "2022-03-01"),
+        _rtt(5, "2024-01-10"),
+        person(6),
+        _rtt(6, "2024-04-02"),  # clock starts after the period: out
+    )
+    assert RUN.rows("rtt-incomplete-18-weeks", tables) == {
+        1: (1.0, 1.0, 0.0),
+        2: (0.0, 1.0, 0.0),
+        4: (0.0, 1.0, 0.0),
+        5: (1.0, 1.0, 0.0),
+    }
+
+
+def test_nice_ta_within_90_days() -> None:
+    # cohort: AF first recorded 2023-12-03..2023-12-31 (91-120 days before the end)
+    tables = merge(
+        person(1),
+        ev(1, "2023-12-10", "atrial_fibrillation"),
+        med(1, "2024-01-05", "nice_ta_medicines"),  # 26 days after: (1, 1, 0)
+        person(2),
+        ev(2, "2023-12-10", "atrial_fibrillation"),  # untreated (0, 1, 0)
+        # 3 first issue 2024-03-15: 96 days after diagnosis, too late (0, 1, 0)
+        person(3),
+        ev(3, "2023-12-10", "atrial_fibrillation"),
+        med(3, "2024-03-15", "nice_ta_medicines"),
+        # 4 issued 2023-12-05, before the diagnosis -> not a response to it (0, 1, 0)
+        person(4),
+        ev(4, "2023-12-10", "atrial_fibrillation"),
+        med(4, "2023-12-05", "nice_ta_medicines"),
+        person(5),
+        ev(5, "2024-01-05", "atrial_fibrillation"),  # < 90 days: not yet due
+        person(6),
+        ev(6, "2023-11-30", "atrial_fibrillation"),  # earlier cohort: out
+        # 7 diagnosed on the cohort's first day, treated the same day -> (1, 1, 0)
+        person(7),
+        ev(7, "2023-12-03", "atrial_fibrillation"),
+        med(7, "2023-12-03", "nice_ta_medicines"),
+    )
+    assert RUN.rows("nice-ta-doac-90-days", tables) == {
+        1: (1.0, 1.0, 0.0),
+        2: (0.0, 1.0, 0.0),
+        3: (0.0, 1.0, 0.0),
+        4: (0.0, 1.0, 0.0),
+        7: (1.0, 1.0, 0.0),
+    }
+
+
+def test_record_access_within_one_month() -> None:
+    def req(pid: int, date: str, response: str | None = None):
+        return row(
+            "record_access_requests", pid, request_date=date, response_date=response
+        )
+
+    # cohort: latest request received 2024-02-01..2024-02-29 (deadline in March)
+    tables = merge(
+        person(1),
+        req(1, "2024-02-10", "2024-02-20"),  # answered (1, 1, 0)
+        person(2),
+        req(2, "2024-02-10"),  # outstanding (0, 1, 0)
+        person(3),
+        req(3, "2024-03-05"),  # deadline not reached: out
+        person(4),
+        req(4, "2024-01-31", "2024-02-02"),  # earlier cohort: out
+        person(5),
+        req(5, "2024-02-10", "2024-02-11"),
+        req(5, "2024-03-10"),  # newer request: out
+        person(6),
+        req(6, "2024-02-29", "2024-03-28"),  # answered within the month
+        # 7 an old answered request does not count for the new one (0, 1, 0)
+        person(7),
+        req(7, "2023-05-01", "2023-05-10"),
+        req(7, "2024-02-15"),
+    )
+    assert RUN.rows("record-access-one-month", tables) == {
+        1: (1.0, 1.0, 0.0),
+        2: (0.0, 1.0, 0.0),
+        6: (1.0, 1.0, 0.0),
+        7: (0.0, 1.0, 0.0),
+    }
