@@ -73,7 +73,9 @@ def build_table(
             for p in set(members[(area_type, code)]):
                 for s in range(2):
                     for a in range(n_age):
-                        if (s_sel is None or s == s_sel) and (a_sel is None or a == a_sel):
+                        if (s_sel is None or s == s_sel) and (
+                            a_sel is None or a == a_sel
+                        ):
                             n_, d_ = leaves.get((p, s, a), (0, 0))
                             num += n_
                             den += d_

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from carepilot.disclosure import (
@@ -110,9 +110,15 @@ def test_suppression_never_releases_small_counts(
     assert hidden["suppression_reason"].notna().all()
 
 
-ALL_POLICIES = [NHS_DIGITAL_SUPPRESS_1_TO_5, SUPPRESS_1_TO_7, OPENSAFELY, NHS_DIGITAL_2018]
+ALL_POLICIES = [
+    NHS_DIGITAL_SUPPRESS_1_TO_5,
+    SUPPRESS_1_TO_7,
+    OPENSAFELY,
+    NHS_DIGITAL_2018,
+]
 
 
+@settings(max_examples=40)
 @given(additive_tables(), st.sampled_from(ALL_POLICIES))
 def test_release_is_idempotent_and_pure(
     table: pd.DataFrame, policy: DisclosurePolicy
@@ -145,6 +151,7 @@ def test_no_suppressed_row_is_a_linear_function_of_published_rows(
     assert _hidden_derivable(out) == []
 
 
+@settings(max_examples=30)
 @given(additive_tables(positive=True), suppress_policies)
 def test_lp_attacker_cannot_narrow_any_suppressed_count(
     table: pd.DataFrame, policy: DisclosurePolicy
