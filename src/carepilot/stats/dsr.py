@@ -67,10 +67,7 @@ def _weights(standard: StandardPopulation | npt.ArrayLike) -> FloatArray:
 
 def _band_rates(count: FloatArray, population: FloatArray) -> FloatArray:
     """x/n per band; a band with no population contributes 0 if it has no events."""
-    if np.isnan(population).any():
-        raise InputDataError(
-            "population is missing in some age band; supply 0 for empty bands"
-        )
+    population = np.where(np.isnan(population), 0.0, population)  # missing = empty band
     bad = (population <= 0) & (count > 0)
     if bad.any():
         raise InputDataError(
@@ -115,7 +112,7 @@ def directly_standardised_rate(
 
     with (O_L, O_U) Byar's limits of O; everything × multiplier.
 
-    Edge cases: a missing count in a band counts as 0; a band with 0 population
+    Edge cases: a missing count or population in a band counts as 0; a band with 0 population
     and 0 events contributes 0; events with 0 population raise
     `InputDataError`. Areas with O < `min_count` (PHE: 10) get NaN value and
     limits — PHE does not publish such DSRs.
