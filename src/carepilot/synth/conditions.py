@@ -23,7 +23,6 @@ import numpy as np
 from carepilot.synth._sampling import (
     BoolArray,
     Calendar,
-    FloatArray,
     IntArray,
     logistic,
     logit,
@@ -165,8 +164,3 @@ def truncate_at_death(conds: Conditions, death_day: IntArray) -> None:
         unresolved = res_late & conds.has[name] & (conds.resolved_day[name] != NO_DAY)
         conds.active[name] = conds.active[name] | unresolved
         conds.resolved_day[name] = np.where(res_late, NO_DAY, conds.resolved_day[name])
-
-
-def mean_age_effect(model: ConditionModel, ages: FloatArray) -> FloatArray:
-    """Prevalence by age at average deprivation and frailty (for docs and tests)."""
-    return logistic(logit(model.p60) + model.age * (ages - 60) / 10 + model.dep * 0.5)

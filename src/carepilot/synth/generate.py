@@ -27,11 +27,11 @@ from carepilot.schema import TABLES
 from carepilot.schema import categories as cat
 from carepilot.synth import care, community, experience, hospital, mortality
 from carepilot.synth._arrow import Cat, Masked, build_table, schema_of
-from carepilot.synth._sampling import Calendar, to_days
+from carepilot.synth._sampling import Calendar
 from carepilot.synth.conditions import draw_conditions, truncate_at_death
 from carepilot.synth.config import EFFECT_DESCRIPTIONS, EFFECT_KINDS, SynthConfig
 from carepilot.synth.organisations import Organisations, build_organisations
-from carepilot.synth.population import NO_DAY, build_patients
+from carepilot.synth.population import NO_DAY, Patients, build_patients
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ def generate_chunk(
     }
 
 
-def _patients_table(pts: Any) -> pa.Table:
+def _patients_table(pts: Patients) -> pa.Table:
     n = len(pts)
     n_lsoa = int(pts.lsoa.max()) + 1 if n else 0
     lsoa_codes = pa.array([f"E01{j:06d}" for j in range(n_lsoa)], type=pa.string())
@@ -281,6 +281,5 @@ __all__ = [
     "iter_tables",
     "organisations",
     "scenario",
-    "to_days",
     "write_population",
 ]

@@ -149,9 +149,8 @@ def build_organisations(
         for kind, prefix, _ in _PROVIDER_KINDS
     }
     tables = _org_tables(
-        cal, rng, pcn, pct, sha_of_pct, practice_code, provider_codes,
-        is_pilot, pilot_day, pilot_month,
-    )  # fmt: skip
+        rng, pcn, pct, sha_of_pct, practice_code, provider_codes, is_pilot, pilot_day
+    )
     return Organisations(
         practice_code=practice_code,
         pct=pct,
@@ -207,7 +206,6 @@ def _choose_pilots(
 
 
 def _org_tables(
-    cal: Calendar,
     rng: np.random.Generator,
     pcn: IntArray,
     pct: IntArray,
@@ -216,7 +214,6 @@ def _org_tables(
     provider_codes: dict[str, list[str]],
     is_pilot: BoolArray,
     pilot_day: IntArray,
-    pilot_month: IntArray,
 ) -> dict[str, pa.Table]:
     k = len(pcn)
     n_pct = len(sha_of_pct)
@@ -274,7 +271,7 @@ def _org_tables(
         },
     )
     pilot_sites, members = _pilot_tables(
-        cal, rng, pct, pct_codes, provider_codes, is_pilot, pilot_day, pilot_month
+        rng, pct, pct_codes, provider_codes, is_pilot, pilot_day
     )
     return {
         "commissioners": commissioners,
@@ -286,14 +283,12 @@ def _org_tables(
 
 
 def _pilot_tables(
-    cal: Calendar,
     rng: np.random.Generator,
     pct: IntArray,
     pct_codes: list[str],
     provider_codes: dict[str, list[str]],
     is_pilot: BoolArray,
     pilot_day: IntArray,
-    pilot_month: IntArray,
 ) -> tuple[pa.Table, pa.Table]:
     """One pilot site per commissioner with pilot practices; its community provider
     joins with the site's earliest practice."""
@@ -340,5 +335,4 @@ def _pilot_tables(
             "start_date": np.asarray(m_start, dtype=np.int64),
         },
     )
-    del cal, pilot_month
     return sites, members
