@@ -25,8 +25,13 @@ REPO = Path(__file__).resolve().parents[2]
 AXE = REPO / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 
 
@@ -51,15 +56,21 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def server(workflow_db: str, tmp_path: Path) -> Iterator[str]:
+def server(workflow_db: str, tmp_path: Path) -> Iterator[str]:  # noqa: F811 - fixture imported in the conftest
     """The app served by uvicorn on loopback, on a fresh database (SQLite and PostgreSQL)."""
     import uvicorn
 
     if not (REPO / "src/carepilot/web/static/nhsuk/nhsuk-frontend.min.css").exists():
         pytest.fail("NHS.UK frontend assets are not built: run scripts/build-assets.sh")
-    app = create_app(Settings(environment="test", database_url=workflow_db, upload_dir=tmp_path / "up"))  # type: ignore[arg-type]
+    app = create_app(
+        Settings(
+            environment="test", database_url=workflow_db, upload_dir=tmp_path / "up"
+        )
+    )  # type: ignore[arg-type]
     port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    srv = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -22,7 +22,9 @@ class Session:
         self.base = base
         self.key = key
         self.backend = backend
-        self.context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
+        self.context = browser.new_context(
+            bypass_csp=True, viewport={"width": 1280, "height": 900}
+        )
         self.page = self.context.new_page()
         self.page.set_default_timeout(20000)
         if key != "public":
@@ -39,7 +41,9 @@ class Session:
     def check(self, name: str) -> list[dict[str, Any]]:
         """Screenshot the page and run axe-core; returns serious/critical violations."""
         ARTIFACTS.mkdir(exist_ok=True)
-        self.page.screenshot(path=str(ARTIFACTS / f"{self.backend}-{name}.png"), full_page=True)
+        self.page.screenshot(
+            path=str(ARTIFACTS / f"{self.backend}-{name}.png"), full_page=True
+        )
         if not self.page.evaluate("() => typeof axe !== 'undefined'"):
             self.page.evaluate(AXE.read_text(encoding="utf-8"))
         violations = self.page.evaluate(_AXE_RUN)

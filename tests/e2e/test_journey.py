@@ -21,7 +21,9 @@ def _dt(days: int) -> str:
     return (datetime.now(UTC) + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M")
 
 
-def test_draft_to_frontrunner_in_the_browser(browser: Any, server: str, workflow_db: str) -> None:
+def test_draft_to_frontrunner_in_the_browser(
+    browser: Any, server: str, workflow_db: str
+) -> None:
     backend = "postgresql" if workflow_db.startswith("postgresql") else "sqlite"
     problems: dict[str, list[dict[str, Any]]] = {}
 
@@ -52,7 +54,9 @@ def test_draft_to_frontrunner_in_the_browser(browser: Any, server: str, workflow
 
     public = Session(browser, server, "public", backend)
     public.goto(f"/programmes/{pid}")
-    expect(public.page.get_by_role("heading", name="Integrated Care Pilots 2026")).to_be_visible()
+    expect(
+        public.page.get_by_role("heading", name="Integrated Care Pilots 2026")
+    ).to_be_visible()
     check(public, "02-prospectus-public")
     public.close()
 
@@ -67,8 +71,12 @@ def test_draft_to_frontrunner_in_the_browser(browser: Any, server: str, workflow
     p.get_by_label("Supporting PCT codes").fill("5QJ")
     p.get_by_label("GP practices covered (ODS codes)").fill("A81001, A81002")
     p.get_by_label("Registered population covered").fill("52000")
-    p.get_by_label("Clinical governance arrangements (required)").fill("Joint clinical governance board")
-    p.get_by_label("We agree to take part in the independent three-year evaluation").check()
+    p.get_by_label("Clinical governance arrangements (required)").fill(
+        "Joint clinical governance board"
+    )
+    p.get_by_label(
+        "We agree to take part in the independent three-year evaluation"
+    ).check()
     p.get_by_role("button", name="Save bid details").click()
     p.get_by_label("Organisation code (ODS)").fill("Y01")
     p.get_by_label("Organisation name").fill("Northtown PBC consortium")
@@ -80,7 +88,9 @@ def test_draft_to_frontrunner_in_the_browser(browser: Any, server: str, workflow
     p.get_by_label("Commitment", exact=True).fill("Close the gap in diabetes control")
     p.get_by_label("Target trajectory (gap at end of years 1, 2 and 3)").fill("8, 6, 4")
     p.get_by_role("button", name="Add commitment").click()
-    expect(p.get_by_role("cell", name="Northtown PBC consortium", exact=True)).to_be_visible()
+    expect(
+        p.get_by_role("cell", name="Northtown PBC consortium", exact=True)
+    ).to_be_visible()
     check(bidder, "03-bid-edit")
     p.get_by_role("button", name="Submit bid").click()
     expect(p.get_by_text("Submitted", exact=True)).to_be_visible()
@@ -90,7 +100,9 @@ def test_draft_to_frontrunner_in_the_browser(browser: Any, server: str, workflow
     comm = Session(browser, server, "commissioner", backend)
     comm.goto("/bids")
     comm.page.get_by_role("link", name="Northtown Integrated Care").click()
-    comm.page.get_by_label("Statement of support from your PCT").fill("5QJ supports this pilot")
+    comm.page.get_by_label("Statement of support from your PCT").fill(
+        "5QJ supports this pilot"
+    )
     check(comm, "04-commissioner-support")
     comm.page.get_by_role("button", name="Confirm support").click()
     expect(comm.page.get_by_text("5QJ confirmed")).to_be_visible()
@@ -110,7 +122,9 @@ def test_draft_to_frontrunner_in_the_browser(browser: Any, server: str, workflow
         s = Session(browser, server, key, backend)
         s.goto(f"/bids/{bid}/score")
         for title, value in zip(("Innovation", "Inequalities"), scores, strict=True):
-            s.page.get_by_role("group", name=f"Score for {title}").get_by_label(value, exact=True).check()
+            s.page.get_by_role("group", name=f"Score for {title}").get_by_label(
+                value, exact=True
+            ).check()
             s.page.get_by_label(f"Comment on {title}").fill(f"{title}: clear evidence")
         if key == "assessor1":
             check(s, "06-scoring")
@@ -121,7 +135,9 @@ def test_draft_to_frontrunner_in_the_browser(browser: Any, server: str, workflow
     # panel selects a frontrunner
     admin.goto(f"/admin/programmes/{pid}")
     admin.page.get_by_label("Frontrunner").check()
-    admin.page.get_by_label("Panel feedback for the bidder").fill("An innovative, well-governed bid.")
+    admin.page.get_by_label("Panel feedback for the bidder").fill(
+        "An innovative, well-governed bid."
+    )
     admin.page.get_by_role("button", name="Record decision").click()
     expect(admin.page.get_by_text("Decision: frontrunner")).to_be_visible()
     check(admin, "07-decision")
@@ -137,8 +153,12 @@ def test_draft_to_frontrunner_in_the_browser(browser: Any, server: str, workflow
     steer.page.get_by_role("link", name="Northtown Integrated Care").click()
     steer.page.get_by_label("Risk", exact=True).fill("GP workforce gaps")
     steer.page.get_by_label("Description").fill("Vacancies in two practices")
-    steer.page.get_by_label("Likelihood (1 rare to 5 almost certain)").select_option("4")
-    steer.page.get_by_label("Impact (1 negligible to 5 catastrophic)").select_option("3")
+    steer.page.get_by_label("Likelihood (1 rare to 5 almost certain)").select_option(
+        "4"
+    )
+    steer.page.get_by_label("Impact (1 negligible to 5 catastrophic)").select_option(
+        "3"
+    )
     steer.page.get_by_label("Risk owner").fill("Clinical lead")
     steer.page.get_by_label("Mitigations").fill("Shared rota across the consortium")
     steer.page.get_by_role("button", name="Add risk").click()

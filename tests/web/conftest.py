@@ -18,20 +18,22 @@ from tests.web.helpers import Users
 
 
 def _app(url: str, tmp_path: Path) -> Iterator[FastAPI]:
-    settings = Settings(environment="test", database_url=url, upload_dir=tmp_path / "uploads")  # type: ignore[arg-type]
+    settings = Settings(
+        environment="test", database_url=url, upload_dir=tmp_path / "uploads"
+    )  # type: ignore[arg-type]
     app = create_app(settings)
     yield app
     app.state.engine.dispose()
 
 
 @pytest.fixture
-def app(workflow_db: str, tmp_path: Path) -> Iterator[FastAPI]:
+def app(workflow_db: str, tmp_path: Path) -> Iterator[FastAPI]:  # noqa: F811 - fixture imported in the conftest
     """The web app on a fresh database, once per backend (SQLite, PostgreSQL)."""
     yield from _app(workflow_db, tmp_path)
 
 
 @pytest.fixture
-def sqlite_app(sqlite_workflow_db: str, tmp_path: Path) -> Iterator[FastAPI]:
+def sqlite_app(sqlite_workflow_db: str, tmp_path: Path) -> Iterator[FastAPI]:  # noqa: F811 - fixture imported in the conftest
     yield from _app(sqlite_workflow_db, tmp_path)
 
 

@@ -20,8 +20,16 @@ def login(client: TestClient, email: str, password: str = PASSWORD) -> Any:
     page = client.get("/login")
     token = LOGIN_TOKEN_RE.search(page.text)
     assert token, "login form has no CSRF token"
-    return client.post("/login", data={"email": email, "password": password, "login_token": token.group(1),
-                                       "next": "/"}, follow_redirects=False)
+    return client.post(
+        "/login",
+        data={
+            "email": email,
+            "password": password,
+            "login_token": token.group(1),
+            "next": "/",
+        },
+        follow_redirects=False,
+    )
 
 
 @dataclass
@@ -39,7 +47,9 @@ class User:
 
     def api(self, method: str, url: str, json: Any = None, **kw: Any) -> Any:
         headers = {"X-CSRF-Token": self.csrf}
-        return self.client.request(method, url, json=json, headers=headers, follow_redirects=False, **kw)
+        return self.client.request(
+            method, url, json=json, headers=headers, follow_redirects=False, **kw
+        )
 
 
 def signed_in(app: FastAPI, key: str) -> User:
@@ -98,30 +108,72 @@ def create_programme(users: Users) -> int:
     return pid
 
 
-def draft_bid(users: Users, pid: int, key: str = "bidder", title: str = "Northtown Integrated Care",
-              lead_type: str = "pbc_consortium", lead_code: str = "Y01") -> int:
+def draft_bid(
+    users: Users,
+    pid: int,
+    key: str = "bidder",
+    title: str = "Northtown Integrated Care",
+    lead_type: str = "pbc_consortium",
+    lead_code: str = "Y01",
+) -> int:
     bidder = users[key]
-    resp = bidder.post(f"/programmes/{pid}/bids/new", {"title": title, "sha_code": "Q30"})
+    resp = bidder.post(
+        f"/programmes/{pid}/bids/new", {"title": title, "sha_code": "Q30"}
+    )
     bid = location_id(resp, r"/bids/(\d+)/edit")
-    r = bidder.post(f"/bids/{bid}/edit", {
-        "title": title, "sha_code": "Q30", "pct_codes": "5QJ", "practice_codes": "A81001, A81002",
-        "population": "52,000", "section_services": "District nursing, GP, social care",
-        "section_governance": "A joint clinical governance board", "evaluation_agreed": "yes",
-    })
+    r = bidder.post(
+        f"/bids/{bid}/edit",
+        {
+            "title": title,
+            "sha_code": "Q30",
+            "pct_codes": "5QJ",
+            "practice_codes": "A81001, A81002",
+            "population": "52,000",
+            "section_services": "District nursing, GP, social care",
+            "section_governance": "A joint clinical governance board",
+            "evaluation_agreed": "yes",
+        },
+    )
     assert r.status_code == 303, r.text[:2000]
-    r = bidder.post(f"/bids/{bid}/partners", {"org_code": lead_code, "name": "Northtown PBC", "org_type": lead_type,
-                                             "is_lead": "yes"})
+    r = bidder.post(
+        f"/bids/{bid}/partners",
+        {
+            "org_code": lead_code,
+            "name": "Northtown PBC",
+            "org_type": lead_type,
+            "is_lead": "yes",
+        },
+    )
     assert r.status_code == 303, r.text[:2000]
-    r = bidder.post(f"/bids/{bid}/partners", {"org_code": "RA7", "name": "Northtown Acute Trust",
-                                             "org_type": "acute_trust", "is_lead": "no"})
+    r = bidder.post(
+        f"/bids/{bid}/partners",
+        {
+            "org_code": "RA7",
+            "name": "Northtown Acute Trust",
+            "org_type": "acute_trust",
+            "is_lead": "no",
+        },
+    )
     assert r.status_code == 303
-    r = bidder.post(f"/bids/{bid}/inequalities", {"inequality": "race", "indicator_id": "diab-003",
-                                                 "commitment": "Close the gap in diabetes control",
-                                                 "trajectory": "8, 6, 4"})
+    r = bidder.post(
+        f"/bids/{bid}/inequalities",
+        {
+            "inequality": "race",
+            "indicator_id": "diab-003",
+            "commitment": "Close the gap in diabetes control",
+            "trajectory": "8, 6, 4",
+        },
+    )
     assert r.status_code == 303, r.text[:2000]
-    r = bidder.post(f"/bids/{bid}/targets", {"kind": "patient_reported", "target_indicator_id": "prom-001",
-                                            "description": "Better EQ-5D after hip replacement",
-                                            "target_value": "0.45"})
+    r = bidder.post(
+        f"/bids/{bid}/targets",
+        {
+            "kind": "patient_reported",
+            "target_indicator_id": "prom-001",
+            "description": "Better EQ-5D after hip replacement",
+            "target_value": "0.45",
+        },
+    )
     assert r.status_code == 303, r.text[:2000]
     return bid
 
@@ -132,7 +184,9 @@ def submit(users: Users, bid: int, key: str = "bidder") -> None:
 
 
 def confirm(users: Users, bid: int) -> None:
-    r = users["commissioner"].post(f"/bids/{bid}/support", {"statement": "5QJ supports this bid"})
+    r = users["commissioner"].post(
+        f"/bids/{bid}/support", {"statement": "5QJ supports this bid"}
+    )
     assert r.status_code == 303, r.text[:2000]
 
 
@@ -150,7 +204,9 @@ def user_id(app: FastAPI, key: str) -> int:
 
 def allocate(users: Users, bid: int, *keys: str) -> None:
     for key in keys:
-        r = users["admin"].post(f"/bids/{bid}/allocations", {"assessor_id": str(user_id(users.app, key))})
+        r = users["admin"].post(
+            f"/bids/{bid}/allocations", {"assessor_id": str(user_id(users.app, key))}
+        )
         assert r.status_code == 303, r.text[:2000]
 
 
@@ -171,7 +227,10 @@ def score(users: Users, pid: int, bid: int, key: str, scores: list[int]) -> None
 
 
 def decide(users: Users, bid: int, decision: str = "frontrunner") -> None:
-    r = users["admin"].post(f"/bids/{bid}/decision", {"decision": decision, "rationale": "Strong, innovative bid"})
+    r = users["admin"].post(
+        f"/bids/{bid}/decision",
+        {"decision": decision, "rationale": "Strong, innovative bid"},
+    )
     assert r.status_code == 303, r.text[:3000]
 
 

@@ -8,24 +8,36 @@ from carepilot.audit import service as audit
 from tests.web import helpers as h
 
 
-def test_bid_goes_from_draft_to_frontrunner_with_every_step_audited(users: h.Users) -> None:
+def test_bid_goes_from_draft_to_frontrunner_with_every_step_audited(
+    users: h.Users,
+) -> None:
     app = users.app
     pid = h.create_programme(users)
     public = users.anonymous()
     page = public.get(f"/programmes/{pid}")
-    assert page.status_code == 200 and "Innovation" in page.text and "Bids close" in page.text
+    assert (
+        page.status_code == 200
+        and "Innovation" in page.text
+        and "Bids close" in page.text
+    )
 
     bid = h.draft_bid(users, pid)
     edit = users["bidder"].get(f"/bids/{bid}/edit")
     assert edit.status_code == 200
-    assert "Northtown PBC" in edit.text and "not yet available" in edit.text  # baseline note, no engine
-    upload = users["bidder"].post(f"/bids/{bid}/attachments",
-                                  files={"file": ("plan.pdf", b"%PDF-1.4 test plan", "application/pdf")})
+    assert (
+        "Northtown PBC" in edit.text and "not yet available" in edit.text
+    )  # baseline note, no engine
+    upload = users["bidder"].post(
+        f"/bids/{bid}/attachments",
+        files={"file": ("plan.pdf", b"%PDF-1.4 test plan", "application/pdf")},
+    )
     assert upload.status_code == 303, upload.text[:2000]
     h.submit(users, bid)
 
     # submitted bids are immutable: edits are refused
-    again = users["bidder"].post(f"/bids/{bid}/edit", {"title": "Changed", "sha_code": "Q30"})
+    again = users["bidder"].post(
+        f"/bids/{bid}/edit", {"title": "Changed", "sha_code": "Q30"}
+    )
     assert again.status_code == 409
 
     h.confirm(users, bid)
@@ -34,8 +46,9 @@ def test_bid_goes_from_draft_to_frontrunner_with_every_step_audited(users: h.Use
     assert "Pass" in manage.text and "Fail" not in manage.text, manage.text
 
     h.allocate(users, bid, "assessor1", "assessor2")
-    conflict = users["admin"].post(f"/bids/{bid}/allocations",
-                                   {"assessor_id": str(h.user_id(app, "assessor3"))})
+    conflict = users["admin"].post(
+        f"/bids/{bid}/allocations", {"assessor_id": str(h.user_id(app, "assessor3"))}
+    )
     assert conflict.status_code == 400 and "conflict of interest" in conflict.text
 
     h.score(users, pid, bid, "assessor1", [4, 1])
@@ -49,9 +62,17 @@ def test_bid_goes_from_draft_to_frontrunner_with_every_step_audited(users: h.Use
 
     steering = users["steering"]
     assert steering.get(f"/pilots/{bid}").status_code == 200
-    r = steering.post(f"/pilots/{bid}/risks", {"title": "GP workforce", "description": "Vacancies",
-                                               "likelihood": "4", "impact": "3", "owner": "Clinical lead",
-                                               "mitigations": "Shared rota"})
+    r = steering.post(
+        f"/pilots/{bid}/risks",
+        {
+            "title": "GP workforce",
+            "description": "Vacancies",
+            "likelihood": "4",
+            "impact": "3",
+            "owner": "Clinical lead",
+            "mitigations": "Shared rota",
+        },
+    )
     assert r.status_code == 303, r.text[:2000]
     page = steering.get(f"/pilots/{bid}")
     assert "12 (high)" in page.text
@@ -59,10 +80,25 @@ def test_bid_goes_from_draft_to_frontrunner_with_every_step_audited(users: h.Use
     with app.state.session_factory() as s:
         report = audit.verify(s)
         actions = {e.action for e in audit.recent(s, 500)}
-        versions = s.execute(text("SELECT count(*) FROM bid_versions WHERE bid_id = :b"), {"b": bid}).scalar()
+        versions = s.execute(
+            text("SELECT count(*) FROM bid_versions WHERE bid_id = :b"), {"b": bid}
+        ).scalar()
     assert report.ok and report.events > 15
-    assert {"programme.create", "programme.publish", "bid.create", "bid.update", "bid.partner.add",
-            "bid.inequality.add", "bid.target.add", "bid.attachment.add", "bid.submit",
-            "bid.support.confirm", "bid.eligibility.run", "bid.allocate", "bid.score", "bid.decide",
-            "pilot.risk.add"} <= actions
+    assert {
+        "programme.create",
+        "programme.publish",
+        "bid.create",
+        "bid.update",
+        "bid.partner.add",
+        "bid.inequality.add",
+        "bid.target.add",
+        "bid.attachment.add",
+        "bid.submit",
+        "bid.support.confirm",
+        "bid.eligibility.run",
+        "bid.allocate",
+        "bid.score",
+        "bid.decide",
+        "pilot.risk.add",
+    } <= actions
     assert versions == 1

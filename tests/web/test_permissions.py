@@ -18,7 +18,14 @@ from starlette.routing import Mount, Route
 from carepilot.accounts.model import Role
 from tests.web import helpers as h
 
-A, S, G, C, B, P = (Role.ADMIN, Role.ASSESSOR, Role.STEERING, Role.COMMISSIONER, Role.BIDDER, Role.PUBLIC)
+A, S, G, C, B, P = (
+    Role.ADMIN,
+    Role.ASSESSOR,
+    Role.STEERING,
+    Role.COMMISSIONER,
+    Role.BIDDER,
+    Role.PUBLIC,
+)
 SIGNED_IN = frozenset({A, S, G, C, B})
 EVERYONE = SIGNED_IN | {P}
 ADMIN = frozenset({A})
@@ -122,7 +129,9 @@ def _declared(route: APIRoute) -> frozenset[Role] | None:
         dep = stack.pop()
         roles = getattr(dep.call, "access_roles", None)
         if roles is not None:
-            return frozenset(roles) | ({P} if frozenset(roles) == frozenset(Role) else frozenset())
+            return frozenset(roles) | (
+                {P} if frozenset(roles) == frozenset(Role) else frozenset()
+            )
         stack.extend(dep.dependencies)
     return None
 
@@ -142,7 +151,9 @@ def route_table(app: FastAPI) -> dict[tuple[str, str], Any]:
 def test_every_route_is_classified(sqlite_app: FastAPI) -> None:
     table = route_table(sqlite_app)
     missing = sorted(set(table) - set(EXPECTED_ACCESS))
-    assert not missing, f"routes with no expected access: {missing}; add them to EXPECTED_ACCESS"
+    assert not missing, (
+        f"routes with no expected access: {missing}; add them to EXPECTED_ACCESS"
+    )
     stale = sorted(set(EXPECTED_ACCESS) - set(table))
     assert not stale, f"EXPECTED_ACCESS lists routes that no longer exist: {stale}"
 
@@ -151,17 +162,25 @@ def test_every_route_declares_the_expected_policy(sqlite_app: FastAPI) -> None:
     for key, route in route_table(sqlite_app).items():
         if isinstance(route, APIRoute):
             declared = _declared(route)
-            assert declared is not None, f"{key} declares no access policy (use deps.allow or deps.public)"
-            assert declared == EXPECTED_ACCESS[key], f"{key}: declared {declared}, expected {EXPECTED_ACCESS[key]}"
+            assert declared is not None, (
+                f"{key} declares no access policy (use deps.allow or deps.public)"
+            )
+            assert declared == EXPECTED_ACCESS[key], (
+                f"{key}: declared {declared}, expected {EXPECTED_ACCESS[key]}"
+            )
         else:
-            assert EXPECTED_ACCESS[key] == EVERYONE, f"framework route {key} must be public"
+            assert EXPECTED_ACCESS[key] == EVERYONE, (
+                f"framework route {key} must be public"
+            )
 
 
 def _world(users: h.Users) -> dict[str, int]:
     """A frontrunner pilot (B1, with an attachment and a risk) and another bidder's draft."""
     pid = h.create_programme(users)
     bid = h.draft_bid(users, pid)
-    r = users["bidder"].post(f"/bids/{bid}/attachments", files={"file": ("plan.txt", b"plan", "text/plain")})
+    r = users["bidder"].post(
+        f"/bids/{bid}/attachments", files={"file": ("plan.txt", b"plan", "text/plain")}
+    )
     assert r.status_code == 303
     h.submit(users, bid)
     h.confirm(users, bid)
@@ -170,24 +189,43 @@ def _world(users: h.Users) -> dict[str, int]:
     h.score(users, pid, bid, "assessor1", [4, 3])
     h.score(users, pid, bid, "assessor2", [3, 3])
     h.decide(users, bid)
-    r = users["steering"].post(f"/pilots/{bid}/risks", {"title": "Workforce", "description": "d", "likelihood": "2",
-                                                        "impact": "2", "owner": "o", "mitigations": "m"})
+    r = users["steering"].post(
+        f"/pilots/{bid}/risks",
+        {
+            "title": "Workforce",
+            "description": "d",
+            "likelihood": "2",
+            "impact": "2",
+            "owner": "o",
+            "mitigations": "m",
+        },
+    )
     assert r.status_code == 303
-    other = h.draft_bid(users, pid, key="bidder_other", title="Southtown draft", lead_code="Y02")
+    other = h.draft_bid(
+        users, pid, key="bidder_other", title="Southtown draft", lead_code="Y02"
+    )
     with users.app.state.session_factory() as s:
         from carepilot.programmes import repo
 
         row = repo.bid_row(s, bid)
         ids = {
-            "programme_id": pid, "bid_id": bid, "other_bid": other,
-            "partner_id": row.partners[0].id, "item_id": row.inequalities[0].id,
-            "attachment_id": repo.attachments(s, bid)[0].id, "risk_id": repo.risks(s, bid)[0].id,
+            "programme_id": pid,
+            "bid_id": bid,
+            "other_bid": other,
+            "partner_id": row.partners[0].id,
+            "item_id": row.inequalities[0].id,
+            "attachment_id": repo.attachments(s, bid)[0].id,
+            "risk_id": repo.risks(s, bid)[0].id,
         }
     return ids
 
 
 def _url(path: str, ids: dict[str, int], bid_key: str = "bid_id") -> str:
-    return re.sub(r"\{(\w+)\}", lambda m: str(ids[bid_key] if m.group(1) == "bid_id" else ids[m.group(1)]), path)
+    return re.sub(
+        r"\{(\w+)\}",
+        lambda m: str(ids[bid_key] if m.group(1) == "bid_id" else ids[m.group(1)]),
+        path,
+    )
 
 
 def _call(user: h.User, method: str, url: str) -> Any:
@@ -211,7 +249,9 @@ def _denied(resp: Any, role: Role, api: bool) -> bool:
 
 def test_each_role_can_do_exactly_what_it_should(users: h.Users) -> None:
     ids = _world(users)
-    routes = sorted(EXPECTED_ACCESS, key=lambda k: k == ("POST", "/logout"))  # logout last
+    routes = sorted(
+        EXPECTED_ACCESS, key=lambda k: k == ("POST", "/logout")
+    )  # logout last
     problems: list[str] = []
     for role in (A, S, G, C, B, P):
         user = users.anonymous() if role == P else users[ROLE_USERS[role]]
@@ -221,11 +261,17 @@ def test_each_role_can_do_exactly_what_it_should(users: h.Users) -> None:
             api = url.startswith("/api/")
             allowed = role in EXPECTED_ACCESS[(method, path)]
             if resp.status_code >= 500:
-                problems.append(f"{role} {method} {url}: server error {resp.status_code}")
+                problems.append(
+                    f"{role} {method} {url}: server error {resp.status_code}"
+                )
             elif allowed and _denied(resp, role, api):
-                problems.append(f"{role} {method} {url}: denied ({resp.status_code}) but should be allowed")
+                problems.append(
+                    f"{role} {method} {url}: denied ({resp.status_code}) but should be allowed"
+                )
             elif not allowed and not _denied(resp, role, api):
-                problems.append(f"{role} {method} {url}: allowed ({resp.status_code}) but should be denied")
+                problems.append(
+                    f"{role} {method} {url}: allowed ({resp.status_code}) but should be denied"
+                )
     assert not problems, "\n".join(problems)
 
 
@@ -234,19 +280,23 @@ def test_a_bidder_can_never_see_or_change_another_bidders_draft(users: h.Users) 
     intruder = users["bidder"]  # owns B1, not the other draft
     outsiders = [intruder, users["commissioner"], users["assessor1"], users["steering"]]
     for user in outsiders:
-        for (method, path) in EXPECTED_ACCESS:
+        for method, path in EXPECTED_ACCESS:
             if "{bid_id}" not in path:
                 continue
             url = _url(path, ids, bid_key="other_bid")
             resp = _call(user, method, url)
-            assert resp.status_code in (403, 404), f"{user.key} {method} {url}: {resp.status_code}"
+            assert resp.status_code in (403, 404), (
+                f"{user.key} {method} {url}: {resp.status_code}"
+            )
             assert "Southtown draft" not in resp.text
         listing = user.get("/bids").text + user.api("GET", "/api/bids").text
         assert "Southtown draft" not in listing
 
 
 @pytest.mark.parametrize("path", ["/bids/{bid_id}/edit", "/api/bids/{bid_id}"])
-def test_writes_without_csrf_token_are_refused(sqlite_users: h.Users, path: str) -> None:
+def test_writes_without_csrf_token_are_refused(
+    sqlite_users: h.Users, path: str
+) -> None:
     pid = h.create_programme(sqlite_users)
     bid = h.draft_bid(sqlite_users, pid)
     bidder = sqlite_users["bidder"]
@@ -254,6 +304,8 @@ def test_writes_without_csrf_token_are_refused(sqlite_users: h.Users, path: str)
     if url.startswith("/api/"):
         resp = bidder.client.put(url, json={"title": "x", "sha_code": "Q30"})
     else:
-        resp = bidder.client.post(url, data={"title": "Hijacked", "sha_code": "Q30"}, follow_redirects=False)
+        resp = bidder.client.post(
+            url, data={"title": "Hijacked", "sha_code": "Q30"}, follow_redirects=False
+        )
     assert resp.status_code == 403
     assert "Hijacked" not in bidder.get(f"/bids/{bid}").text

@@ -48,15 +48,32 @@ class TestUser:
 
 USERS: tuple[TestUser, ...] = (
     TestUser("admin", "admin@test.nhs", Role.ADMIN, {}),
-    TestUser("assessor1", "assessor1@test.nhs", Role.ASSESSOR, {"organisation_code": "NAT01"}),
-    TestUser("assessor2", "assessor2@test.nhs", Role.ASSESSOR, {"organisation_code": "NAT02"}),
-    TestUser("assessor3", "assessor3@test.nhs", Role.ASSESSOR, {"organisation_code": "RA7"}),
+    TestUser(
+        "assessor1", "assessor1@test.nhs", Role.ASSESSOR, {"organisation_code": "NAT01"}
+    ),
+    TestUser(
+        "assessor2", "assessor2@test.nhs", Role.ASSESSOR, {"organisation_code": "NAT02"}
+    ),
+    TestUser(
+        "assessor3", "assessor3@test.nhs", Role.ASSESSOR, {"organisation_code": "RA7"}
+    ),
     TestUser("steering", "steering@test.nhs", Role.STEERING, {"sha_code": "Q30"}),
-    TestUser("steering_other", "steering2@test.nhs", Role.STEERING, {"sha_code": "Q31"}),
-    TestUser("commissioner", "commissioner@test.nhs", Role.COMMISSIONER, {"pct_code": "5QJ"}),
-    TestUser("commissioner_other", "commissioner2@test.nhs", Role.COMMISSIONER, {"pct_code": "5A3"}),
+    TestUser(
+        "steering_other", "steering2@test.nhs", Role.STEERING, {"sha_code": "Q31"}
+    ),
+    TestUser(
+        "commissioner", "commissioner@test.nhs", Role.COMMISSIONER, {"pct_code": "5QJ"}
+    ),
+    TestUser(
+        "commissioner_other",
+        "commissioner2@test.nhs",
+        Role.COMMISSIONER,
+        {"pct_code": "5A3"},
+    ),
     TestUser("bidder", "bidder@test.nhs", Role.BIDDER, {"organisation_code": "Y01"}),
-    TestUser("bidder_other", "bidder2@test.nhs", Role.BIDDER, {"organisation_code": "Y02"}),
+    TestUser(
+        "bidder_other", "bidder2@test.nhs", Role.BIDDER, {"organisation_code": "Y02"}
+    ),
 )
 
 
@@ -64,8 +81,15 @@ def seed_users(url: str) -> None:
     engine = make_engine(url)
     with make_session_factory(engine)() as session:
         for u in USERS:
-            accounts.create_user(session, SYSTEM_ACTOR, email=u.email, name=u.key.replace("_", " ").title(),
-                                 role=u.role, password=PASSWORD, **u.extra)
+            accounts.create_user(
+                session,
+                SYSTEM_ACTOR,
+                email=u.email,
+                name=u.key.replace("_", " ").title(),
+                role=u.role,
+                password=PASSWORD,
+                **u.extra,
+            )
     engine.dispose()
 
 
@@ -103,10 +127,33 @@ class PostgresServer:
         subprocess.run(cmd, check=True, capture_output=True, timeout=120)
 
     def start(self) -> None:
-        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
-        opts = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off")
-        self._run("pg_ctl", "-D", str(self.data), "-o", opts, "-l", str(self.root / "log"), "-w", "start")
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        )
+        opts = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off"
+        )
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-o",
+            opts,
+            "-l",
+            str(self.root / "log"),
+            "-w",
+            "start",
+        )
 
     def stop(self) -> None:
         try:
@@ -120,8 +167,10 @@ class PostgresServer:
     def execute(self, sql: str) -> None:
         import psycopg
 
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
-                             autocommit=True) as conn:
+        with psycopg.connect(
+            f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
+            autocommit=True,
+        ) as conn:
             conn.execute(sql)  # type: ignore[arg-type]
 
 
@@ -130,8 +179,12 @@ def postgres_server() -> Iterator[PostgresServer]:
     bindir = _pg_bindir()
     if bindir is None:
         if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("PostgreSQL binaries (initdb, pg_ctl) not found; run scripts/ensure-postgres.sh")
-        pytest.skip("PostgreSQL binaries not installed (run scripts/ensure-postgres.sh); skipped outside CI")
+            pytest.fail(
+                "PostgreSQL binaries (initdb, pg_ctl) not found; run scripts/ensure-postgres.sh"
+            )
+        pytest.skip(
+            "PostgreSQL binaries not installed (run scripts/ensure-postgres.sh); skipped outside CI"
+        )
     server = PostgresServer(bindir)
     server.start()
     try:
@@ -173,7 +226,9 @@ def _fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         server.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
 def workflow_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """URL of a fresh, migrated workflow database with the test users, on each backend."""
     yield from _fresh_url(request, tmp_path)

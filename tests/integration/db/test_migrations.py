@@ -29,7 +29,9 @@ def test_pinned_head_matches_the_migration_scripts() -> None:
     for rev in script.walk_revisions():
         assert rev.module.__file__ is not None and "/versions/" in rev.module.__file__
         source = open(rev.module.__file__, encoding="utf-8").read()
-        assert "carepilot." not in source.replace("carepilot.db", ""), "migrations must not import ORM models"
+        assert "carepilot." not in source.replace("carepilot.db", ""), (
+            "migrations must not import ORM models"
+        )
 
 
 def test_upgrade_downgrade_upgrade(workflow_db: str) -> None:
@@ -52,7 +54,9 @@ def test_orm_models_match_the_migrated_schema(workflow_db: str) -> None:
 
 
 @pytest.mark.parametrize("table", ["audit_events", "bid_versions"])
-def test_append_only_tables_refuse_update_and_delete(workflow_db: str, table: str) -> None:
+def test_append_only_tables_refuse_update_and_delete(
+    workflow_db: str, table: str
+) -> None:
     engine = make_engine(workflow_db)
     with engine.begin() as conn:
         count = conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()
@@ -72,7 +76,10 @@ def test_db_commands(sqlite_workflow_db: str) -> None:
     assert ok.exit_code == 0 and "audit chain OK" in ok.output
     seeded = runner.invoke(db_app, ["seed-demo", "--database-url", sqlite_workflow_db])
     assert seeded.exit_code == 0, seeded.output
-    assert "admin@demo.carepilot.test" in seeded.output and "Integrated-care-2026" in seeded.output
+    assert (
+        "admin@demo.carepilot.test" in seeded.output
+        and "Integrated-care-2026" in seeded.output
+    )
     again = runner.invoke(db_app, ["seed-demo", "--database-url", sqlite_workflow_db])
     assert again.exit_code == 0  # idempotent
 
@@ -80,7 +87,11 @@ def test_db_commands(sqlite_workflow_db: str) -> None:
     engine = make_engine(sqlite_workflow_db)
     with engine.begin() as conn:
         conn.execute(text("DROP TRIGGER trg_audit_events_no_update"))
-        conn.execute(text("UPDATE audit_events SET actor_email = 'mallory' WHERE id = 2"))
+        conn.execute(
+            text("UPDATE audit_events SET actor_email = 'mallory' WHERE id = 2")
+        )
     engine.dispose()
-    broken = runner.invoke(db_app, ["verify-audit", "--database-url", sqlite_workflow_db])
+    broken = runner.invoke(
+        db_app, ["verify-audit", "--database-url", sqlite_workflow_db]
+    )
     assert broken.exit_code == 1 and "event 2" in broken.output
