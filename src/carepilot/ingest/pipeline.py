@@ -144,7 +144,7 @@ def load_extract(
             loader = _Loader(conn, log, max_errors, today, warnings)
             loads = [loader.load_file(f) for f in files]
             if log:
-                raise log.error(str(source_dir))
+                raise log.error(str(source_dir), warnings)
             seconds = time.perf_counter() - started
             load_id = _record_load(conn, source_dir, mode, loads, seconds)
             conn.execute("CHECKPOINT")

@@ -110,8 +110,12 @@ class ProblemLog:
     def __bool__(self) -> bool:
         return self.total > 0
 
-    def error(self, source: str) -> InputDataError:
-        """Build the `InputDataError` listing the examples and the totals per kind."""
+    def error(self, source: str, warnings: list[str] | None = None) -> InputDataError:
+        """Build the `InputDataError` listing the examples and the totals per kind.
+
+        Warnings (ignored columns, unknown files) are appended because they often
+        explain an error: a misspelt column is both "ignored" and "missing".
+        """
         files = sorted({p.file for p in self.examples})
         lines = [
             f"the data in {source} failed validation: {self.total} problem(s) in "
@@ -129,6 +133,9 @@ class ProblemLog:
         lines += [
             f"  {kind.value}: {count}" for kind, count in self.totals.most_common()
         ]
+        if warnings:
+            lines.append("Warnings:")
+            lines += [f"  {w}" for w in warnings]
         lines.append("Fix the files and run the load again.")
         return InputDataError("\n".join(lines))
 

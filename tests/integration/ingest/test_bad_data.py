@@ -25,6 +25,7 @@ CASES: dict[str, list[str]] = {
         "clinical_events.csv, column `snomedct_code`: missing required column; "
         "expected a `snomedct_code` column",
         "columns present: patient_id, date, numeric_value",
+        "Warnings:\n  patients.csv: optional column(s) absent",
     ],
     "unknown_codes": [
         "clinical_events.csv line 3, column `snomedct_code`: value '44054007': "
