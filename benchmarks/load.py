@@ -9,10 +9,10 @@ Generates (or reuses) a population as Parquet files, then in the same process:
 and prints wall time, rows/s, peak RSS and the ratio validated/baseline, i.e. the
 honest cost of validation + atomicity.
 
-The population comes from `carepilot synth` when that command exists (`--source
-synth`); otherwise (default `--source simple`) from the small vectorised
-generator below, which sizes tables like a general-practice population:
-~100 rows per patient, most of them coded clinical events.
+The population comes either from `carepilot.synth` (`--source synth`: realistic,
+~30 rows per patient) or, by default (`--source simple`), from the small
+vectorised generator below, sized to the target workload of ~100 rows per
+patient (most of them coded clinical events), i.e. ~100M rows for 1M patients.
 
 Usage:
     .venv/bin/python benchmarks/load.py --patients 1000000 --data var/bench/pop-1m
@@ -314,16 +314,14 @@ def main() -> None:
     if not (data / "patients.parquet").exists():
         t0 = time.perf_counter()
         if args.source == "synth":
+            code = (
+                "import sys; from pathlib import Path\n"
+                "from carepilot.synth import SynthConfig, write_population\n"
+                "write_population(SynthConfig(patients=int(sys.argv[1]), seed=2009), "
+                "Path(sys.argv[2]))\n"
+            )
             subprocess.run(
-                [
-                    "carepilot",
-                    "synth",
-                    "--patients",
-                    str(args.patients),
-                    "--out",
-                    str(data),
-                ],
-                check=True,
+                [sys.executable, "-c", code, str(args.patients), str(data)], check=True
             )
         elif args.generate_only:
             generate(data, args.patients)
