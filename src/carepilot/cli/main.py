@@ -28,10 +28,14 @@ err_console = Console(stderr=True)
 
 COMMAND_MODULES: tuple[str, ...] = (
     # one line per command group; keep alphabetical to avoid merge conflicts
+    "carepilot.cli.community",
     "carepilot.cli.contracts",
+    "carepilot.cli.db",
     "carepilot.cli.evaluate",
     "carepilot.cli.indicators",
     "carepilot.cli.load",
+    "carepilot.cli.qof",
+    "carepilot.cli.serve",
     "carepilot.cli.stats",
     "carepilot.cli.synth",
 )

@@ -514,4 +514,4 @@ if __name__ == "__main__":  # pragma: no cover
     import sys
 
     target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("docs/library")
-    print(f"wrote {len(write_pages(target))} pages to {target}")
+    sys.stdout.write(f"wrote {len(write_pages(target))} pages to {target}\n")
