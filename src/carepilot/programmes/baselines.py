@@ -86,20 +86,17 @@ class ResultsFileBaselines:
     def _rows(
         self, indicator_id: str, practice_codes: Sequence[str], breakdown: str | None
     ) -> list[dict[str, object]]:
-        import pyarrow.compute as pc
         import pyarrow.parquet as pq
 
-        table = pq.read_table(self.path, columns=_COLUMNS)
-        mask = pc.and_(
-            pc.equal(table["indicator_id"], indicator_id),
-            pc.and_(
-                pc.equal(table["area_type"], "practice"),
-                pc.is_in(table["area_code"], value_set=_arrow_strings(practice_codes)),
-            ),
-        )
+        filters: list[tuple[str, str, object]] = [
+            ("indicator_id", "=", indicator_id),
+            ("area_type", "=", "practice"),
+            ("area_code", "in", list(practice_codes)),
+        ]
         if breakdown is not None:
-            mask = pc.and_(mask, pc.equal(table["breakdown"], breakdown))
-        return table.filter(mask).to_pylist()
+            filters.append(("breakdown", "=", breakdown))
+        table = pq.read_table(self.path, columns=_COLUMNS, filters=filters)  # type: ignore[arg-type]
+        return table.to_pylist()
 
     def _pooled(self, rows: list[dict[str, object]]) -> dict[tuple[date, str], float]:
         groups: dict[tuple[date, str], list[dict[str, object]]] = defaultdict(list)
@@ -157,9 +154,3 @@ class ResultsFileBaselines:
         return [
             TrajectoryPoint(p, v) for (p, c), v in sorted(pooled.items()) if c == "all"
         ]
-
-
-def _arrow_strings(values: Sequence[str]) -> object:
-    import pyarrow as pa
-
-    return pa.array(list(values), type=pa.string())

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from carepilot.programmes import assessment
 from carepilot.programmes import service as programmes
@@ -16,6 +19,7 @@ from carepilot.programmes.inputs import (
     parse,
 )
 from carepilot.programmes.model import FormInvalid
+from carepilot.programmes.views import CriterionView
 from carepilot.web.deps import Admin, Assessor, BidScorer, SessionDep
 from carepilot.web.forms import conflict_fields, decision_fields, override_fields
 from carepilot.web.rendering import render
@@ -141,7 +145,7 @@ def _conflicts_page(
     request: Request,
     actor: Assessor,
     db: SessionDep,
-    form: object = None,
+    form: FormData | None = None,
     errors: dict[str, str] | None = None,
 ) -> Response:
     return render(
@@ -245,14 +249,14 @@ async def bid_score(
     return RedirectResponse("/assessor", status_code=303)
 
 
-def _score_errors(form: object, criteria: list[object]) -> dict[str, str]:
+def _score_errors(form: FormData, criteria: Sequence[CriterionView]) -> dict[str, str]:
     """Per-field messages (the pydantic errors are per list item, not per criterion)."""
     errors: dict[str, str] = {}
     for c in criteria:
-        cid = c.id  # type: ignore[attr-defined]
-        raw = str(form.get(f"score_{cid}", ""))  # type: ignore[attr-defined]
+        cid = c.id
+        raw = str(form.get(f"score_{cid}", ""))
         if raw not in {"0", "1", "2", "3", "4"}:
-            errors[f"score_{cid}"] = f"Choose a score from 0 to 4 for {c.title}"  # type: ignore[attr-defined]
-        if not str(form.get(f"comment_{cid}", "")).strip():  # type: ignore[attr-defined]
-            errors[f"comment_{cid}"] = f"Enter a comment for {c.title}"  # type: ignore[attr-defined]
+            errors[f"score_{cid}"] = f"Choose a score from 0 to 4 for {c.title}"
+        if not str(form.get(f"comment_{cid}", "")).strip():
+            errors[f"comment_{cid}"] = f"Enter a comment for {c.title}"
     return errors
