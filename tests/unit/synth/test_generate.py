@@ -207,3 +207,55 @@ def test_scenario_records_the_truth(tmp_path: Path) -> None:
     assert all(e["value"] == 0 for e in truth["effects"])
     assert truth["rows"] == rows
     assert {p.stem for p in tmp_path.glob("*.csv")} == set(TABLES)
+
+
+def _by_patient(population: dict[str, pa.Table], column: str) -> np.ndarray:
+    patients = population["patients"]
+    values = patients.column(column).to_numpy(zero_copy_only=False)
+    out = np.empty(int(pc.max(patients.column("patient_id")).as_py()) + 1, values.dtype)
+    out[patients.column("patient_id").to_numpy()] = values
+    return out
+
+
+def test_bp_control_worse_in_deprived_areas(population: dict[str, pa.Table]) -> None:
+    events = population["clinical_events"]
+    codes = pa.array(load_codelist("systolic_bp").codes)
+    bp = events.filter(pc.is_in(events.column("snomedct_code"), value_set=codes))
+    decile = _by_patient(population, "imd_decile")[bp.column("patient_id").to_numpy()]
+    high = bp.column("numeric_value").to_numpy() > 140
+    assert high[decile <= 3].mean() > high[decile >= 8].mean() + 0.02
+
+
+def test_experience_worse_in_deprived_areas(population: dict[str, pa.Table]) -> None:
+    exp = population["patient_experience"]
+    decile = _by_patient(population, "imd_decile")[exp.column("patient_id").to_numpy()]
+    positive = exp.column("response").to_numpy(zero_copy_only=False) == "positive"
+    assert positive[decile <= 3].mean() > 0.5
+    assert positive[decile <= 3].mean() < positive[decile >= 8].mean() - 0.03
+
+
+def test_emergency_admissions_rise_with_age(population: dict[str, pa.Table]) -> None:
+    apcs = population["apcs"].filter(
+        pc.equal(population["apcs"].column("admission_method"), "emergency")
+    )
+    born = _by_patient(population, "date_of_birth")
+    patients_born = population["patients"].column("date_of_birth").to_numpy()
+    adm_born = born[apcs.column("patient_id").to_numpy()]
+    cut = np.datetime64("1946-01-01")
+    old_rate = (adm_born < cut).sum() / (patients_born < cut).sum()
+    young_rate = (adm_born >= cut).sum() / (patients_born >= cut).sum()
+    assert old_rate > 2.5 * young_rate
+
+
+def test_premature_mortality_gradient(population: dict[str, pa.Table]) -> None:
+    deaths = population["ons_deaths"]
+    pid = deaths.column("patient_id").to_numpy()
+    age = (
+        deaths.column("date").to_numpy() - _by_patient(population, "date_of_birth")[pid]
+    ).astype(int) / 365.25
+    decile = _by_patient(population, "imd_decile")
+    under75 = pid[age < 75]
+    all_deciles = population["patients"].column("imd_decile").to_numpy()
+    rate_deprived = (decile[under75] <= 3).sum() / (all_deciles <= 3).sum()
+    rate_affluent = (decile[under75] >= 8).sum() / (all_deciles >= 8).sum()
+    assert rate_deprived > 1.3 * rate_affluent
