@@ -11,7 +11,9 @@ NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 def test_lockout_after_max_failures_within_window() -> None:
     policy = ThrottlePolicy(max_failures=3, window=timedelta(minutes=10))
     fails = [NOW - timedelta(minutes=m) for m in (1, 2, 3)]
-    assert locked_until(fails, NOW, policy) == NOW - timedelta(minutes=1) + timedelta(minutes=10)
+    assert locked_until(fails, NOW, policy) == NOW - timedelta(minutes=1) + timedelta(
+        minutes=10
+    )
     assert locked_until(fails[:2], NOW, policy) is None
     old = [NOW - timedelta(minutes=m) for m in (11, 12, 13)]
     assert locked_until(old, NOW, policy) is None

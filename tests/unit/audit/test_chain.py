@@ -36,5 +36,7 @@ def test_deleted_event_breaks_the_next_link() -> None:
 
 
 def test_hash_is_order_independent_for_keys_but_not_values() -> None:
-    assert event_hash(GENESIS_HASH, {"a": 1, "b": 2}) == event_hash(GENESIS_HASH, {"b": 2, "a": 1})
+    assert event_hash(GENESIS_HASH, {"a": 1, "b": 2}) == event_hash(
+        GENESIS_HASH, {"b": 2, "a": 1}
+    )
     assert event_hash(GENESIS_HASH, {"a": 1}) != event_hash(GENESIS_HASH, {"a": 2})

@@ -26,20 +26,40 @@ OTHER_STEER = Actor(9, "h@x", "H", Role.STEERING, sha_code="Q31")
 
 
 def bid(status: BidStatus = BidStatus.SUBMITTED, pilot: bool = False) -> BidAccess:
-    return BidAccess(owner_id=1, status=status, pct_codes=("5QJ",), sha_code="Q30", assessor_ids=(4,), is_pilot=pilot)
+    return BidAccess(
+        owner_id=1,
+        status=status,
+        pct_codes=("5QJ",),
+        sha_code="Q30",
+        assessor_ids=(4,),
+        is_pilot=pilot,
+    )
 
 
 def test_drafts_are_visible_only_to_their_owner_and_admins() -> None:
     draft = bid(BidStatus.DRAFT)
-    visible = {a.id for a in (OWNER, OTHER_BIDDER, ADMIN, ASSESSOR, COMM, STEER) if can_view_bid(a, draft)}
+    visible = {
+        a.id
+        for a in (OWNER, OTHER_BIDDER, ADMIN, ASSESSOR, COMM, STEER)
+        if can_view_bid(a, draft)
+    }
     assert visible == {OWNER.id, ADMIN.id}
     assert not can_confirm_support(COMM, draft)
 
 
 @pytest.mark.parametrize(
     ("actor", "expected"),
-    [(OWNER, True), (OTHER_BIDDER, False), (ADMIN, True), (ASSESSOR, True), (OTHER_ASSESSOR, False),
-     (COMM, True), (OTHER_COMM, False), (STEER, False), (OTHER_STEER, False)],
+    [
+        (OWNER, True),
+        (OTHER_BIDDER, False),
+        (ADMIN, True),
+        (ASSESSOR, True),
+        (OTHER_ASSESSOR, False),
+        (COMM, True),
+        (OTHER_COMM, False),
+        (STEER, False),
+        (OTHER_STEER, False),
+    ],
 )
 def test_view_submitted_bid(actor: Actor, expected: bool) -> None:
     assert can_view_bid(actor, bid()) is expected
@@ -48,12 +68,24 @@ def test_view_submitted_bid(actor: Actor, expected: bool) -> None:
 def test_steering_sees_only_its_own_shas_pilots() -> None:
     assert can_view_bid(STEER, bid(BidStatus.DECIDED, pilot=True))
     assert not can_view_bid(OTHER_STEER, bid(BidStatus.DECIDED, pilot=True))
-    assert can_manage_pilot(STEER, bid(BidStatus.DECIDED, True)) and can_manage_pilot(ADMIN, bid(BidStatus.DECIDED, True))
+    assert can_manage_pilot(STEER, bid(BidStatus.DECIDED, True)) and can_manage_pilot(
+        ADMIN, bid(BidStatus.DECIDED, True)
+    )
     assert not can_manage_pilot(STEER, bid(BidStatus.DECIDED, False))
 
 
 def test_only_the_owner_edits_and_only_allocated_assessors_score() -> None:
-    assert can_edit_bid(OWNER, bid()) and not can_edit_bid(OTHER_BIDDER, bid()) and not can_edit_bid(ADMIN, bid())
+    assert (
+        can_edit_bid(OWNER, bid())
+        and not can_edit_bid(OTHER_BIDDER, bid())
+        and not can_edit_bid(ADMIN, bid())
+    )
     assert can_score(ASSESSOR, bid()) and not can_score(OTHER_ASSESSOR, bid())
-    assert can_confirm_support(COMM, bid()) and not can_confirm_support(OTHER_COMM, bid())
-    assert can_read_letter(OWNER, bid()) and can_read_letter(ADMIN, bid()) and not can_read_letter(OTHER_BIDDER, bid())
+    assert can_confirm_support(COMM, bid()) and not can_confirm_support(
+        OTHER_COMM, bid()
+    )
+    assert (
+        can_read_letter(OWNER, bid())
+        and can_read_letter(ADMIN, bid())
+        and not can_read_letter(OTHER_BIDDER, bid())
+    )

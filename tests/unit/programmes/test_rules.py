@@ -4,7 +4,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from carepilot.programmes.model import Decision, Inequality, OrgType, RiskStatus, Section, StateConflict, BidStatus
+from carepilot.programmes.model import (
+    BidStatus,
+    Decision,
+    Inequality,
+    OrgType,
+    RiskStatus,
+    Section,
+    StateConflict,
+)
 from carepilot.programmes.rules import (
     BidFacts,
     LetterFacts,
@@ -26,16 +34,23 @@ DEADLINE = datetime(2026, 12, 1, 17, 0, tzinfo=UTC)
 
 def facts(**kw: object) -> BidFacts:
     base: dict[str, object] = dict(
-        lead_org_type=OrgType.PBC_CONSORTIUM, pct_codes=("5QJ",), confirmed_pct_codes=("5QJ",),
-        inequalities=(Inequality.RACE,), evaluation_agreed=True,
-        sections={"governance": "Board"}, submitted_at=DEADLINE - timedelta(hours=1),
+        lead_org_type=OrgType.PBC_CONSORTIUM,
+        pct_codes=("5QJ",),
+        confirmed_pct_codes=("5QJ",),
+        inequalities=(Inequality.RACE,),
+        evaluation_agreed=True,
+        sections={"governance": "Board"},
+        submitted_at=DEADLINE - timedelta(hours=1),
     )
     base.update(kw)
     return BidFacts(**base)  # type: ignore[arg-type]
 
 
 def results(**kw: object) -> dict[str, tuple[bool, str]]:
-    return {r.rule: (r.passed, r.reason) for r in check_eligibility(facts(**kw), [Section.GOVERNANCE], DEADLINE)}
+    return {
+        r.rule: (r.passed, r.reason)
+        for r in check_eligibility(facts(**kw), [Section.GOVERNANCE], DEADLINE)
+    }
 
 
 def test_a_complete_bid_passes_every_rule() -> None:
@@ -48,17 +63,27 @@ def test_a_complete_bid_passes_every_rule() -> None:
     [
         ({"lead_org_type": OrgType.PRIVATE_COMPANY}, "lead_not_private", "never lead"),
         ({"lead_org_type": None}, "lead_not_private", "No lead"),
-        ({"confirmed_pct_codes": ()}, "pct_support", "Not yet confirmed by a commissioner of: 5QJ"),
+        (
+            {"confirmed_pct_codes": ()},
+            "pct_support",
+            "Not yet confirmed by a commissioner of: 5QJ",
+        ),
         ({"pct_codes": ()}, "pct_support", "No supporting PCT"),
         ({"pct_codes": ("5QJ", "5A3")}, "pct_support", "5A3"),
         ({"inequalities": ()}, "specific_inequality", "No specific inequality"),
         ({"evaluation_agreed": False}, "evaluation_agreed", "not given"),
         ({"sections": {"governance": "  "}}, "sections_complete", "governance"),
-        ({"submitted_at": DEADLINE + timedelta(seconds=1)}, "before_deadline", "deadline"),
+        (
+            {"submitted_at": DEADLINE + timedelta(seconds=1)},
+            "before_deadline",
+            "deadline",
+        ),
         ({"submitted_at": None}, "before_deadline", "Not submitted"),
     ],
 )
-def test_each_rule_fails_with_its_reason(change: dict[str, object], rule: str, reason: str) -> None:
+def test_each_rule_fails_with_its_reason(
+    change: dict[str, object], rule: str, reason: str
+) -> None:
     out = results(**change)
     passed, why = out[rule]
     assert not passed and reason in why
@@ -67,7 +92,9 @@ def test_each_rule_fails_with_its_reason(change: dict[str, object], rule: str, r
 
 def test_submission_problems_name_fields() -> None:
     assert submission_problems(facts(), [Section.GOVERNANCE]) == {}
-    errs = submission_problems(facts(lead_org_type=None, inequalities=(), sections={}), [Section.GOVERNANCE])
+    errs = submission_problems(
+        facts(lead_org_type=None, inequalities=(), sections={}), [Section.GOVERNANCE]
+    )
     assert set(errs) == {"partners", "inequalities", "section_governance"}
 
 
@@ -101,7 +128,12 @@ def test_moderation_flags_spread_above_threshold() -> None:
 
 def test_risk_matrix() -> None:
     assert risk_rating(4, 3) == 12 and risk_band(12) == "high"
-    assert [risk_band(s) for s in (1, 4, 8, 15)] == ["low", "moderate", "high", "extreme"]
+    assert [risk_band(s) for s in (1, 4, 8, 15)] == [
+        "low",
+        "moderate",
+        "high",
+        "extreme",
+    ]
     with pytest.raises(ValueError):
         risk_rating(0, 3)
 
@@ -114,6 +146,15 @@ def test_risk_transitions() -> None:
 
 @pytest.mark.parametrize("decision", list(Decision))
 def test_feedback_letter_states_the_decision(decision: Decision) -> None:
-    text = feedback_letter(LetterFacts("Bid", "Lead", "Prog", decision, 62.4, "Good work", ("Clear plan",)))
-    assert text.startswith("Dear Lead,") and "62%" in text and "Good work" in text and "- Clear plan" in text
-    assert ("steering group" in text) == (decision in (Decision.SELECTED, Decision.FRONTRUNNER))
+    text = feedback_letter(
+        LetterFacts("Bid", "Lead", "Prog", decision, 62.4, "Good work", ("Clear plan",))
+    )
+    assert (
+        text.startswith("Dear Lead,")
+        and "62%" in text
+        and "Good work" in text
+        and "- Clear plan" in text
+    )
+    assert ("steering group" in text) == (
+        decision in (Decision.SELECTED, Decision.FRONTRUNNER)
+    )
