@@ -1,0 +1,42 @@
+"""A small synthetic population loaded into DuckDB and SQLite, shared by the module."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import ibis
+import pyarrow as pa
+import pytest
+
+from carepilot.engine.definitions import SHIPPED_LIBRARY, load_definitions
+from carepilot.engine.tables import load_tables
+from carepilot.indicators.model import IndicatorDefinition
+from carepilot.indicators.periods import Frequency, Period, make_periods
+from carepilot.synth.config import SynthConfig
+from carepilot.synth.generate import generate
+
+
+@pytest.fixture(scope="session")
+def synth_data() -> dict[str, pa.Table]:
+    return generate(SynthConfig(patients=1200, seed=7, months=24))
+
+
+@pytest.fixture(scope="session")
+def examples() -> list[IndicatorDefinition]:
+    return load_definitions([SHIPPED_LIBRARY / "examples"])
+
+
+@pytest.fixture(scope="session")
+def periods() -> list[Period]:
+    return make_periods(dt.date(2022, 1, 1), dt.date(2022, 6, 1), Frequency.MONTH)
+
+
+@pytest.fixture(scope="session")
+def duck_tables(synth_data: dict[str, pa.Table]) -> dict[str, Any]:
+    return load_tables(ibis.duckdb.connect(), synth_data)
+
+
+@pytest.fixture(scope="session")
+def sqlite_tables(synth_data: dict[str, pa.Table]) -> dict[str, Any]:
+    return load_tables(ibis.sqlite.connect(), synth_data)
