@@ -197,6 +197,7 @@ def scenario(config: SynthConfig, orgs: Organisations, cal: Calendar) -> dict[st
                 for i in pilot
             ],
             "staggered": config.staggered,
+            "selection": _selection_summary(orgs),
         },
         "effects": [
             {
@@ -215,6 +216,22 @@ def scenario(config: SynthConfig, orgs: Organisations, cal: Calendar) -> dict[st
             "were selected with a bias towards larger, less deprived, better-"
             "performing PCNs, so compare against matched practices."
         ),
+    }
+
+
+def _selection_summary(orgs: Organisations) -> dict[str, float]:
+    """Baseline differences between pilot and other practices (the selection bias
+    an evaluation must adjust for), on the generator's latent scales."""
+    p = orgs.is_pilot
+    if not p.any() or p.all():
+        return {}
+    return {
+        "pilot_mean_deprivation_latent": round(float(orgs.deprivation[p].mean()), 4),
+        "other_mean_deprivation_latent": round(float(orgs.deprivation[~p].mean()), 4),
+        "pilot_mean_list_share": round(float(orgs.list_weight[p].mean()), 6),
+        "other_mean_list_share": round(float(orgs.list_weight[~p].mean()), 6),
+        "pilot_mean_quality_effect": round(float(orgs.quality_re[p].mean()), 4),
+        "other_mean_quality_effect": round(float(orgs.quality_re[~p].mean()), 4),
     }
 
 

@@ -206,6 +206,7 @@ def test_scenario_records_the_truth(tmp_path: Path) -> None:
     assert len(truth["pilot"]["practices"]) == 3
     assert all(e["value"] == 0 for e in truth["effects"])
     assert truth["rows"] == rows
+    assert "pilot_mean_deprivation_latent" in truth["pilot"]["selection"]
     assert {p.stem for p in tmp_path.glob("*.csv")} == set(TABLES)
 
 
