@@ -56,7 +56,8 @@ def prepare(path: Path, patients: int, months: int) -> None:
 def hand_written_sql(kind: str, periods, codes: list[str]) -> str:  # type: ignore[no-untyped-def]
     """Hand-written DuckDB SQL for the same aggregates the engine computes."""
     rows = ", ".join(
-        f"({i}, DATE '{p.start}', DATE '{p.end}', DATE '{p.ws}')" for i, p in enumerate(periods)
+        f"({i}, DATE '{p.start}', DATE '{p.end}', DATE '{p.ws}')"
+        for i, p in enumerate(periods)
     )
     code_list = ", ".join(f"'{c}'" for c in codes)
     if kind == "rate":
@@ -87,8 +88,14 @@ def hand_written_sql(kind: str, periods, codes: list[str]) -> str:  # type: igno
     sets = ", ".join(
         f"(period_id, practice_pseudo_id, {c})"
         for c in (
-            "sex", "age_band", "ethnicity", "imd_decile", "religion", "disability",
-            "sexual_orientation", "rural_urban",
+            "sex",
+            "age_band",
+            "ethnicity",
+            "imd_decile",
+            "religion",
+            "disability",
+            "sexual_orientation",
+            "rural_urban",
         )
     )
     return f"""
@@ -145,19 +152,35 @@ def main() -> None:
     if not db.exists():
         t0 = time.perf_counter()
         subprocess.run(
-            [sys.executable, __file__, "--prepare", str(db), "--patients",
-             str(args.patients), "--months", str(args.months)],
+            [
+                sys.executable,
+                __file__,
+                "--prepare",
+                str(db),
+                "--patients",
+                str(args.patients),
+                "--months",
+                str(args.months),
+            ],
             check=True,
         )
-        print(f"generated {args.patients:,} patients in {time.perf_counter() - t0:.1f} s")
+        print(
+            f"generated {args.patients:,} patients in {time.perf_counter() - t0:.1f} s"
+        )
 
     examples = load_definitions([SHIPPED_LIBRARY / "examples"])
     defs = [
-        dataclasses.replace(examples[i % len(examples)], id=f"{examples[i % len(examples)].id}-{i}")
+        dataclasses.replace(
+            examples[i % len(examples)], id=f"{examples[i % len(examples)].id}-{i}"
+        )
         for i in range(args.indicators)
     ]
     first = dt.date(2021, 4, 1)
-    periods = make_periods(first, first.replace(year=first.year + 3) - dt.timedelta(days=1), Frequency.MONTH)
+    periods = make_periods(
+        first,
+        first.replace(year=first.year + 3) - dt.timedelta(days=1),
+        Frequency.MONTH,
+    )
     periods = periods[: args.months]
 
     con = ibis.duckdb.connect(str(db), read_only=True)
@@ -189,9 +212,19 @@ def main() -> None:
         else:
             codes = list(d.codelists["diabetes"].codes)
             res = ", ".join(f"('{c}')" for c in d.codelists["diabetes_resolved"].codes)
-            con.raw_sql(f"CREATE OR REPLACE TEMP TABLE res_codes AS SELECT * FROM (VALUES {res}) t(c)")
+            con.raw_sql(
+                f"CREATE OR REPLACE TEMP TABLE res_codes AS SELECT * FROM (VALUES {res}) t(c)"
+            )
         ps = [
-            type("P", (), {"start": p.start, "end": p.end, "ws": rule_window_start(p, d.period_rule)})
+            type(
+                "P",
+                (),
+                {
+                    "start": p.start,
+                    "end": p.end,
+                    "ws": rule_window_start(p, d.period_rule),
+                },
+            )
             for p in periods
         ]
         sql = hand_written_sql(kind, ps, codes)

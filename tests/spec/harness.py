@@ -59,7 +59,9 @@ def patient(
     }
 
 
-def merge(*parts: Mapping[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+def merge(
+    *parts: Mapping[str, list[dict[str, Any]]],
+) -> dict[str, list[dict[str, Any]]]:
     """Concatenate table rows from several helpers/literals."""
     out: dict[str, list[dict[str, Any]]] = {}
     for part in parts:
@@ -68,7 +70,9 @@ def merge(*parts: Mapping[str, list[dict[str, Any]]]) -> dict[str, list[dict[str
     return out
 
 
-def _typed(tables: Mapping[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+def _typed(
+    tables: Mapping[str, list[dict[str, Any]]],
+) -> dict[str, list[dict[str, Any]]]:
     """Convert ISO date strings to dates and fill absent columns with defaults."""
     out: dict[str, list[dict[str, Any]]] = {}
     for name, rows in tables.items():
@@ -189,14 +193,28 @@ def indicator_rows(
     if engine == "reference":
         rows = evaluate_indicator(defn, _typed(tables), periods)
         out = [
-            (r["patient_id"], r["period_id"], r["practice_pseudo_id"], r["num"], r["den"], r["exc"])
+            (
+                r["patient_id"],
+                r["period_id"],
+                r["practice_pseudo_id"],
+                r["num"],
+                r["den"],
+                r["exc"],
+            )
             for r in rows
         ]
     else:
         t = _backend(engine, tables)
         df = compile_indicator(defn, t, periods).patient_level.to_pandas()
         out = [
-            (int(r.patient_id), int(r.period_id), int(r.practice_pseudo_id), float(r.num), float(r.den), float(r.exc))
+            (
+                int(r.patient_id),
+                int(r.period_id),
+                int(r.practice_pseudo_id),
+                float(r.num),
+                float(r.den),
+                float(r.exc),
+            )
             for r in df.itertuples()
         ]
     return sorted(out)

@@ -27,5 +27,7 @@ def test_parentheses_and_precedence(engine: str) -> None:
 
 
 def test_period_dates(engine: str) -> None:
-    got = evaluate(engine, 'period_end == date("2024-03-31") and period_start < period_end', TABLES)
+    got = evaluate(
+        engine, 'period_end == date("2024-03-31") and period_start < period_end', TABLES
+    )
     assert got == {1: True, 2: True, 3: True}

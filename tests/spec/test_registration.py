@@ -39,7 +39,12 @@ def test_attribution_prefers_registration_current_at_end(engine: str) -> None:
         patient(1, reg=("2000-01-01", "2024-03-10"), practice=1),
         {
             "practice_registrations": [
-                dict(patient_id=1, start_date="2024-03-11", end_date=None, practice_pseudo_id=2)
+                dict(
+                    patient_id=1,
+                    start_date="2024-03-11",
+                    end_date=None,
+                    practice_pseudo_id=2,
+                )
             ]
         },
     )

@@ -8,9 +8,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from typer.testing import CliRunner
-
 import typer
+from typer.testing import CliRunner
 
 from carepilot.cli import indicators as indicators_cli
 from carepilot.engine.definitions import SHIPPED_LIBRARY
@@ -20,7 +19,9 @@ EXAMPLES = str(SHIPPED_LIBRARY / "examples")
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory, synth_data: dict[str, pa.Table]) -> Path:
+def db(
+    tmp_path_factory: pytest.TempPathFactory, synth_data: dict[str, pa.Table]
+) -> Path:
     path = tmp_path_factory.mktemp("db") / "analytics.duckdb"
     con = duckdb.connect(str(path))
     for name, table in synth_data.items():
@@ -46,9 +47,26 @@ def test_run_writes_parquet(db: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.parquet"
     result = runner.invoke(
         app,
-        ["indicators", "run", "--db", str(db), "-d", EXAMPLES, "-i", "dm-prevalence",
-         "-i", "acsc-emergency-admissions", "--from", "2022-01", "--to", "2022-06",
-         "--frequency", "quarter", "--out", str(out)],
+        [
+            "indicators",
+            "run",
+            "--db",
+            str(db),
+            "-d",
+            EXAMPLES,
+            "-i",
+            "dm-prevalence",
+            "-i",
+            "acsc-emergency-admissions",
+            "--from",
+            "2022-01",
+            "--to",
+            "2022-06",
+            "--frequency",
+            "quarter",
+            "--out",
+            str(out),
+        ],
     )
     assert result.exit_code == 0, result.output
     table = pq.read_table(out).to_pandas()
@@ -61,8 +79,24 @@ def test_run_disclosure_none_warns(db: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.csv"
     result = runner.invoke(
         app,
-        ["indicators", "run", "--db", str(db), "-d", EXAMPLES, "-i", "dm-prevalence",
-         "--from", "2022-01", "--to", "2022-01", "--out", str(out), "--disclosure", "none"],
+        [
+            "indicators",
+            "run",
+            "--db",
+            str(db),
+            "-d",
+            EXAMPLES,
+            "-i",
+            "dm-prevalence",
+            "--from",
+            "2022-01",
+            "--to",
+            "2022-01",
+            "--out",
+            str(out),
+            "--disclosure",
+            "none",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "NOT disclosure" in result.output
@@ -73,14 +107,20 @@ def test_check_ok_and_bad(tmp_path: Path) -> None:
     result = runner.invoke(app, ["indicators", "check", EXAMPLES])
     assert result.exit_code == 0 and "valid" in result.output
     bad = tmp_path / "bad.yaml"
-    bad.write_text(Path(EXAMPLES, "dm-prevalence.yaml").read_text().replace("age >= 17", "agee >= 17"))
+    bad.write_text(
+        Path(EXAMPLES, "dm-prevalence.yaml")
+        .read_text()
+        .replace("age >= 17", "agee >= 17")
+    )
     result = runner.invoke(app, ["indicators", "check", str(bad)])
     assert isinstance(result.exception, DefinitionError)
     assert f"{bad}:14" in str(result.exception)
 
 
 def test_explain_and_list() -> None:
-    result = runner.invoke(app, ["indicators", "explain", "dm-hba1c-58", "-d", EXAMPLES])
+    result = runner.invoke(
+        app, ["indicators", "explain", "dm-hba1c-58", "-d", EXAMPLES]
+    )
     assert result.exit_code == 0, result.output
     assert "SELECT" in result.output and "GROUP BY" in result.output
     result = runner.invoke(app, ["indicators", "list", "-d", EXAMPLES])

@@ -19,7 +19,14 @@ from carepilot.indicators.model import IndicatorDefinition, ValueType
 from carepilot.indicators.periods import Period
 from carepilot.indicators.reference import evaluate_indicator
 
-KEY = ["indicator_id", "period_start", "area_type", "area_code", "breakdown", "category"]
+KEY = [
+    "indicator_id",
+    "period_start",
+    "area_type",
+    "area_code",
+    "breakdown",
+    "category",
+]
 
 
 @pytest.fixture(scope="module")
@@ -33,29 +40,49 @@ def _sorted(df: pd.DataFrame) -> pd.DataFrame:
 
 @pytest.mark.slow
 def test_sqlite_gives_identical_numbers(
-    duck_results: pd.DataFrame, sqlite_tables: dict[str, Any], examples, periods  # type: ignore[no-untyped-def]
+    duck_results: pd.DataFrame,
+    sqlite_tables: dict[str, Any],
+    examples,
+    periods,  # type: ignore[no-untyped-def]
 ) -> None:
     lite = run_indicators(Engine(sqlite_tables, periods), examples, ROW_LEVEL_ACCESS)
     a, b = _sorted(duck_results), _sorted(lite)
     assert len(a) == len(b) > 1000
     pd.testing.assert_frame_equal(a[KEY], b[KEY])
-    for col in ("numerator", "denominator", "exceptions", "value", "lower_ci_95", "upper_ci_99_8"):
-        np.testing.assert_allclose(a[col].to_numpy(float), b[col].to_numpy(float), rtol=1e-9, equal_nan=True)
+    for col in (
+        "numerator",
+        "denominator",
+        "exceptions",
+        "value",
+        "lower_ci_95",
+        "upper_ci_99_8",
+    ):
+        np.testing.assert_allclose(
+            a[col].to_numpy(float), b[col].to_numpy(float), rtol=1e-9, equal_nan=True
+        )
     assert (a["comparison"] == b["comparison"]).all()
 
 
 def test_every_value_type_produced_values(duck_results: pd.DataFrame, examples) -> None:  # type: ignore[no-untyped-def]
-    national = duck_results[(duck_results.area_type == "national") & (duck_results.breakdown == "total")]
+    national = duck_results[
+        (duck_results.area_type == "national") & (duck_results.breakdown == "total")
+    ]
     for d in examples:
         rows = national[national.indicator_id == d.id]
         assert len(rows) == 6, d.id
         assert rows["denominator"].gt(0).all(), d.id
-        if d.value_type not in (ValueType.DSR, ValueType.ISR):  # need events (>= 10 for DSR)
+        if d.value_type not in (
+            ValueType.DSR,
+            ValueType.ISR,
+        ):  # need events (>= 10 for DSR)
             assert rows["value"].notna().all(), d.id
 
 
 def test_reference_evaluator_agrees_on_synthetic_data(
-    synth_data: dict[str, pa.Table], duck_tables: dict[str, Any], examples, periods  # type: ignore[no-untyped-def]
+    synth_data: dict[str, pa.Table],
+    duck_tables: dict[str, Any],
+    examples,
+    periods,  # type: ignore[no-untyped-def]
 ) -> None:
     rows = {name: t.to_pylist() for name, t in synth_data.items()}
     engine = Engine(duck_tables, periods)
@@ -76,19 +103,35 @@ def test_categories_add_up_to_total(duck_results: pd.DataFrame) -> None:
     for breakdown, part in df[df.breakdown != "total"].groupby("breakdown"):
         sums = part.groupby(group)[["numerator", "denominator"]].sum()
         joined = sums.join(totals.add_suffix("_total"))
-        np.testing.assert_allclose(joined["numerator"], joined["numerator_total"], err_msg=str(breakdown))
-        np.testing.assert_allclose(joined["denominator"], joined["denominator_total"], err_msg=str(breakdown))
+        np.testing.assert_allclose(
+            joined["numerator"], joined["numerator_total"], err_msg=str(breakdown)
+        )
+        np.testing.assert_allclose(
+            joined["denominator"], joined["denominator_total"], err_msg=str(breakdown)
+        )
 
 
 def test_child_areas_add_up_to_parent(duck_results: pd.DataFrame) -> None:
     df = duck_results[duck_results.breakdown == "sex"]
     keys = ["indicator_id", "period_start", "breakdown", "category"]
-    for child, parent in (("practice", "pcn"), ("pcn", "commissioner"), ("commissioner", "national")):
-        kids = df[df.area_type == child].groupby([*keys, "parent_area_code"])[["numerator", "denominator"]].sum()
-        parents = df[df.area_type == parent].set_index([*keys, "area_code"])[["numerator", "denominator"]]
+    for child, parent in (
+        ("practice", "pcn"),
+        ("pcn", "commissioner"),
+        ("commissioner", "national"),
+    ):
+        kids = (
+            df[df.area_type == child]
+            .groupby([*keys, "parent_area_code"])[["numerator", "denominator"]]
+            .sum()
+        )
+        parents = df[df.area_type == parent].set_index([*keys, "area_code"])[
+            ["numerator", "denominator"]
+        ]
         parents.index = parents.index.set_names([*keys, "parent_area_code"])
         joined = kids.join(parents.add_suffix("_p"), how="outer")
-        np.testing.assert_allclose(joined["numerator"], joined["numerator_p"], err_msg=child)
+        np.testing.assert_allclose(
+            joined["numerator"], joined["numerator_p"], err_msg=child
+        )
 
 
 def test_pilot_rows_exist_and_point_to_national(duck_results: pd.DataFrame) -> None:
@@ -126,7 +169,11 @@ def test_write_parquet_and_csv(duck_results: pd.DataFrame, tmp_path: Path) -> No
     assert table.schema.equals(RESULT_SCHEMA)
     assert table.column_names == list(RESULT_COLUMNS)
     write_results(duck_results, tmp_path / "r.csv")
-    assert (tmp_path / "r.csv").read_text().startswith('"indicator_id","indicator_version"')
+    assert (
+        (tmp_path / "r.csv")
+        .read_text()
+        .startswith('"indicator_id","indicator_version"')
+    )
 
 
 def test_isr_national_is_100(duck_results: pd.DataFrame) -> None:
@@ -138,11 +185,19 @@ def test_isr_national_is_100(duck_results: pd.DataFrame) -> None:
     np.testing.assert_allclose(rows["value"].dropna(), 100.0)
 
 
-def test_proportion_value_uses_denominator_minus_exceptions(duck_results: pd.DataFrame) -> None:
-    rows = duck_results[(duck_results.indicator_id == "dm-hba1c-58") & (duck_results.denominator > 0)]
-    np.testing.assert_allclose(rows["value"], rows["numerator"] / rows["denominator"] * 100)
+def test_proportion_value_uses_denominator_minus_exceptions(
+    duck_results: pd.DataFrame,
+) -> None:
+    rows = duck_results[
+        (duck_results.indicator_id == "dm-hba1c-58") & (duck_results.denominator > 0)
+    ]
+    np.testing.assert_allclose(
+        rows["value"], rows["numerator"] / rows["denominator"] * 100
+    )
     assert rows["exceptions"].notna().all()
 
 
-def _unused(d: IndicatorDefinition, p: Period) -> None:  # keeps imports honest for pyright
+def _unused(
+    d: IndicatorDefinition, p: Period
+) -> None:  # keeps imports honest for pyright
     del d, p
