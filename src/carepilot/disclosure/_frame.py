@@ -118,7 +118,7 @@ def factorize(values: NDArray[Any]) -> tuple[IntArray, NDArray[Any]]:
 
 def index_of(haystack: NDArray[Any], needles: NDArray[Any]) -> IntArray:
     """Position of each needle in a unique ``haystack``, -1 where absent."""
-    return np.asarray(pd.Index(haystack).get_indexer(needles), dtype=np.int64)
+    return np.asarray(pd.Index(haystack).get_indexer(pd.Index(needles)), dtype=np.int64)
 
 
 def first_duplicate(values: NDArray[Any]) -> int | None:

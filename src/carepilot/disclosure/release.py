@@ -161,19 +161,38 @@ def _prepare(results: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _add_reason(out: pd.DataFrame, mask: BoolArray, reason: str) -> None:
-    """Append ``reason`` to the ``suppression_reason`` of the rows in ``mask``."""
-    if not mask.any():
+def _set_reasons(out: pd.DataFrame, parts: list[tuple[BoolArray, str]]) -> None:
+    """Append the texts of ``parts`` to ``suppression_reason`` where their masks hold.
+
+    Rows are grouped by which parts apply (a bit code), so strings are built once
+    per combination rather than once per row.
+    """
+    n = len(out)
+    code = np.zeros(n, dtype=np.int64)
+    for bit, (mask, _) in enumerate(parts):
+        code |= mask.astype(np.int64) << bit
+    if not code.any():
         return
+    uniq, inverse = np.unique(code, return_inverse=True)
+    texts = np.array(
+        [
+            "; ".join(t for bit, (_, t) in enumerate(parts) if int(u) >> bit & 1)
+            or None
+            for u in uniq
+        ],
+        dtype=object,
+    )
+    new = texts[inverse]
     current = _frame.object_column(out, "suppression_reason")
-    empty = _frame.is_null(current)
-    current[mask & empty] = reason
-    extend = np.flatnonzero(mask & ~empty)
-    if len(extend):
-        previous = current[extend].astype(str)
-        already = np.char.endswith(previous, reason)
-        current[extend] = np.where(
-            already, previous, np.char.add(previous, "; " + reason)
+    has_old = ~_frame.is_null(current)
+    has_new = code != 0
+    current[has_new & ~has_old] = new[has_new & ~has_old]
+    both = np.flatnonzero(has_new & has_old)
+    if len(both):
+        old = current[both].astype(str)
+        add = new[both].astype(str)
+        current[both] = np.where(
+            np.char.endswith(old, add), old, np.char.add(np.char.add(old, "; "), add)
         )
     _frame.set_object(out, "suppression_reason", current)
 
@@ -235,11 +254,16 @@ def _release_opensafely(
             comp[keep] = _frame.result_column(stats, rows, "comparison")
             _frame.set_object(out, "comparison", comp)
     zero_note = "" if policy.redact_zero else ", 0 shown"
-    for col in ("numerator", "denominator"):
-        _add_reason(
-            out, redacted[col], f"{col} <= {t} redacted ({policy.name}{zero_note})"
-        )
-    _add_reason(out, upstream & ~already, "counts hidden before release")
+    _set_reasons(
+        out,
+        [
+            *(
+                (redacted[col], f"{col} <= {t} redacted ({policy.name}{zero_note})")
+                for col in ("numerator", "denominator")
+            ),
+            (upstream & ~already, "counts hidden before release"),
+        ],
+    )
     _blank(out, hidden | already, STAT_COLUMNS)
     _frame.set_bool(out, "suppressed", already | hidden)
     return out
@@ -288,14 +312,17 @@ def _release_suppress(out: pd.DataFrame, policy: DisclosurePolicy) -> pd.DataFra
         result.rounds,
     )
     already = _frame.bool_column(out, "suppressed")
-    for mask, text in reasons:
-        _add_reason(out, mask, text)
-    _add_reason(out, upstream & ~primary & ~already, "counts hidden before release")
-    _add_reason(
+    _set_reasons(
         out,
-        result.secondary,
-        "secondary: protects a suppressed row of the same breakdown or area "
-        f"hierarchy ({policy.name})",
+        [
+            *reasons,
+            (upstream & ~primary & ~already, "counts hidden before release"),
+            (
+                result.secondary,
+                "secondary: protects a suppressed row of the same breakdown or area "
+                f"hierarchy ({policy.name})",
+            ),
+        ],
     )
     _blank(out, result.hidden, COUNT_COLUMNS)
     _blank(out, result.hidden | already, STAT_COLUMNS)
