@@ -20,7 +20,7 @@ from carepilot.store.atomic import temp_prefix
 from .conftest import TODAY, file_hash
 
 _N_PATIENTS = 100_000
-_N_EVENTS = 4_000_000
+_N_EVENTS = 2_000_000
 
 
 def _big_extract(directory: Path) -> None:

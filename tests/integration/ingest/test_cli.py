@@ -1,45 +1,63 @@
-"""`carepilot load` and `carepilot info` end to end (subprocess, as a user runs them)."""
+"""`carepilot load` and `carepilot info` as a user runs them (in-process, via `run()`).
+
+`run()` is the console-script entry point: it turns `UserError`s into a message
+and the error's exit code. One real subprocess run lives in test_bad_data.py.
+"""
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from carepilot.cli.main import run
 from carepilot.errors import ConfigError
 
 from .conftest import GOOD
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "carepilot.cli.main", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
-    )
+def _cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "argv", ["carepilot", *args])
+    code = 0
+    try:
+        run()
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
-def test_load_then_info_then_refuse_without_mode(tmp_path: Path) -> None:
+def test_load_then_info_then_refuse_without_mode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     db = tmp_path / "cli.duckdb"
-    loaded = _cli("load", str(GOOD), "--db", str(db))
-    assert loaded.returncode == 0, loaded.stderr
-    assert "155 rows from 20 files" in loaded.stdout
-    info = _cli("info", "--db", str(db))
-    assert info.returncode == 0, info.stderr
-    assert str(db.resolve()) in info.stdout
-    assert "Patients: 20" in info.stdout and "Practices: 3" in info.stdout
-    assert "clinical_events" in info.stdout and "2009-01-15" in info.stdout
-    assert str(GOOD) in info.stdout
-    again = _cli("load", str(GOOD), "--db", str(db))
-    assert again.returncode == ConfigError.exit_code
-    assert "--replace" in again.stderr and "--append" in again.stderr
-    both = _cli("load", str(GOOD), "--db", str(db), "--replace", "--append")
-    assert both.returncode == ConfigError.exit_code
+    code, out, err = _cli(monkeypatch, capsys, "load", str(GOOD), "--db", str(db))
+    assert code == 0, err
+    assert "155 rows from 20 files" in out
+    code, out, err = _cli(monkeypatch, capsys, "info", "--db", str(db))
+    assert code == 0, err
+    flat = out.replace("\n", "")
+    assert db.name in flat
+    assert "Patients: 20" in out and "Practices: 3" in out
+    assert "clinical_events" in out and "2009-01-15" in out
+    code, out, err = _cli(monkeypatch, capsys, "load", str(GOOD), "--db", str(db))
+    assert code == ConfigError.exit_code
+    assert "--replace" in err and "--append" in err
+    code, _, err = _cli(
+        monkeypatch, capsys, "load", str(GOOD), "--db", str(db), "--replace", "--append"
+    )
+    assert code == ConfigError.exit_code
+    assert "not both" in err
 
 
-def test_info_on_missing_database_is_a_clear_error(tmp_path: Path) -> None:
-    result = _cli("info", "--db", str(tmp_path / "none.duckdb"))
-    assert result.returncode == ConfigError.exit_code
-    assert "does not exist" in result.stderr
+def test_info_on_missing_database_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = _cli(
+        monkeypatch, capsys, "info", "--db", str(tmp_path / "no.duckdb")
+    )
+    assert code == ConfigError.exit_code
+    assert "does not exist" in err
