@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -151,6 +152,7 @@ def test_no_suppressed_row_is_a_linear_function_of_published_rows(
     assert _hidden_derivable(out) == []
 
 
+@pytest.mark.slow
 @settings(max_examples=30)
 @given(additive_tables(positive=True), suppress_policies)
 def test_lp_attacker_cannot_narrow_any_suppressed_count(
