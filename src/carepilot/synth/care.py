@@ -12,27 +12,23 @@ period.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import pyarrow as pa
 
-from carepilot.codelists import load_codelist
-from carepilot.synth._arrow import Cat, Masked, build_table
+from carepilot.synth._coded import CodedRows
 from carepilot.synth._sampling import (
     BoolArray,
     Calendar,
     Events,
     FloatArray,
-    IntArray,
     Windows,
     draw_events,
     logistic,
     logit,
-    pick_codes,
 )
 from carepilot.synth.conditions import Conditions
 from carepilot.synth.config import PilotEffects
+from carepilot.synth.medicines import prescribe
 from carepilot.synth.organisations import Organisations
 from carepilot.synth.population import NO_DAY, Patients
 
@@ -41,57 +37,6 @@ _REGISTERS = (
     "hypertension", "diabetes", "chd", "stroke_tia", "copd", "asthma", "dementia",
     "smi", "depression", "atrial_fibrillation", "ckd",
 )  # fmt: skip
-
-
-@dataclass(slots=True)
-class CodedRows:
-    """Accumulates coded rows from many codelists; builds one Arrow table."""
-
-    owners: list[IntArray] = field(default_factory=list[IntArray])
-    days: list[IntArray] = field(default_factory=list[IntArray])
-    codes: list[IntArray] = field(default_factory=list[IntArray])
-    values: list[FloatArray] = field(default_factory=list[FloatArray])
-    categories: list[str] = field(default_factory=list[str])
-    _offset: dict[str, int] = field(default_factory=dict[str, int])
-
-    def add(
-        self,
-        rng: np.random.Generator,
-        codelist: str,
-        owner: IntArray,
-        day: IntArray,
-        value: FloatArray | None = None,
-        code_idx: IntArray | None = None,
-    ) -> None:
-        """Add rows coded from `codelist` (code chosen per row unless given)."""
-        codes = load_codelist(codelist).codes
-        if codelist not in self._offset:
-            self._offset[codelist] = len(self.categories)
-            self.categories.extend(codes)
-        if code_idx is None:
-            code_idx = pick_codes(rng, len(codes), len(owner))
-        self.owners.append(np.asarray(owner, dtype=np.int64))
-        self.days.append(np.asarray(day, dtype=np.int64))
-        self.codes.append(code_idx + self._offset[codelist])
-        self.values.append(
-            np.full(len(owner), np.nan) if value is None else np.asarray(value, float)
-        )
-
-    def table(self, table_name: str, pts: Patients, code_column: str) -> pa.Table:
-        if not self.owners:
-            return build_table(table_name, 0, {})
-        owner = np.concatenate(self.owners)
-        day = np.concatenate(self.days)
-        code = np.concatenate(self.codes)
-        value = np.concatenate(self.values)
-        columns: dict[str, object] = {
-            "patient_id": pts.patient_id[owner],
-            "date": day,
-            code_column: Cat(code, self.categories),
-        }
-        if table_name == "clinical_events":
-            columns["numeric_value"] = Masked(np.nan_to_num(value), ~np.isnan(value))
-        return build_table(table_name, len(owner), columns)  # type: ignore[arg-type]
 
 
 def primary_care(
@@ -111,7 +56,7 @@ def primary_care(
     a = conds.active
     quality = orgs.quality_re[pts.practice]
     meds = CodedRows()
-    on_statin = _medicines(pts, conds, windows, cal, age, rng, meds)
+    on_statin = prescribe(pts, conds, windows, cal, age, rng, meds)
     _blood_pressure(pts, a, windows, cal, effects, age, quality, rng, ev)
     _hba1c(pts, a, windows, cal, effects, age, quality, rng, ev)
     high_risk = (
@@ -395,57 +340,3 @@ def _pca(
     declined = rng.random(len(e)) < 0.75
     ev.add(rng, "qof_pca_declined", e.owner[declined], e.day[declined])
     ev.add(rng, "qof_pca_unsuitable", e.owner[~declined], e.day[~declined])
-
-
-_MED_CLASSES: tuple[tuple[str, float], ...] = (
-    ("statins", 0.7),
-    ("anticoagulants", 0.7),
-    ("ace_inhibitors_arbs", 0.7),
-    ("antihypertensives", 0.7),
-    ("inhalers", 0.45),
-    ("metformin", 0.7),
-    ("nice_ta_medicines", 0.7),
-)
-
-
-def _medicines(
-    pts: Patients,
-    conds: Conditions,
-    windows: Windows,
-    cal: Calendar,
-    age: FloatArray,
-    rng: np.random.Generator,
-    meds: CodedRows,
-) -> BoolArray:
-    """Repeat prescriptions (~monthly issues) for treated patients; returns who is
-    on a statin (lowers their cholesterol values)."""
-    a = conds.active
-    n = len(pts)
-    u = rng.random((n, len(_MED_CLASSES)))
-    secondary = a["chd"] | a["stroke_tia"] | (a["diabetes"] & (age >= 40))
-    p = {
-        "statins": np.where(
-            secondary, 0.75, np.where(a["hypertension"], 0.3, 0.06 * (age >= 60))
-        ),
-        "anticoagulants": a["atrial_fibrillation"] * np.where(age >= 65, 0.85, 0.5),
-        "ace_inhibitors_arbs": np.maximum.reduce(
-            [a["hypertension"] * 0.55, a["diabetes"] * 0.4, a["ckd"] * 0.5]
-        ),
-        "antihypertensives": a["hypertension"] * 0.55,
-        "inhalers": np.maximum(a["asthma"] * 0.75, a["copd"] * 0.9),
-        "metformin": a["diabetes"] * 0.7,
-        "nice_ta_medicines": a["diabetes"] * 0.18,
-    }
-    on_statin = np.zeros(n, dtype=bool)
-    for j, (name, rate) in enumerate(_MED_CLASSES):
-        on = u[:, j] < p[name]
-        if name == "statins":
-            on_statin = on
-        e = draw_events(rng, windows, on * rate, cal)
-        n_codes = len(load_codelist(name).codes)
-        if name == "nice_ta_medicines":
-            per_patient = np.full(n, n_codes - 1)  # empagliflozin for diabetes
-        else:
-            per_patient = pick_codes(rng, n_codes, n)
-        meds.add(rng, name, e.owner, e.day, code_idx=per_patient[e.owner])
-    return on_statin
