@@ -24,6 +24,7 @@ import carepilot
 from carepilot.errors import ConfigError
 from carepilot.ingest.checks import (
     Reference,
+    build_bitmap,
     build_checks,
     check_primary_key,
     code_checks,
@@ -35,7 +36,7 @@ from carepilot.ingest.checks import (
 from carepilot.ingest.files import DataFile, FileFormat, ScanResult, discover, scan
 from carepilot.ingest.problems import DEFAULT_MAX_ERRORS, ProblemKind, ProblemLog
 from carepilot.ingest.sources import Source, parquet_source, stage_csv
-from carepilot.schema import TABLES
+from carepilot.schema import TABLES, ColumnType
 from carepilot.store.atomic import AtomicDatabaseFile
 from carepilot.store.tables import (
     LOAD_FILES_TABLE,
@@ -292,7 +293,12 @@ class _Loader:
                     "check it)."
                 )
                 continue
-            refs.append(Reference(cs.column.name, ref_table, ref_key))
+            bitmap = None
+            if cs.column.type is ColumnType.INT:
+                bitmap = build_bitmap(
+                    self.conn, ref_table, ref_key, f"_cp_keys_{ref_table}_{ref_key}"
+                )
+            refs.append(Reference(cs.column.name, ref_table, ref_key, bitmap))
         return refs
 
 

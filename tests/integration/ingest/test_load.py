@@ -219,3 +219,29 @@ def test_composite_primary_key_duplicates(tmp_path: Path) -> None:
         "value 'RX2, District nursing, 2010-05-01': duplicate primary key; expected a "
         "unique `provider_code`, `service`, `month_start`; the same key is on line 3"
     ) in str(info.value)
+
+
+def test_orphan_inside_the_key_range_is_found(tmp_path: Path) -> None:
+    # Whole-number references are checked with a bitmap over [min, max]; an id in
+    # a gap of that range must still be flagged.
+    src = tmp_path / "gap"
+    src.mkdir()
+    (src / "patients.csv").write_text(
+        "patient_id,date_of_birth,sex\n1,1980-01-01,male\n3,1980-01-01,male\n"
+    )
+    (src / "clinical_events.csv").write_text(
+        "patient_id,date,snomedct_code\n3,2010-01-01,44054006\n2,2010-01-01,44054006\n"
+        "0,2010-01-01,44054006\n"
+    )
+    with pytest.raises(InputDataError) as info:
+        load_extract(src, tmp_path / "db.duckdb", today=TODAY)
+    message = str(info.value)
+    assert (
+        "clinical_events.csv line 3, column `patient_id`: value '2': reference"
+        in message
+    )
+    assert (
+        "clinical_events.csv line 4, column `patient_id`: value '0': reference"
+        in message
+    )
+    assert "reference to an unknown row: 2" in message
