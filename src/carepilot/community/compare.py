@@ -279,6 +279,7 @@ def scorecard(comparison: pd.DataFrame) -> pd.DataFrame:
         if col not in counts:
             counts[col] = 0
     counts = counts[["better", "similar", "worse", "not compared"]].reset_index()
+    counts = counts.rename(columns={"not compared": "not_compared"})
     compared = counts["better"] + counts["similar"] + counts["worse"]
     counts["score"] = (counts["better"] - counts["worse"]) / compared.where(
         compared > 0
