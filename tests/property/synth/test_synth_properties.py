@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-import pyarrow.compute as pc
+from typing import Any
+
+import pyarrow.compute as _pc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from carepilot.schema import TABLES
 from carepilot.synth import SynthConfig, generate
+
+# pyarrow.compute functions are generated at import time; its stubs lack them.
+pc: Any = _pc
 
 
 @settings(max_examples=5, deadline=None)

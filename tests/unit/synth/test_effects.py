@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import math
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
+import pyarrow.compute as _pc
 import pytest
 
 from carepilot.codelists import load_codelist
 from carepilot.synth import PilotEffects, SynthConfig, generate
+
+# pyarrow.compute functions are generated at import time; its stubs lack them.
+pc: Any = _pc
 
 START = date(2021, 4, 1)
 

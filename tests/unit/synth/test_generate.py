@@ -6,10 +6,11 @@ import hashlib
 import json
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
+import pyarrow.compute as _pc
 import pytest
 
 from carepilot.codelists import load_codelist
@@ -17,6 +18,9 @@ from carepilot.schema import ARROW_TYPE_NAMES, TABLES
 from carepilot.schema.codes import is_valid_code
 from carepilot.schema.model import ColumnType
 from carepilot.synth import PilotEffects, SynthConfig, generate, write_population
+
+# pyarrow.compute functions are generated at import time; its stubs lack them.
+pc: Any = _pc
 
 CONFIG = SynthConfig(patients=12_000, seed=11, practices=12, pilot_practices=4)
 
