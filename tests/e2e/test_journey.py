@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.pages import Session
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def _dt(days: int) -> str:

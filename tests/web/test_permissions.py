@@ -247,6 +247,7 @@ def _denied(resp: Any, role: Role, api: bool) -> bool:
     return resp.status_code == 403
 
 
+@pytest.mark.slow
 def test_each_role_can_do_exactly_what_it_should(users: h.Users) -> None:
     ids = _world(users)
     routes = sorted(
