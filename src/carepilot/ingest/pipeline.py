@@ -41,6 +41,7 @@ from carepilot.store.atomic import AtomicDatabaseFile
 from carepilot.store.tables import (
     LOAD_FILES_TABLE,
     LOADS_TABLE,
+    contract_mismatches,
     create_all,
     data_row_counts,
     quote,
@@ -142,6 +143,13 @@ def load_extract(
                 for name in TABLES:
                     conn.execute(f"DROP TABLE IF EXISTS {quote(name)}")
             create_all(conn)
+            mismatches = contract_mismatches(conn)
+            if mismatches:
+                raise ConfigError(
+                    f"{db_path} was written with a different data model: "
+                    + "; ".join(mismatches)
+                    + ". Reload everything with --replace."
+                )
             loader = _Loader(conn, log, max_errors, today, warnings)
             loads = [loader.load_file(f) for f in files]
             if log:

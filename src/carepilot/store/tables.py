@@ -89,3 +89,29 @@ def data_row_counts(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
             row = conn.execute(f"SELECT count(*) FROM {quote(name)}").fetchone()
             counts[name] = int(row[0]) if row else 0
     return counts
+
+
+def contract_mismatches(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    """Data-model tables whose stored columns differ from the schema (name, order, type).
+
+    A database written by an older carepilot may lack columns added since; appending
+    to it would fail half-way, so loading checks this first.
+    """
+    problems: list[str] = []
+    present = existing_tables(conn)
+    for table in TABLES.values():
+        if table.name not in present:
+            continue
+        stored = [
+            (str(r[0]), str(r[1]))
+            for r in conn.execute(f"DESCRIBE {quote(table.name)}").fetchall()
+        ]
+        expected = [(c.name, DUCKDB_TYPES[c.type]) for c in table.columns]
+        if stored != expected:
+            problems.append(
+                f"`{table.name}` has columns "
+                + ", ".join(f"{n} {t}" for n, t in stored)
+                + "; expected "
+                + ", ".join(f"{n} {t}" for n, t in expected)
+            )
+    return problems

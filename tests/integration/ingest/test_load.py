@@ -245,3 +245,16 @@ def test_orphan_inside_the_key_range_is_found(tmp_path: Path) -> None:
         in message
     )
     assert "reference to an unknown row: 2" in message
+
+
+def test_append_to_database_with_an_older_data_model_is_refused(
+    good_db: Path,
+) -> None:
+    conn = duckdb.connect(str(good_db))
+    conn.execute("ALTER TABLE patients DROP COLUMN rural_urban")
+    conn.close()
+    before = good_db.read_bytes()
+    with pytest.raises(ConfigError, match="different data model.*--replace"):
+        load_extract(GOOD, good_db, LoadMode.APPEND, today=TODAY)
+    assert good_db.read_bytes() == before
+    load_extract(GOOD, good_db, LoadMode.REPLACE, today=TODAY)
