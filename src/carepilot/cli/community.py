@@ -121,7 +121,7 @@ def scorecard_cmd(
             str(r.better),
             str(r.similar),
             str(r.worse),
-            str(r._5),
+            str(r.not_compared),
             "-" if r.score != r.score else f"{r.score:+.2f}",
         )
     console.print(table)
