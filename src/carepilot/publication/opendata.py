@@ -1,0 +1,393 @@
+"""Open data for patient choice: the Fingertips-format export and the JSON query.
+
+`to_fingertips` turns a released results table into the columns of Fingertips'
+data downloads (one row per indicator x area x breakdown category x period), so
+anyone who reads Fingertips CSVs can read ours. `export` writes it as CSV and
+Parquet with ``metadata.json`` (indicator definitions, column dictionary, licence,
+disclosure policy) and a ``SHA256SUMS`` manifest (``sha256sum -c SHA256SUMS``).
+`query` serves the same rows as JSON pages with filters, for the web API.
+
+Only disclosure-controlled tables are exported: `verify_released` refuses output of
+``--disclosure none``, and suppressed rows carry no figures.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from carepilot.errors import UserError
+from carepilot.publication import colours
+from carepilot.publication.periods import (
+    period_label,
+    period_range,
+    recent_trend,
+    sortable,
+)
+from carepilot.publication.results import (
+    IndicatorMeta,
+    frame_checksum,
+    meta_for,
+    public_rows,
+    verify_released,
+)
+from carepilot.stats.significance import compare_to_benchmark
+
+LICENCE = {
+    "name": "Open Government Licence v3.0",
+    "id": "OGL-UK-3.0",
+    "path": "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/",
+}
+"""Licence of the published data (public sector information in England)."""
+
+COLUMNS: dict[str, str] = {
+    "Indicator ID": "Identifier of the indicator (carepilot indicator id).",
+    "Indicator Name": "Title of the indicator.",
+    "Parent Code": "Code of the area this area is compared with (its parent).",
+    "Parent Name": "Name of the parent area.",
+    "Area Code": "Code of the area (ODS code for practices and providers).",
+    "Area Name": "Name of the area.",
+    "Area Type": "national, commissioner, pcn, practice or pilot.",
+    "Sex": "Persons, Male or Female (Persons unless broken down by sex).",
+    "Age": "Age band, or 'All ages' for the indicator's whole population.",
+    "Category Type": "Breakdown the category belongs to (blank for the total).",
+    "Category": "Category of the breakdown, e.g. an ethnic group or IMD decile.",
+    "Time period": "Period in Fingertips style: 2023/24, 2023, 2023 Q2, Apr 2023.",
+    "Value": "Indicator value (units in metadata.json; blank when suppressed).",
+    "Lower CI 95.0 limit": "Lower 95 % confidence limit.",
+    "Upper CI 95.0 limit": "Upper 95 % confidence limit.",
+    "Lower CI 99.8 limit": "Lower 99.8 % confidence limit.",
+    "Upper CI 99.8 limit": "Upper 99.8 % confidence limit.",
+    "Count": "Numerator after disclosure control (rounded or blank).",
+    "Denominator": "Denominator after disclosure control (rounded or blank).",
+    "Value note": "Why a value is missing (disclosure control), else blank.",
+    "Recent Trend": "Chi-squared test for trend over the last 5 periods "
+    "(proportions only), Fingertips wording.",
+    "Compared to England value or percentiles": "Better/Similar/Worse (or "
+    "Higher/Lower) than England by the 95 % interval; Not compared if undefined.",
+    "Compared to parent value or percentiles": "The same comparison against the "
+    "parent area's value.",
+    "Time period Sortable": "YYYYMMDD of the period start, for sorting.",
+    "Time period range": "Length of the period: 1m, 3m, 1y.",
+    "Indicator version": "Version of the indicator definition.",
+    "Period start": "First day of the period (ISO date).",
+    "Period end": "Last day of the period, inclusive (ISO date).",
+}
+"""Column dictionary of the export, in column order."""
+
+CATEGORY_TYPES: dict[str, str] = {
+    "ethnicity_5": "Ethnic groups (5 groups)",
+    "ethnicity_16": "Ethnic groups (16 groups)",
+    "imd_quintile": "Deprivation quintile (IMD, 1 = most deprived)",
+    "imd_decile": "Deprivation decile (IMD, 1 = most deprived)",
+    "religion": "Religion",
+    "disability": "Disability",
+    "sexual_orientation": "Sexual orientation",
+    "rural_urban": "Rural/urban classification",
+}
+"""Fingertips "Category Type" wording per breakdown (sex and age have columns)."""
+
+MAX_PAGE_SIZE = 1000
+"""Largest page `query` serves."""
+
+
+def _sex(breakdown: str, category: str) -> str:
+    if breakdown != "sex":
+        return "Persons"
+    return category.capitalize()
+
+
+def _age(breakdown: str, category: str) -> str:
+    return f"{category} yrs" if breakdown == "age_band" else "All ages"
+
+
+def _parent_comparison(
+    frame: pd.DataFrame, meta: Mapping[str, IndicatorMeta]
+) -> np.ndarray:
+    keys = ["indicator_id", "period_start", "breakdown", "category"]
+    parents = frame[[*keys, "area_code", "value"]].rename(
+        columns={"area_code": "parent_area_code", "value": "_parent_value"}
+    )
+    merged = frame.merge(parents, on=[*keys, "parent_area_code"], how="left")
+    out = np.full(len(frame), "not compared", dtype=object)
+    for indicator_id, idx in merged.groupby("indicator_id").indices.items():
+        rows = merged.iloc[idx]
+        out[idx] = compare_to_benchmark(
+            rows["value"].to_numpy(float),
+            rows["lower_ci_95"].to_numpy(float),
+            rows["upper_ci_95"].to_numpy(float),
+            rows["_parent_value"].to_numpy(float),
+            meta[str(indicator_id)].polarity,
+        )
+    return out
+
+
+def _trends(frame: pd.DataFrame, meta: Mapping[str, IndicatorMeta]) -> pd.Series:
+    keys = ["indicator_id", "area_code", "breakdown", "category"]
+    ordered = frame.sort_values("period_start")
+    out = pd.Series("Cannot be calculated", index=frame.index, dtype=object)
+    for key, rows in ordered.groupby(keys, sort=False):
+        m = meta[str(key[0])]
+        text = recent_trend(
+            rows["numerator"].to_numpy(float),
+            rows["denominator"].to_numpy(float),
+            m.polarity,
+            m.value_type,
+        )
+        out.loc[rows.index[-1]] = text
+    return out
+
+
+def to_fingertips(
+    results: pd.DataFrame, meta: Mapping[str, IndicatorMeta] | None = None
+) -> pd.DataFrame:
+    """Released results → Fingertips data-download columns (see `COLUMNS`).
+
+    "Recent Trend" is filled on the latest period of each series only (as
+    Fingertips does). Suppressed rows keep their labels with blank figures and
+    a "Value note".
+    """
+    frame = public_rows(results).reset_index(drop=True)
+    info = meta_for(frame, meta)
+    names = dict(zip(frame["area_code"], frame["area_name"], strict=False))
+    breakdown = frame["breakdown"].to_numpy(str)
+    category = frame["category"].to_numpy(str)
+    starts = frame["period_start"].tolist()
+    ends = frame["period_end"].tolist()
+    note = np.where(
+        frame["suppressed"].to_numpy(bool),
+        "Value suppressed for disclosure control: "
+        + frame["suppression_reason"].fillna("small numbers").astype(str),
+        "",
+    )
+    parent = frame["parent_area_code"].where(frame["parent_area_code"].notna(), "")
+    out = pd.DataFrame(
+        {
+            "Indicator ID": frame["indicator_id"],
+            "Indicator Name": [info[i].title for i in frame["indicator_id"]],
+            "Parent Code": parent.astype(str).replace({"None": "", "nan": ""}),
+            "Parent Name": [names.get(p, "") for p in parent],
+            "Area Code": frame["area_code"],
+            "Area Name": frame["area_name"],
+            "Area Type": frame["area_type"],
+            "Sex": [_sex(b, c) for b, c in zip(breakdown, category, strict=True)],
+            "Age": [_age(b, c) for b, c in zip(breakdown, category, strict=True)],
+            "Category Type": [CATEGORY_TYPES.get(b, "") for b in breakdown],
+            "Category": [
+                c if b in CATEGORY_TYPES else ""
+                for b, c in zip(breakdown, category, strict=True)
+            ],
+            "Time period": [
+                period_label(s, e) for s, e in zip(starts, ends, strict=True)
+            ],
+            "Value": frame["value"],
+            "Lower CI 95.0 limit": frame["lower_ci_95"],
+            "Upper CI 95.0 limit": frame["upper_ci_95"],
+            "Lower CI 99.8 limit": frame["lower_ci_99_8"],
+            "Upper CI 99.8 limit": frame["upper_ci_99_8"],
+            "Count": frame["numerator"],
+            "Denominator": frame["denominator"],
+            "Value note": note,
+            "Recent Trend": _trends(frame, info),
+            "Compared to England value or percentiles": [
+                colours.label(c) for c in frame["comparison"]
+            ],
+            "Compared to parent value or percentiles": [
+                colours.label(c) for c in _parent_comparison(frame, info)
+            ],
+            "Time period Sortable": [sortable(s) for s in starts],
+            "Time period range": [
+                period_range(s, e) for s, e in zip(starts, ends, strict=True)
+            ],
+            "Indicator version": frame["indicator_version"].astype(int),
+            "Period start": [s.isoformat() for s in starts],
+            "Period end": [e.isoformat() for e in ends],
+        }
+    )
+    return out.sort_values(
+        ["Indicator ID", "Area Type", "Area Code", "Time period Sortable"],
+        kind="stable",
+    ).reset_index(drop=True)
+
+
+@dataclass(frozen=True, slots=True)
+class ExportResult:
+    """What `export` wrote."""
+
+    files: dict[str, Path]
+    rows: int
+    policy: str
+    checksums: dict[str, str]
+
+
+def _sha256(path: Path) -> str:
+    from carepilot.publication.results import file_checksum
+
+    return file_checksum(path)
+
+
+def metadata(
+    meta: Mapping[str, IndicatorMeta],
+    policy_name: str,
+    policy_source: str,
+    source_checksum: str,
+    rows: int,
+) -> dict[str, Any]:
+    """The ``metadata.json`` document (pure, so tests can inspect it)."""
+    return {
+        "title": "carepilot indicators: open data for patient choice",
+        "format": "Fingertips data download columns; CSV (UTF-8) and Parquet",
+        "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "licence": LICENCE,
+        "disclosure_policy": {"name": policy_name, "source": policy_source},
+        "source_results_sha256": source_checksum,
+        "rows": rows,
+        "columns": [{"name": k, "description": v} for k, v in COLUMNS.items()],
+        "indicators": [
+            {
+                "id": m.id,
+                "name": m.title,
+                "domain": m.domain,
+                "definition": m.description,
+                "polarity": m.polarity,
+                "value_type": m.value_type,
+                "unit": m.unit,
+                "multiplier": m.multiplier,
+                "target": m.target,
+                "reference": m.reference,
+            }
+            for m in sorted(meta.values(), key=lambda m: m.id)
+        ],
+    }
+
+
+def export(
+    results: pd.DataFrame,
+    out_dir: Path,
+    meta: Mapping[str, IndicatorMeta] | None = None,
+    policy: str | None = None,
+    stem: str = "indicators",
+) -> ExportResult:
+    """Write the open-data export of a released results table.
+
+    Args:
+        results: Results table after `carepilot.disclosure.release`.
+        out_dir: Folder to write into (created).
+        meta: Indicator metadata (titles, definitions); inferred if missing.
+        policy: Name of the public policy applied, if known (checked).
+        stem: File name stem.
+
+    Raises:
+        PermissionDenied: the table is not disclosure controlled.
+    """
+    applied = verify_released(results, policy)
+    info = meta_for(results, meta)
+    info = {k: v for k, v in info.items() if k in set(results["indicator_id"])}
+    table = to_fingertips(results, info)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = {
+        "csv": out_dir / f"{stem}.csv",
+        "parquet": out_dir / f"{stem}.parquet",
+        "metadata": out_dir / "metadata.json",
+    }
+    table.to_csv(files["csv"], index=False, float_format="%.10g")
+    table.to_parquet(files["parquet"], index=False)
+    doc = metadata(info, applied.name, applied.source, frame_checksum(results),
+                   len(table))
+    files["metadata"].write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    sums = {p.name: _sha256(p) for p in files.values()}
+    manifest = out_dir / "SHA256SUMS"
+    manifest.write_text(
+        "".join(f"{digest}  {name}\n" for name, digest in sorted(sums.items())),
+        encoding="utf-8",
+    )
+    files["manifest"] = manifest
+    return ExportResult(files=files, rows=len(table), policy=applied.name,
+                        checksums=sums)
+
+
+_TABLE_CACHE: dict[str, pd.DataFrame] = {}
+
+
+def _cached_table(
+    results: pd.DataFrame, meta: Mapping[str, IndicatorMeta] | None
+) -> pd.DataFrame:
+    key = frame_checksum(results)
+    if key not in _TABLE_CACHE:
+        if len(_TABLE_CACHE) > 8:
+            _TABLE_CACHE.clear()
+        _TABLE_CACHE[key] = to_fingertips(results, meta)
+    return _TABLE_CACHE[key]
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def query(
+    results: pd.DataFrame,
+    filters: Mapping[str, str | Sequence[str]] | None = None,
+    page: int = 1,
+    page_size: int = 100,
+    meta: Mapping[str, IndicatorMeta] | None = None,
+) -> dict[str, Any]:
+    """One page of the open-data rows as JSON-ready data, for the public API.
+
+    Args:
+        results: Released results table (checked with `verify_released`).
+        filters: Column name (of `COLUMNS`) → value or list of values; rows
+            match when the column equals any value (compared as text).
+        page: 1-based page number.
+        page_size: Rows per page (1..`MAX_PAGE_SIZE`).
+        meta: Indicator metadata.
+
+    Returns:
+        ``{"page", "page_size", "total", "pages", "columns", "rows"}`` with rows
+        as objects keyed by column name (NaN → null).
+
+    Raises:
+        UserError: unknown filter column or bad paging arguments.
+        PermissionDenied: the table is not disclosure controlled.
+    """
+    if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise UserError(
+            f"page must be >= 1 and page_size 1..{MAX_PAGE_SIZE}; got page={page}, "
+            f"page_size={page_size}"
+        )
+    verify_released(results)
+    table = _cached_table(results, meta)
+    mask = np.ones(len(table), dtype=bool)
+    for column, wanted in (filters or {}).items():
+        if column not in COLUMNS:
+            raise UserError(
+                f"cannot filter on `{column}`; filter columns are: "
+                f"{', '.join(COLUMNS)}"
+            )
+        values = [wanted] if isinstance(wanted, str) else list(wanted)
+        mask &= table[column].astype(str).isin([str(v) for v in values]).to_numpy()
+    selected = table.loc[mask]
+    total = int(mask.sum())
+    chunk = selected.iloc[(page - 1) * page_size : page * page_size]
+    rows = [
+        {k: _json_value(v) for k, v in record.items()}
+        for record in chunk.to_dict(orient="records")
+    ]
+    return {
+        "page": page,
+        "page_size": page_size,
+        "total": total,
+        "pages": max(1, -(-total // page_size)),
+        "columns": list(COLUMNS),
+        "rows": rows,
+    }
