@@ -287,9 +287,8 @@ def render_html(pack: Pack, titles: Mapping[str, str], policy: DisclosurePolicy)
     template = env.from_string(_TEMPLATE)
     mine = pack.hospital_use[pack.hospital_use["pcn_code"] == pack.pcn_code]
     others = pack.hospital_use[pack.hospital_use["pcn_code"] != pack.pcn_code]
-    peer = others.groupby("measure").apply(
-        lambda g: 1000 * g["events"].sum() / g["population"].sum(), include_groups=False
-    )
+    sums = others.groupby("measure")[["events", "population"]].sum()
+    peer = 1000 * sums["events"] / sums["population"]
     hospital = mine.assign(peer_per_1000=mine["measure"].map(peer))
     practices: list[tuple[str, list[object]]] = [
         (str(ind), list(g.sort_values(["area_type", "area_name"]).itertuples()))
