@@ -25,6 +25,7 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=36)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="carepilot-synth-bench-"))
     base_n = max(1_000, args.patients // 10)
@@ -37,15 +38,24 @@ def main() -> None:
         rows = write_population(
             SynthConfig(patients=args.patients, seed=args.seed, months=args.months),
             out / "full",
+            workers=args.workers,
         )
     total = sum(rows.values())
     for name, count in rows.items():
         print(f"{name:<24} {count:>12,}")
     print(f"total rows               {total:>12,}")
-    print(f"patients                 {args.patients:>12,}  months {args.months}")
+    print(
+        f"patients                 {args.patients:>12,}  months {args.months}  "
+        f"workers {args.workers}"
+    )
     print(f"time                     {full.seconds:>12.1f} s wall")
-    print(f"CPU time                 {full.cpu_seconds:>12.1f} s (user + system)")
-    print(f"peak RSS                 {full.peak_rss_mb:>12.0f} MB")
+    print(
+        f"CPU time                 {full.cpu_seconds:>12.1f} s "
+        "(user + system, incl. worker processes)"
+    )
+    print(f"peak RSS                 {full.peak_rss_mb:>12.0f} MB (main process)")
+    if args.workers > 1:
+        print(f"peak RSS per worker      {full.child_peak_rss_mb:>12.0f} MB (largest)")
     print(f"rows/s                   {total / full.seconds:>12,.0f}")
     print(
         f"baseline ({base_n:,} patients): {base.seconds:.1f} s wall, "

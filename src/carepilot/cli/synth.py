@@ -40,6 +40,7 @@ def synth(
     pilot_practices: int | None = typer.Option(None, "--pilot-practices", help="Practices in the pilot (default ~20 %)."),
     pilot_start_month: int | None = typer.Option(None, "--pilot-start-month", help="0-based month the pilot starts (default months // 3)."),
     staggered: bool = typer.Option(False, "--staggered", help="Stagger PCN start dates by 0/3/6/9 months."),
+    workers: int = typer.Option(1, "--workers", help="Processes generating patient chunks in parallel (same output)."),
     null_effects: bool = typer.Option(False, "--null-effects", help="Plant no effect at all (null scenario)."),
     effect_emergency_admissions: float | None = typer.Option(None, "--effect-emergency-admissions", help=f"Relative change (default {DEFAULT_EFFECTS['emergency_admissions']})."),
     effect_ae_attendances: float | None = typer.Option(None, "--effect-ae-attendances", help=f"Relative change (default {DEFAULT_EFFECTS['ae_attendances']})."),
@@ -78,7 +79,7 @@ def synth(
     )
     fmt_literal: Format = "csv" if fmt == "csv" else "parquet"
     t0 = time.perf_counter()
-    rows = write_population(config, out, fmt_literal)
+    rows = write_population(config, out, fmt_literal, workers=workers)
     elapsed = time.perf_counter() - t0
     for name, count in rows.items():
         console.print(f"{name:<24} {count:>12,}")

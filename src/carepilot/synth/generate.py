@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
@@ -139,34 +141,83 @@ def n_chunks(config: SynthConfig) -> int:
     return -(-config.patients // config.chunk_size)
 
 
-def iter_tables(config: SynthConfig) -> Iterator[tuple[str, pa.Table]]:
-    """Yield `(table name, table part)` for every table; patient-level tables come
-    chunk by chunk (memory stays bounded by `chunk_size`)."""
+def _chunk_job(config: SynthConfig, chunk: int) -> tuple[dict[str, pa.Table], Any]:
+    """Worker-process entry: rebuild the (deterministic) organisations and generate
+    one chunk with its own workforce minutes."""
+    orgs, cal = organisations(config)
+    workforce = _empty_workforce(orgs, cal)
+    return generate_chunk(config, orgs, cal, chunk, workforce), workforce
+
+
+def _empty_workforce(orgs: Organisations, cal: Calendar) -> Any:
+    return np.zeros(
+        (len(orgs.provider_codes["community"]), len(community.SERVICES), cal.months)
+    )
+
+
+def _chunks_in_parallel(
+    config: SynthConfig, workers: int
+) -> Iterator[tuple[dict[str, pa.Table], Any]]:
+    """Chunks from a process pool, in chunk order, at most `workers` in flight (so
+    memory stays bounded by `workers` chunks)."""
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        pending: deque[Future[tuple[dict[str, pa.Table], Any]]] = deque()
+        chunks = iter(range(n_chunks(config)))
+        for chunk in chunks:
+            pending.append(pool.submit(_chunk_job, config, chunk))
+            if len(pending) >= workers:
+                break
+        while pending:
+            result = pending.popleft().result()
+            next_chunk = next(chunks, None)
+            if next_chunk is not None:
+                pending.append(pool.submit(_chunk_job, config, next_chunk))
+            yield result
+
+
+def iter_tables(
+    config: SynthConfig, workers: int = 1
+) -> Iterator[tuple[str, pa.Table]]:
+    """Yield `(table name, table part)` for every table.
+
+    Patient-level tables come chunk by chunk, so memory stays bounded by `chunk_size`
+    (times `workers`). With `workers` > 1 chunks are generated in worker processes;
+    the output is identical to `workers=1` because every chunk has its own seed.
+
+    Args:
+        config: the scenario.
+        workers: processes generating chunks (1 = in this process).
+    """
+    if workers < 1:
+        raise ConfigError(f"--workers must be at least 1; got {workers}")
     orgs, cal = organisations(config)
     for name in ORG_TABLES:
         yield name, orgs.tables[name]
-    workforce = np.zeros(
-        (len(orgs.provider_codes["community"]), len(community.SERVICES), cal.months)
-    )
-    for chunk in range(n_chunks(config)):
-        t0 = time.perf_counter()
-        for name, table in generate_chunk(config, orgs, cal, chunk, workforce).items():
-            yield name, table
-        log.info("synth chunk %d done in %.1f s", chunk, time.perf_counter() - t0)
+    workforce = _empty_workforce(orgs, cal)
+    if workers == 1 or n_chunks(config) == 1:
+        for chunk in range(n_chunks(config)):
+            t0 = time.perf_counter()
+            tables = generate_chunk(config, orgs, cal, chunk, workforce)
+            log.info("synth chunk %d done in %.1f s", chunk, time.perf_counter() - t0)
+            yield from tables.items()
+    else:
+        for tables, chunk_workforce in _chunks_in_parallel(config, workers):
+            workforce += chunk_workforce
+            yield from tables.items()
     yield (
         "provider_workforce",
         community.workforce_table(workforce, orgs, cal, _rng(config, 2)),
     )
 
 
-def generate(config: SynthConfig) -> dict[str, pa.Table]:
+def generate(config: SynthConfig, workers: int = 1) -> dict[str, pa.Table]:
     """Generate the whole population in memory: one Arrow table per canonical table.
 
     Every table of `carepilot.schema.TABLES` is present with exactly the model's
     column names, order and Arrow types. Deterministic for a given config.
     """
     parts: dict[str, list[pa.Table]] = {name: [] for name in TABLES}
-    for name, table in iter_tables(config):
+    for name, table in iter_tables(config, workers):
         parts[name].append(table)
     return {
         name: pa.concat_tables(tables) if tables else schema_of(name).empty_table()
@@ -236,12 +287,13 @@ def _selection_summary(orgs: Organisations) -> dict[str, float]:
 
 
 def write_population(
-    config: SynthConfig, out_dir: Path, fmt: Format = "parquet"
+    config: SynthConfig, out_dir: Path, fmt: Format = "parquet", workers: int = 1
 ) -> dict[str, int]:
     """Generate and write every table to `out_dir/<table>.<fmt>` plus `scenario.json`.
 
     Tables are streamed chunk by chunk (Parquet row groups / CSV appends), so peak
-    memory does not grow with the number of patients beyond one chunk.
+    memory does not grow with the number of patients beyond one chunk per worker.
+    `workers` > 1 generates chunks in parallel processes; the files are identical.
 
     Returns:
         Rows written per table.
@@ -257,7 +309,7 @@ def write_population(
     writers: dict[str, Any] = {}
     rows: dict[str, int] = dict.fromkeys(TABLES, 0)
     try:
-        for name, table in iter_tables(config):
+        for name, table in iter_tables(config, workers):
             path = out_dir / f"{name}.{fmt}"
             if name not in writers:
                 if fmt == "parquet":

@@ -264,3 +264,11 @@ def test_premature_mortality_gradient(population: dict[str, pa.Table]) -> None:
     rate_deprived = (decile[under75] <= 3).sum() / (all_deciles <= 3).sum()
     rate_affluent = (decile[under75] >= 8).sum() / (all_deciles >= 8).sum()
     assert rate_deprived > 1.3 * rate_affluent
+
+
+def test_parallel_workers_write_identical_files(tmp_path: Path) -> None:
+    config = SynthConfig(patients=2_500, seed=9, practices=6, chunk_size=1_000)
+    write_population(config, tmp_path / "one")
+    write_population(config, tmp_path / "two", workers=2)
+    for path in sorted((tmp_path / "one").iterdir()):
+        assert path.read_bytes() == (tmp_path / "two" / path.name).read_bytes(), path
