@@ -97,10 +97,10 @@ class Organisations:
     @staticmethod
     def read(tables: Mapping[str, ir.Table]) -> Organisations:
         return Organisations(
-            tables["practices"].execute(),
-            tables["commissioners"].execute(),
-            tables["pilot_sites"].execute(),
-            tables["pilot_site_members"].execute(),
+            tables["practices"].to_pandas(),
+            tables["commissioners"].to_pandas(),
+            tables["pilot_sites"].to_pandas(),
+            tables["pilot_site_members"].to_pandas(),
         )
 
 
@@ -161,7 +161,7 @@ class Engine:
         )
         standardised = definition.value_type in (ValueType.DSR, ValueType.ISR)
         expr = aggregate_expr(compiled.patient_level, by_age_band=standardised)
-        raw = expr.execute()
+        raw = expr.to_pandas()
         self.timings.database[definition.id] = time.perf_counter() - start
         return raw
 
@@ -171,7 +171,7 @@ class Engine:
         start = time.perf_counter()
         standardised = definition.value_type in (ValueType.DSR, ValueType.ISR)
         keys = ["period_id", "practice_pseudo_id", *(["sband"] if standardised else [])]
-        measures = list(MEASURES)
+        measures: list[str] = list(MEASURES)
         breakdowns = tuple(
             b for b in self.breakdowns if not (standardised and b == "age_band")
         )

@@ -125,7 +125,7 @@ def _standardised(rows: pd.DataFrame, definition: IndicatorDefinition) -> pd.Dat
 
 
 def _reference(
-    index: pd.MultiIndex, rows: pd.DataFrame
+    index: pd.Index, rows: pd.DataFrame
 ) -> tuple[np.ndarray, np.ndarray]:
     """National age-specific counts and populations of the same period, per row."""
     nat = rows[(rows["area_type"] == "national") & (rows["breakdown"] == "total")]

@@ -17,6 +17,7 @@ Pure module: no I/O, no database imports.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -304,7 +305,7 @@ def walk(node: Node) -> list[Node]:
     return out
 
 
-def event_aggs(nodes: list[Node]) -> list[EventAgg]:
+def event_aggs(nodes: Sequence[Node]) -> list[EventAgg]:
     """Return the distinct event summaries used anywhere in `nodes`, in order."""
     seen: dict[EventAgg, None] = {}
     for root in nodes:
