@@ -1,0 +1,399 @@
+"""Dashboard views over the results table: browser, area profile, compare, trends.
+
+Each function is pure over the results table (plus indicator metadata) and returns
+a `View` (chart spec, the exact rows it shows, accessible table, CSV). With
+``public=True`` (the default) the table must be disclosure controlled and
+suppressed rows carry no figures. Inequality views are in `inequalities`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from carepilot.errors import InputDataError, UnsupportedOperation
+from carepilot.publication import charts
+from carepilot.publication.periods import months_between, period_label
+from carepilot.publication.results import IndicatorMeta, meta_for
+from carepilot.publication.views import View, cached, prepare
+from carepilot.stats.funnels import (
+    assign_funnel_significance,
+    calculate_funnel_limits,
+    calculate_funnel_points,
+)
+
+Meta = Mapping[str, IndicatorMeta] | None
+
+VALUE_COLUMNS = {
+    "value": "Value",
+    "lower_ci_95": "Lower 95% CI",
+    "upper_ci_95": "Upper 95% CI",
+}
+
+
+def _latest(rows: pd.DataFrame, period: dt.date | None) -> dt.date:
+    if rows.empty:
+        raise InputDataError("no results rows match the request")
+    if period is None:
+        return max(rows["period_start"])
+    if period not in set(rows["period_start"]):
+        raise InputDataError(
+            f"no results for period starting {period}; periods start on "
+            f"{', '.join(sorted({str(p) for p in rows['period_start']}))}"
+        )
+    return period
+
+
+def _totals(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[frame["breakdown"] == "total"]
+
+
+def _benchmarks(frame: pd.DataFrame) -> pd.DataFrame:
+    nat = frame[frame["area_type"] == "national"]
+    return nat[["indicator_id", "period_start", "breakdown", "category", "value"]]\
+        .rename(columns={"value": "benchmark"})
+
+
+@cached
+def indicator_browser(
+    results: pd.DataFrame, meta: Meta = None, public: bool = True
+) -> View:
+    """Every indicator by domain with its latest England value and coverage."""
+    frame = _totals(prepare(results, public))
+    info = meta_for(frame, meta)
+    rows = []
+    for indicator_id, part in frame.groupby("indicator_id"):
+        m = info[str(indicator_id)]
+        latest = max(part["period_start"])
+        nat = part[(part["area_type"] == "national") & (part["period_start"] == latest)]
+        rows.append({
+            "domain": m.domain,
+            "indicator_id": m.id,
+            "title": m.title,
+            "latest_period": period_label(latest, max(
+                part.loc[part["period_start"] == latest, "period_end"])),
+            "england_value": float(nat["value"].iloc[0]) if len(nat) else np.nan,
+            "unit": m.unit,
+            "areas": int(part["area_code"].nunique()),
+        })
+    data = pd.DataFrame(rows).sort_values(["domain", "title"]).reset_index(drop=True)
+    return View(
+        key="indicator-browser",
+        title="Indicators by domain",
+        summary="Every published indicator, grouped by domain, with the latest "
+        "value for England.",
+        data=data,
+        columns={"domain": "Domain", "title": "Indicator", "latest_period":
+                 "Latest period", "england_value": "England value", "unit": "Unit",
+                 "areas": "Areas"},
+        extra={"domains": sorted(data["domain"].unique().tolist())},
+    )
+
+
+def _spine_positions(
+    area: pd.DataFrame, peers: pd.DataFrame, polarity: Mapping[str, str]
+) -> pd.DataFrame:
+    """Fingertips spine scaling: benchmark at 0, furthest area at +/-1, better right."""
+    out = []
+    for _, row in area.iterrows():
+        vals = peers.loc[peers["indicator_id"] == row["indicator_id"], "value"]
+        vals = vals.dropna().to_numpy(float)
+        bench = row["benchmark"]
+        if len(vals) == 0 or np.isnan(bench):
+            continue
+        half = max(abs(vals.max() - bench), abs(vals.min() - bench), 1e-12)
+        sign = -1.0 if polarity[row["indicator_id"]] == "lower_is_better" else 1.0
+
+        def pos(x: float, s: float = sign, h: float = half, b: float = bench) -> float:
+            return float(s * (x - b) / h)
+
+        lo, q25, q75, hi = np.percentile(vals, [0, 25, 75, 100])
+        ends = sorted([pos(lo), pos(hi)])
+        quarts = sorted([pos(q25), pos(q75)])
+        out.append({**row.to_dict(), "worst": ends[0], "best": ends[1],
+                    "q25": quarts[0], "q75": quarts[1],
+                    "area_min": lo, "area_max": hi,
+                    "position": pos(row["value"]) if not np.isnan(row["value"])
+                    else np.nan})
+    return pd.DataFrame(out)
+
+
+@cached
+def area_profile(
+    results: pd.DataFrame,
+    area_code: str,
+    period: dt.date | None = None,
+    meta: Meta = None,
+    public: bool = True,
+) -> View:
+    """One area against England on every indicator: the Fingertips spine chart.
+
+    For each indicator the latest period (or `period`) is shown: count, value,
+    95 % interval, England value, significance, and the range of values across
+    areas of the same type (worst, 25th-75th percentile, best).
+    """
+    frame = _totals(prepare(results, public))
+    info = meta_for(frame, meta)
+    area = frame[frame["area_code"] == area_code]
+    if area.empty:
+        raise InputDataError(f"no results for area `{area_code}`")
+    area_type = str(area["area_type"].iloc[0])
+    latest = area.groupby("indicator_id")["period_start"].transform("max")
+    area = area[area["period_start"] == (period or latest)]
+    area = area.merge(_benchmarks(frame), how="left",
+                      on=["indicator_id", "period_start", "breakdown", "category"])
+    peers = frame[frame["area_type"] == area_type].merge(
+        area[["indicator_id", "period_start"]], on=["indicator_id", "period_start"]
+    )
+    polarity = {k: v.polarity for k, v in info.items()}
+    data = _spine_positions(area, peers, polarity)
+    if data.empty:
+        raise InputDataError(f"area `{area_code}` has no comparable values")
+    data["indicator"] = [info[i].title for i in data["indicator_id"]]
+    data["period"] = [period_label(s, e) for s, e in
+                      zip(data["period_start"], data["period_end"], strict=True)]
+    data = data.sort_values(["indicator"]).reset_index(drop=True)
+    name = str(area["area_name"].iloc[0])
+    return View(
+        key=f"profile-{area_code}",
+        title=f"{name}: area profile",
+        summary=f"{name} compared with England. The red line is England; the dark "
+        "band covers the middle half of areas of the same type; the circle is this "
+        "area, right = better.",
+        data=data,
+        columns={"indicator": "Indicator", "period": "Period",
+                 "numerator": "Count", "value": "Value", "lower_ci_95":
+                 "Lower 95% CI", "upper_ci_95": "Upper 95% CI", "benchmark":
+                 "England", "area_min": "Lowest area", "area_max": "Highest area",
+                 "comparison": "Compared with England"},
+        spec=charts.spine_chart(data, f"{name} compared with England"),
+    )
+
+
+def _indicator_rows(
+    frame: pd.DataFrame, indicator_id: str, area_type: str, period: dt.date | None,
+    parent: str | None,
+) -> pd.DataFrame:
+    rows = frame[(frame["indicator_id"] == indicator_id)]
+    if rows.empty:
+        raise InputDataError(f"no results for indicator `{indicator_id}`")
+    when = _latest(rows, period)
+    rows = rows[(rows["period_start"] == when) & (rows["area_type"] == area_type)]
+    if parent is not None:
+        rows = rows[rows["parent_area_code"] == parent]
+    if rows.empty:
+        raise InputDataError(
+            f"indicator `{indicator_id}` has no `{area_type}` rows for {when}"
+        )
+    bench = _benchmarks(frame)
+    return rows.merge(bench, how="left",
+                      on=["indicator_id", "period_start", "breakdown", "category"])
+
+
+@cached
+def compare_bar(
+    results: pd.DataFrame, indicator_id: str, area_type: str = "practice",
+    period: dt.date | None = None, parent: str | None = None, meta: Meta = None,
+    public: bool = True,
+) -> View:
+    """Areas of one type as bars with 95 % intervals and the England line."""
+    frame = _totals(prepare(results, public))
+    m = meta_for(frame, meta)[indicator_id]
+    data = _indicator_rows(frame, indicator_id, area_type, period, parent)
+    data = data.sort_values("value", ascending=False).reset_index(drop=True)
+    return View(
+        key=f"bar-{indicator_id}-{area_type}",
+        title=f"{m.title}: {area_type} comparison",
+        summary="Each bar is an area; the black lines are 95% confidence intervals "
+        "and the dashed line is England. Colour shows whether the area is "
+        "significantly better, similar or worse than England.",
+        data=data,
+        columns={"area_name": "Area", "area_code": "Code", "numerator": "Count",
+                 "denominator": "Denominator", **VALUE_COLUMNS,
+                 "benchmark": "England", "comparison": "Compared with England"},
+        spec=charts.bar_chart(data, m.title, m.unit),
+    )
+
+
+@cached
+def tartan_rug(
+    results: pd.DataFrame, area_type: str = "practice",
+    indicator_ids: Sequence[str] | None = None, meta: Meta = None,
+    public: bool = True,
+) -> View:
+    """Areas x indicators (latest period of each) coloured by significance."""
+    frame = _totals(prepare(results, public))
+    info = meta_for(frame, meta)
+    if indicator_ids is not None:
+        frame = frame[frame["indicator_id"].isin(list(indicator_ids))]
+    frame = frame[frame["area_type"].isin([area_type, "national"])]
+    if frame.empty:
+        raise InputDataError(f"no `{area_type}` results to compare")
+    latest = frame.groupby("indicator_id")["period_start"].transform("max")
+    data = frame[frame["period_start"] == latest].copy()
+    data["indicator"] = [info[i].title for i in data["indicator_id"]]
+    data["label"] = [("-" if np.isnan(v) else f"{v:.1f}") for v in data["value"]]
+    data = data.sort_values(["indicator", "area_type", "area_name"]).reset_index(
+        drop=True)
+    return View(
+        key=f"tartan-{area_type}",
+        title=f"Compare {area_type} areas on every indicator",
+        summary="Each cell is one area's latest value, coloured by comparison "
+        "with England (green better, amber similar, red worse, blue higher/lower "
+        "where there is no preferred direction, grey not compared).",
+        data=data,
+        columns={"indicator": "Indicator", "area_name": "Area", "value": "Value",
+                 "lower_ci_95": "Lower 95% CI", "upper_ci_95": "Upper 95% CI",
+                 "comparison": "Compared with England"},
+        spec=charts.tartan_rug(data, "Tartan rug"),
+    )
+
+
+def _funnel_frames(
+    data: pd.DataFrame, m: IndicatorMeta, years: float
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    num = data["numerator"].to_numpy(float)
+    den = data["denominator"].to_numpy(float)
+    if m.value_type == "proportion":
+        lim = calculate_funnel_limits(num, den, statistic="proportion",
+                                      multiplier=m.multiplier)
+        x_cols = dict.fromkeys(("lower_2s", "upper_2s", "lower_3s", "upper_3s"),
+                               "Population")
+        points = data.assign(x=den, funnel=assign_funnel_significance(
+            num, den, statistic="proportion", multiplier=m.multiplier))
+    elif m.value_type == "crude_rate":
+        rate = data["value"].to_numpy(float)
+        lim = calculate_funnel_limits(num, den, statistic="rate", rate=rate,
+                                      rate_type="crude", years_of_data=years,
+                                      multiplier=m.multiplier)
+        x_cols = {k: f"{k}_population_1_year" for k in
+                  ("lower_2s", "upper_2s", "lower_3s", "upper_3s")}
+        _, derived = calculate_funnel_points(num, rate, rate_type="crude",
+                                             years_of_data=years,
+                                             multiplier=m.multiplier,
+                                             denominator=den)
+        points = data.assign(x=derived, funnel=assign_funnel_significance(
+            num, den, statistic="rate", rate=rate, rate_type="crude",
+            multiplier=m.multiplier))
+    else:
+        raise UnsupportedOperation(
+            f"funnel plot for indicator `{m.id}`: value type `{m.value_type}` has "
+            "no funnel here; proportions and crude rates only"
+        )
+    lines = []
+    for key, x_col in x_cols.items():
+        level = "95%" if key.endswith("2s") else "99.8%"
+        lines.append(pd.DataFrame({"denominator": lim[x_col].to_numpy(float),
+                                   "value": lim[f"{key}_limit"].to_numpy(float),
+                                   "limit": key, "level": level}))
+    base = lim["baseline"].to_numpy(float)
+    xs = lim[x_cols["lower_2s"]].to_numpy(float)
+    lines.append(pd.DataFrame({"denominator": xs, "value": base,
+                               "limit": "baseline", "level": "average"}))
+    return points, pd.concat(lines, ignore_index=True).dropna()
+
+
+@cached
+def funnel(
+    results: pd.DataFrame, indicator_id: str, area_type: str = "practice",
+    period: dt.date | None = None, meta: Meta = None, public: bool = True,
+) -> View:
+    """Funnel plot with 95 % and 99.8 % control limits (`carepilot.stats.funnels`).
+
+    Suppressed areas are left out of the plot (their counts are not public) and
+    listed in ``extra["left_out"]``.
+    """
+    frame = _totals(prepare(results, public))
+    m = meta_for(frame, meta)[indicator_id]
+    data = _indicator_rows(frame, indicator_id, area_type, period, None)
+    shown = data.dropna(subset=["numerator", "denominator", "value"])
+    shown = shown[shown["denominator"] > 0].reset_index(drop=True)
+    if len(shown) < 2:
+        raise InputDataError(
+            f"funnel plot for `{indicator_id}` needs at least two areas with counts"
+        )
+    years = months_between(shown["period_start"].iloc[0],
+                           shown["period_end"].iloc[0]) / 12
+    points, limits = _funnel_frames(shown, m, years)
+    points = points.drop(columns=["denominator"]).rename(columns={"x": "denominator"})
+    return View(
+        key=f"funnel-{indicator_id}-{area_type}",
+        title=f"{m.title}: funnel plot",
+        summary="Each dot is an area plotted against its size. Areas outside the "
+        "dashed 95% limits differ more than chance would explain in 1 in 20 "
+        "areas; outside the 99.8% limits, in 1 in 500.",
+        data=points,
+        columns={"area_name": "Area", "numerator": "Count",
+                 "denominator": "Denominator", "value": "Value",
+                 "funnel": "Funnel position"},
+        spec=charts.funnel_plot(points, limits, m.title, m.unit),
+        extra={"limits": limits,
+               "left_out": sorted(set(data["area_name"]) - set(shown["area_name"]))},
+    )
+
+
+def _trajectory(
+    series: pd.DataFrame, target: float, target_end: dt.date | None
+) -> pd.DataFrame:
+    """Straight line from the first published value to the target."""
+    first = series.dropna(subset=["value"]).head(1)
+    if first.empty:
+        return series.iloc[0:0]
+    start, base = first["period_start"].iloc[0], float(first["value"].iloc[0])
+    end = target_end or max(series["period_start"])
+    span = max((end - start).days, 1)
+    out = series[["period_start", "period_end"]].copy()
+    frac = np.array([(d - start).days / span for d in out["period_start"]])
+    out["value"] = np.where(frac >= 0, base + (target - base) * np.clip(frac, 0, 1),
+                            np.nan)
+    return out
+
+
+@cached
+def trends(
+    results: pd.DataFrame, indicator_id: str, area_code: str,
+    breakdown: str = "total", category: str = "all", target: float | None = None,
+    target_end: dt.date | None = None, meta: Meta = None, public: bool = True,
+) -> View:
+    """An area's values over time with 95 % intervals, England and the target.
+
+    The target trajectory (pilots) is a straight line from the first value to
+    `target` (default: the indicator's target) at `target_end` (default: the
+    last period).
+    """
+    frame = prepare(results, public)
+    m = meta_for(frame, meta)[indicator_id]
+    sel = frame[(frame["indicator_id"] == indicator_id)
+                & (frame["breakdown"] == breakdown) & (frame["category"] == category)]
+    area = sel[sel["area_code"] == area_code].sort_values("period_start")
+    if area.empty:
+        raise InputDataError(
+            f"no `{indicator_id}` results for area `{area_code}` ({breakdown} "
+            f"{category})")
+    name = str(area["area_name"].iloc[0])
+    parts = [area.assign(series=name, kind="area")]
+    nat = sel[sel["area_type"] == "national"].sort_values("period_start")
+    if not nat.empty and area_code not in set(nat["area_code"]):
+        parts.append(nat.assign(series="England", kind="benchmark",
+                                comparison="not compared"))
+    goal = target if target is not None else m.target
+    if goal is not None:
+        parts.append(_trajectory(area, goal, target_end).assign(
+            series="Target trajectory", kind="target", comparison="not compared"))
+    data = pd.concat(parts, ignore_index=True)
+    data["period"] = [period_label(s, e) for s, e in
+                      zip(data["period_start"], data["period_end"], strict=True)]
+    return View(
+        key=f"trend-{indicator_id}-{area_code}",
+        title=f"{m.title}: {name} over time",
+        summary=f"{name} by period with 95% confidence intervals, England for "
+        "comparison" + (" and the target trajectory." if goal is not None else "."),
+        data=data,
+        columns={"series": "Series", "period": "Period", "numerator": "Count",
+                 "denominator": "Denominator", **VALUE_COLUMNS,
+                 "comparison": "Compared with England"},
+        spec=charts.trend_chart(data, m.title, m.unit),
+    )
