@@ -40,7 +40,8 @@ def synth(
     pilot_practices: int | None = typer.Option(None, "--pilot-practices", help="Practices in the pilot (default ~20 %)."),
     pilot_start_month: int | None = typer.Option(None, "--pilot-start-month", help="0-based month the pilot starts (default months // 3)."),
     staggered: bool = typer.Option(False, "--staggered", help="Stagger PCN start dates by 0/3/6/9 months."),
-    workers: int = typer.Option(1, "--workers", help="Processes generating patient chunks in parallel (same output)."),
+    workers: int = typer.Option(1, "--workers", help="Processes generating patient chunks in parallel (same output; ~2 GB RAM each at the default chunk size)."),
+    chunk_size: int = typer.Option(250_000, "--chunk-size", help="Patients per chunk (bounds memory; part of the random stream layout, so it changes the data)."),
     null_effects: bool = typer.Option(False, "--null-effects", help="Plant no effect at all (null scenario)."),
     effect_emergency_admissions: float | None = typer.Option(None, "--effect-emergency-admissions", help=f"Relative change (default {DEFAULT_EFFECTS['emergency_admissions']})."),
     effect_ae_attendances: float | None = typer.Option(None, "--effect-ae-attendances", help=f"Relative change (default {DEFAULT_EFFECTS['ae_attendances']})."),
@@ -76,6 +77,7 @@ def synth(
         pilot_start_month=pilot_start_month,
         staggered=staggered,
         effects=PilotEffects(values),
+        chunk_size=chunk_size,
     )
     fmt_literal: Format = "csv" if fmt == "csv" else "parquet"
     t0 = time.perf_counter()
