@@ -88,6 +88,9 @@ class HospitalContext:
 def hospital_context(
     pts: Patients, conds: Conditions, orgs: Organisations, cal: Calendar
 ) -> HospitalContext:
+    """Patient-level drivers: age at mid-period, active conditions, the relative
+    risk of hospital use (frailty, conditions, deprivation, practice effect) and the
+    PCT whose providers the patient uses."""
     age = pts.age_at(cal.start_day + (cal.end_day - cal.start_day) // 2)
     n_ltc = conds.count_active()
     risk = np.exp(

@@ -107,6 +107,7 @@ class Organisations:
 
     @property
     def n(self) -> int:
+        """Number of practices."""
         return len(self.practice_code)
 
 
