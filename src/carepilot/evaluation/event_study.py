@@ -192,14 +192,17 @@ def _twfe_event_study(
     avg = float(fit.params[post].to_numpy() @ wvec)
     avg_se = float(np.sqrt(wvec @ fit.cov.loc[post, post].to_numpy() @ wvec))
     effects = [Effect.from_normal("post_average", avg, avg_se)]
-    effects += [
-        Effect.from_normal(
-            f"event:{int(r.event_time)}",
-            r.estimate,
-            r.se if r.event_time != -1 else None,
+    for e_t, b_e, s_e in zip(
+        es["event_time"].to_numpy(int),
+        es["estimate"].to_numpy(float),
+        es["se"].to_numpy(float),
+        strict=True,
+    ):
+        effects.append(
+            Effect.from_normal(
+                f"event:{int(e_t)}", float(b_e), float(s_e) if e_t != -1 else None
+            )
         )
-        for r in es.itertuples()
-    ]
     if (ever[ever > 0].nunique()) > 1:
         notes.append(
             "staggered treatment timing: TWFE event-study coefficients can mix effects across periods (Sun & Abraham 2021); prefer estimator='cs'."

@@ -103,10 +103,11 @@ def effects_by_group(
     ratio = by[ref].scale == "ratio"
     tr = (lambda v: float(np.log(v))) if ratio else (lambda v: float(v))
     for lv, eff in by.items():
-        if lv == ref or eff.se is None or by[ref].se is None:
+        ref_se = by[ref].se
+        if lv == ref or eff.se is None or ref_se is None:
             continue
         diff = tr(eff.estimate) - tr(by[ref].estimate)
-        se = float(np.hypot(eff.se, by[ref].se))
+        se = float(np.hypot(eff.se, ref_se))
         gap = Effect.from_normal(f"gap:{group}={lv}-vs-{ref}", diff, se)
         if ratio:
             gap = Effect.ratio_from_log(f"gap:{group}={lv}-vs-{ref}", diff, se)

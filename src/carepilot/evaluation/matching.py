@@ -250,7 +250,7 @@ def _stratified(
     (Iacus, King & Porro 2012, section 3); treated units get 1.
     """
     keys = []
-    for j, c in enumerate(covariates):
+    for j in range(len(covariates)):
         col = x[:, j]
         if method == "cem" and len(np.unique(col)) > bins:
             edges = np.linspace(col.min(), col.max(), bins + 1)
@@ -390,7 +390,7 @@ def matching_estimator(
     blocks = _match_blocks(units, d, cells, feat, vinv, n_neighbors, what)
     use = np.zeros(len(y))
     max_matches = 0
-    for rows, cand, mask, count in blocks:
+    for _rows, cand, mask, count in blocks:
         use[cand] += (mask / count[:, None]).sum(axis=0)
         max_matches = max(max_matches, int(count.max()))
     mu: dict[int, np.ndarray] = {}

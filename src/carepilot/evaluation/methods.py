@@ -6,6 +6,8 @@ Pure module.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
@@ -23,7 +25,7 @@ from carepilot.evaluation.synth import synthetic_control, synthetic_did
 from carepilot.evaluation.treatment import treatment_effect
 
 
-def _opt(spec: PanelSpec, key: str, default: object = None) -> object:
+def _opt(spec: PanelSpec, key: str, default: Any = None) -> Any:
     return spec.options.get(key, default)
 
 
@@ -72,7 +74,7 @@ def run_twfe(data: pd.DataFrame, spec: PanelSpec) -> EvaluationResult:
     )
 
 
-def _cs_kwargs(spec: PanelSpec) -> dict[str, object]:
+def _cs_kwargs(spec: PanelSpec) -> dict[str, Any]:
     keys = ("control_group", "base_period", "est_method", "inference", "n_boot", "seed")
     return {k: spec.options[k] for k in keys if k in spec.options}
 
@@ -88,7 +90,7 @@ def run_staggered(data: pd.DataFrame, spec: PanelSpec) -> EvaluationResult:
         first_treated=spec.first_treated,
         treated=None if spec.first_treated else spec.treated,
         covariates=spec.covariates,
-        **_cs_kwargs(spec),  # type: ignore[arg-type]
+        **_cs_kwargs(spec),
     )
 
 
@@ -96,7 +98,9 @@ def run_event_study(data: pd.DataFrame, spec: PanelSpec) -> EvaluationResult:
     spec.need("unit", "time", method="event-study")
     assert spec.unit and spec.time
     estimator = str(_opt(spec, "estimator", "cs"))
-    extra = _cs_kwargs(spec) if estimator == "cs" else {"cluster": spec.cluster}
+    extra: dict[str, Any] = (
+        _cs_kwargs(spec) if estimator == "cs" else {"cluster": spec.cluster}
+    )
     return event_study(
         data,
         unit=spec.unit,
@@ -106,7 +110,7 @@ def run_event_study(data: pd.DataFrame, spec: PanelSpec) -> EvaluationResult:
         treated=None if spec.first_treated else spec.treated,
         covariates=spec.covariates,
         estimator=estimator,
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 
@@ -114,12 +118,12 @@ def run_its(data: pd.DataFrame, spec: PanelSpec) -> EvaluationResult:
     spec.need("time", method="its")
     assert spec.time
     pop = _opt(spec, "population")
-    kwargs = dict(
+    kwargs: dict[str, Any] = dict(
         population=pop,
         season=_opt(spec, "season"),
-        period=float(_opt(spec, "period", 12)),  # type: ignore[arg-type]
+        period=float(_opt(spec, "period", 12)),
         harmonics=int(_opt(spec, "harmonics", 2)),
-        slope_change=bool(_opt(spec, "slope_change", True)),  # type: ignore[arg-type]
+        slope_change=bool(_opt(spec, "slope_change", True)),
         family=str(_opt(spec, "family", "quasipoisson")),
         se=str(_opt(spec, "se", "model")),
     )
@@ -129,7 +133,7 @@ def run_its(data: pd.DataFrame, spec: PanelSpec) -> EvaluationResult:
         and data[spec.unit].nunique() > 1
     ):
         # comparative ITS: sum intervention units and control units into two series
-        require_columns(data, [spec.unit, spec.treated, spec.outcome, pop], "its")  # type: ignore[list-item]
+        require_columns(data, [spec.unit, spec.treated, spec.outcome, pop], "its")
         ever = data.groupby(spec.unit)[spec.treated].transform("max")
         frame = data.assign(_series=np.where(ever == 1, "intervention", "control"))
         sums = [spec.outcome, *([pop] if pop else [])]
@@ -156,7 +160,7 @@ def run_its(data: pd.DataFrame, spec: PanelSpec) -> EvaluationResult:
                 outcome=spec.outcome,
                 intervention=spec.treated,
                 **kwargs,
-            )  # type: ignore[arg-type]
+            )
         return interrupted_time_series(
             agg,
             time=spec.time,
@@ -165,10 +169,10 @@ def run_its(data: pd.DataFrame, spec: PanelSpec) -> EvaluationResult:
             series="_series",
             control_series="control",
             **kwargs,
-        )  # type: ignore[arg-type]
+        )
     return interrupted_time_series(
         data, time=spec.time, outcome=spec.outcome, intervention=spec.treated, **kwargs
-    )  # type: ignore[arg-type]
+    )
 
 
 def run_synth(data: pd.DataFrame, spec: PanelSpec) -> EvaluationResult:
@@ -207,7 +211,7 @@ def _te(method: str):  # noqa: ANN202 - small closure factory
             outcome=spec.outcome,
             treatment=spec.treated,
             covariates=spec.covariates,
-            treatment_covariates=list(tcov) if tcov else None,  # type: ignore[call-overload]
+            treatment_covariates=list(tcov) if tcov else None,
             method=method,
             estimand=str(_opt(spec, "estimand", "ate")),
             link=str(_opt(spec, "link", "logit")),
@@ -226,8 +230,8 @@ def run_match(data: pd.DataFrame, spec: PanelSpec) -> EvaluationResult:
         covariates=spec.covariates,
         method=str(_opt(spec, "match_method", "psm")),
         k=int(_opt(spec, "k", 1)),
-        replace=bool(_opt(spec, "replace", False)),  # type: ignore[arg-type]
-        caliper=_opt(spec, "caliper", 0.2),  # type: ignore[arg-type]
+        replace=bool(_opt(spec, "replace", False)),
+        caliper=_opt(spec, "caliper", 0.2),
     )
     kept = m.matched.dropna(subset=[spec.outcome])
     y = pd.to_numeric(kept[spec.outcome]).to_numpy(float)
@@ -249,7 +253,7 @@ def run_match(data: pd.DataFrame, spec: PanelSpec) -> EvaluationResult:
             "se_type": "cluster-robust by match set",
         },
         tables={"balance": m.balance},
-        notes=list(m.details.get("notes", [])),  # type: ignore[arg-type]
+        notes=[str(n) for n in cast(list[Any], m.details.get("notes", []))],
     )
 
 

@@ -30,7 +30,7 @@ def render(chart: alt.TopLevelMixin, fmt: Literal["svg", "png"] = "svg") -> str 
     return vlc.vegalite_to_png(spec, scale=2)
 
 
-def love_plot(balance: pd.DataFrame) -> alt.Chart:
+def love_plot(balance: pd.DataFrame) -> alt.TopLevelMixin:
     """Absolute standardised mean differences before and after matching."""
     cols = {"smd_before": "before"}
     if "smd_after" in balance:
@@ -50,7 +50,7 @@ def love_plot(balance: pd.DataFrame) -> alt.Chart:
                 "sample:N",
                 scale=alt.Scale(domain=["before", "after"], range=[GREY, NHS_BLUE]),
             ),
-            shape="sample:N",
+            shape=alt.Shape("sample:N", scale=alt.Scale(domain=["before", "after"])),
         )
     )
     rule = (
@@ -63,11 +63,15 @@ def love_plot(balance: pd.DataFrame) -> alt.Chart:
     )
 
 
-def event_study_plot(es: pd.DataFrame, title: str = "Event study") -> alt.Chart:
+def event_study_plot(es: pd.DataFrame, title: str = "Event study") -> alt.TopLevelMixin:
     """Effects by event time with 95 % intervals; reference line at zero."""
     base = alt.Chart(es)
     bars = base.mark_errorbar().encode(
-        x=alt.X("event_time:O", title="periods relative to start"),
+        x=alt.X(
+            "event_time:O",
+            title="periods relative to start",
+            axis=alt.Axis(labelAngle=0),
+        ),
         y=alt.Y("ci_low:Q", title="effect"),
         y2="ci_high:Q",
     )
@@ -78,7 +82,9 @@ def event_study_plot(es: pd.DataFrame, title: str = "Event study") -> alt.Chart:
     return (bars + pts + zero).properties(width=WIDTH, title=title)
 
 
-def trend_plot(means: pd.DataFrame, time: str, start: float | None = None) -> alt.Chart:
+def trend_plot(
+    means: pd.DataFrame, time: str, start: float | None = None
+) -> alt.TopLevelMixin:
     """Mean outcome over time by arm (columns: time, arm, mean)."""
     line = (
         alt.Chart(means)
@@ -89,7 +95,7 @@ def trend_plot(means: pd.DataFrame, time: str, start: float | None = None) -> al
             color=alt.Color("arm:N", scale=alt.Scale(range=[NHS_BLUE, GREY])),
         )
     )
-    layers: alt.Chart | alt.LayerChart = line
+    layers: alt.TopLevelMixin = line
     if start is not None:
         layers = line + alt.Chart(pd.DataFrame({"x": [start]})).mark_rule(
             strokeDash=[4, 4]
@@ -97,7 +103,7 @@ def trend_plot(means: pd.DataFrame, time: str, start: float | None = None) -> al
     return layers.properties(width=WIDTH, title="Outcome trends, pilot vs comparators")
 
 
-def its_plot(fitted: pd.DataFrame) -> alt.Chart:
+def its_plot(fitted: pd.DataFrame) -> alt.TopLevelMixin:
     """Observed points, fitted segmented model and the counterfactual."""
     main = fitted[fitted["series"] == "intervention"]
     pts = (
@@ -116,7 +122,7 @@ def its_plot(fitted: pd.DataFrame) -> alt.Chart:
     )
 
 
-def synth_plot(path: pd.DataFrame) -> alt.Chart:
+def synth_plot(path: pd.DataFrame) -> alt.TopLevelMixin:
     """Treated unit vs its synthetic control."""
     long = path.melt(
         id_vars=["time"],
@@ -136,7 +142,9 @@ def synth_plot(path: pd.DataFrame) -> alt.Chart:
     )
 
 
-def forest_plot(by_group: pd.DataFrame, title: str = "Effects by group") -> alt.Chart:
+def forest_plot(
+    by_group: pd.DataFrame, title: str = "Effects by group"
+) -> alt.TopLevelMixin:
     """Effect and 95 % interval per group (columns: group, estimate, ci_low, ci_high)."""
     base = alt.Chart(by_group.dropna(subset=["ci_low"]))
     bars = base.mark_rule().encode(

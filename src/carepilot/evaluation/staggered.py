@@ -277,9 +277,13 @@ def _build_panel(
             frame, unit=unit, time=time, treated=treated
         )
     else:
-        g = numeric_column(frame, first_treated, what).replace([np.inf, -np.inf], np.nan)
+        g = numeric_column(frame, first_treated, what).replace(
+            [np.inf, -np.inf], np.nan
+        )
         if (g.groupby(frame[unit]).nunique() > 1).any():
-            raise InputDataError(f"{what}: the first-treated period varies within a unit; it must be constant per {unit!r}.")
+            raise InputDataError(
+                f"{what}: the first-treated period varies within a unit; it must be constant per {unit!r}."
+            )
         # a unit's value may be recorded on some rows only; missing everywhere = never treated
         frame["_g"] = g.groupby(frame[unit]).transform("first").fillna(0)
     if frame.duplicated([unit, time]).any():

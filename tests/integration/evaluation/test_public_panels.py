@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pandas as pd
-import pytest
 from typer.testing import CliRunner
 
 from carepilot.cli.main import app
@@ -23,11 +22,26 @@ def _json(*args):
 def test_castle_doctrine_staggered_and_twfe(shared_dir, tmp_path):
     castle = pd.read_csv(shared_dir / "datasets" / "goodman_bacon" / "castle.csv")
     castle["first"] = castle["effyear"].fillna(0)
-    castle["d"] = ((castle["first"] > 0) & (castle["year"] >= castle["first"])).astype(int)
+    castle["d"] = ((castle["first"] > 0) & (castle["year"] >= castle["first"])).astype(
+        int
+    )
     path = tmp_path / "castle.parquet"
     castle.to_parquet(path)
-    common = ["--data", str(path), "--unit", "state", "--time", "year", "--outcome", "l_homicide", "--treated", "d"]
-    cs = _json("staggered", *common, "--first-treated", "first", "-o", "control_group=notyet")
+    common = [
+        "--data",
+        str(path),
+        "--unit",
+        "state",
+        "--time",
+        "year",
+        "--outcome",
+        "l_homicide",
+        "--treated",
+        "d",
+    ]
+    cs = _json(
+        "staggered", *common, "--first-treated", "first", "-o", "control_group=notyet"
+    )
     tw = _json("twfe", *common)
     # Cheng & Hoekstra (2013): castle-doctrine laws raised homicide by roughly 8-10 %
     assert 0.0 < cs["estimate"]["estimate"] < 0.2
@@ -41,7 +55,19 @@ def test_basque_synthetic_control(shared_dir, tmp_path):
     basque["d"] = ((basque["regionno"] == 17) & (basque["year"] >= 1970)).astype(int)
     path = tmp_path / "basque.csv"
     basque[["regionno", "year", "gdpcap", "d"]].to_csv(path, index=False)
-    doc = _json("synth", "--data", str(path), "--unit", "regionno", "--time", "year", "--outcome", "gdpcap", "--treated", "d")
+    doc = _json(
+        "synth",
+        "--data",
+        str(path),
+        "--unit",
+        "regionno",
+        "--time",
+        "year",
+        "--outcome",
+        "gdpcap",
+        "--treated",
+        "d",
+    )
     # Abadie & Gardeazabal (2003): per-capita GDP about 10 % (~0.5-0.9 thousand) below the synthetic Basque Country
     assert -1.2 < doc["estimate"]["estimate"] < 0
     weights = pd.DataFrame(doc["tables"]["weights"])
@@ -59,7 +85,20 @@ def _divorce(shared_dir, tmp_path, keep_always_treated):
     div["d"] = ((div["first"] > 0) & (div["year"] >= div["first"])).astype(int)
     path = tmp_path / "divorce.csv"
     div.to_csv(path, index=False)
-    return ["--data", str(path), "--unit", "st", "--time", "year", "--outcome", "suicrt", "--treated", "d", "--first-treated", "first"]
+    return [
+        "--data",
+        str(path),
+        "--unit",
+        "st",
+        "--time",
+        "year",
+        "--outcome",
+        "suicrt",
+        "--treated",
+        "d",
+        "--first-treated",
+        "first",
+    ]
 
 
 def test_divorce_event_study_cs_and_twfe(shared_dir, tmp_path):

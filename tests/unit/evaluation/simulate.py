@@ -7,7 +7,12 @@ import pandas as pd
 
 
 def staggered_panel(
-    seed: int, *, n_units: int = 150, n_periods: int = 8, effect: float = 1.0, cohorts: tuple[int, ...] = (4, 6)
+    seed: int,
+    *,
+    n_units: int = 150,
+    n_periods: int = 8,
+    effect: float = 1.0,
+    cohorts: tuple[int, ...] = (4, 6),
 ) -> pd.DataFrame:
     """Practices x periods; cohorts adopt at the given periods, a third never.
 
@@ -25,8 +30,16 @@ def staggered_panel(
         for t in range(1, n_periods + 1):
             d = int(g[i] > 0 and t >= g[i])
             tau = effect * (0.5 if quint[i] == 5 else 1.0)
-            rows.append({"practice": i, "period": t, "first": int(g[i]), "d": d, "imd": int(quint[i]),
-                         "y": a[i] + lam[t - 1] + tau * d + rng.normal(0, 0.5)})
+            rows.append(
+                {
+                    "practice": i,
+                    "period": t,
+                    "first": int(g[i]),
+                    "d": d,
+                    "imd": int(quint[i]),
+                    "y": a[i] + lam[t - 1] + tau * d + rng.normal(0, 0.5),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -41,11 +54,26 @@ def patients(seed: int, *, n: int = 1500, effect: float = -2.0) -> pd.DataFrame:
     return pd.DataFrame({"d": d, "age": age, "imd": imd, "y": y})
 
 
-def its_series(seed: int, *, rr: float = 0.85, n: int = 48, start: int = 25) -> pd.DataFrame:
+def its_series(
+    seed: int, *, rr: float = 0.85, n: int = 48, start: int = 25
+) -> pd.DataFrame:
     """Monthly counts with trend, seasonality and a level change at ``start``."""
     rng = np.random.default_rng(seed)
     t = np.arange(1, n + 1)
     month = (t - 1) % 12 + 1
     pop = np.full(n, 100_000.0)
-    mu = pop / 1000 * np.exp(0.002 * t + 0.1 * np.sin(2 * np.pi * month / 12)) * np.where(t >= start, rr, 1.0)
-    return pd.DataFrame({"t": t, "month": month, "pop": pop, "s": (t >= start).astype(int), "y": rng.poisson(mu)})
+    mu = (
+        pop
+        / 1000
+        * np.exp(0.002 * t + 0.1 * np.sin(2 * np.pi * month / 12))
+        * np.where(t >= start, rr, 1.0)
+    )
+    return pd.DataFrame(
+        {
+            "t": t,
+            "month": month,
+            "pop": pop,
+            "s": (t >= start).astype(int),
+            "y": rng.poisson(mu),
+        }
+    )

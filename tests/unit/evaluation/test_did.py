@@ -14,12 +14,18 @@ from carepilot.evaluation import did_2x2, twfe
 def test_card_krueger_did_regressions(card_krueger, index):
     data, ref = card_krueger
     spec = ref["estimates"][index]
-    res = did_2x2(data, outcome="fte", group="nj", post="d", covariates=spec["controls"])
+    res = did_2x2(
+        data, outcome="fte", group="nj", post="d", covariates=spec["controls"]
+    )
     tol = ref["tolerance"]
     assert res.n_obs == spec["nobs"]
-    assert res.headline.estimate == pytest.approx(spec["published_estimate"], abs=tol["estimate_abs"])
+    assert res.headline.estimate == pytest.approx(
+        spec["published_estimate"], abs=tol["estimate_abs"]
+    )
     assert res.headline.estimate == pytest.approx(spec["reproduced_estimate"], abs=1e-5)
-    assert res.headline.se == pytest.approx(spec["reproduced_se_ols"], abs=tol["se_abs"])
+    assert res.headline.se == pytest.approx(
+        spec["reproduced_se_ols"], abs=tol["se_abs"]
+    )
     if spec["published_se"] is not None:
         assert res.headline.se == pytest.approx(spec["published_se"], abs=tol["se_abs"])
 
@@ -27,25 +33,45 @@ def test_card_krueger_did_regressions(card_krueger, index):
 def test_card_krueger_hc1_and_cell_means(card_krueger):
     data, ref = card_krueger
     res = did_2x2(data, outcome="fte", group="nj", post="d", se_type="hc1")
-    assert res.headline.se == pytest.approx(ref["estimates"][0]["reproduced_se_hc1"], abs=1e-4)
+    assert res.headline.se == pytest.approx(
+        ref["estimates"][0]["reproduced_se_hc1"], abs=1e-4
+    )
     cells = ref["cell_means_fte"]
-    assert res.details["cell_means"]["treated_pre"] == pytest.approx(cells["NJ_before"], abs=1e-5)
-    assert res.details["cell_means"]["comparison_post"] == pytest.approx(cells["PA_after"], abs=1e-5)
+    assert res.details["cell_means"]["treated_pre"] == pytest.approx(
+        cells["NJ_before"], abs=1e-5
+    )
+    assert res.details["cell_means"]["comparison_post"] == pytest.approx(
+        cells["PA_after"], abs=1e-5
+    )
     assert any("dropped 26" in n for n in res.notes)
 
 
 def test_twfe_equals_did_of_means_on_prop99(prop99):
     data, ref = prop99
-    res = twfe(data, unit="State", time="Year", outcome="PacksPerCapita", treated="treated")
-    assert res.headline.estimate == pytest.approx(ref["estimates"]["did"]["published"], abs=ref["tolerance"]["did_abs"])
+    res = twfe(
+        data, unit="State", time="Year", outcome="PacksPerCapita", treated="treated"
+    )
+    assert res.headline.estimate == pytest.approx(
+        ref["estimates"]["did"]["published"], abs=ref["tolerance"]["did_abs"]
+    )
     assert res.headline.se is not None and res.headline.se > 0
     assert res.n_units == 39
 
 
 def test_twfe_cluster_column_and_covariate(prop99):
     data, _ = prop99
-    data = data.assign(region=data["State"].str[0], trend=data["Year"] - 1970.0 + np.sin(data.index))
-    res = twfe(data, unit="State", time="Year", outcome="PacksPerCapita", treated="treated", covariates=["trend"], cluster="region")
+    data = data.assign(
+        region=data["State"].str[0], trend=data["Year"] - 1970.0 + np.sin(data.index)
+    )
+    res = twfe(
+        data,
+        unit="State",
+        time="Year",
+        outcome="PacksPerCapita",
+        treated="treated",
+        covariates=["trend"],
+        cluster="region",
+    )
     assert res.details["cluster"] == "region"
     assert np.isfinite(res.headline.estimate)
 
@@ -66,7 +92,9 @@ def test_collinear_covariates_are_named(card_krueger):
 def test_empty_cell_is_insufficient(card_krueger):
     data, _ = card_krueger
     with pytest.raises(InsufficientDataError, match="treated group, pre period"):
-        did_2x2(data[~((data.nj == 1) & (data.d == 0))], outcome="fte", group="nj", post="d")
+        did_2x2(
+            data[~((data.nj == 1) & (data.d == 0))], outcome="fte", group="nj", post="d"
+        )
 
 
 def test_non_binary_flag_rejected(card_krueger):
@@ -79,7 +107,14 @@ def _panel(n_units=6, n_t=4, start=2, treated_units=(0, 1)):
     rows = []
     for u in range(n_units):
         for t in range(n_t):
-            rows.append({"u": u, "t": t, "y": u + t + (2.0 if (u in treated_units and t >= start) else 0.0), "d": int(u in treated_units and t >= start)})
+            rows.append(
+                {
+                    "u": u,
+                    "t": t,
+                    "y": u + t + (2.0 if (u in treated_units and t >= start) else 0.0),
+                    "d": int(u in treated_units and t >= start),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -95,7 +130,9 @@ def test_twfe_treated_from_start_has_no_pre_period():
 
 def test_twfe_needs_comparators():
     with pytest.raises(InsufficientDataError, match="comparison"):
-        twfe(_panel(treated_units=range(6)), unit="u", time="t", outcome="y", treated="d")
+        twfe(
+            _panel(treated_units=range(6)), unit="u", time="t", outcome="y", treated="d"
+        )
 
 
 def test_twfe_duplicate_rows():

@@ -14,11 +14,19 @@ KW = dict(unit="practice", time="period", outcome="y", first_treated="first")
 
 def test_cs_event_study_matches_mpdta(mpdta):
     data, ref = mpdta
-    res = event_study(data, unit="countyreal", time="year", outcome="lemp", first_treated="first.treat")
+    res = event_study(
+        data,
+        unit="countyreal",
+        time="year",
+        outcome="lemp",
+        first_treated="first.treat",
+    )
     dyn = ref["spec_unconditional"]["aggregations"]["dynamic"]
     assert res.headline.estimate == pytest.approx(dyn["published"], abs=1e-4)
     for e, v in dyn["event_study"].items():
-        assert res.effect(f"event:{e}").estimate == pytest.approx(v["published"], abs=1e-4)
+        assert res.effect(f"event:{e}").estimate == pytest.approx(
+            v["published"], abs=1e-4
+        )
 
 
 def test_twfe_event_study_flat_pre_trends():
@@ -35,7 +43,10 @@ def test_pre_trend_detected():
     data = staggered_panel(9, n_units=200, cohorts=(5,))
     treated = data["first"] > 0
     data.loc[treated, "y"] += 0.4 * data.loc[treated, "period"]  # diverging trend
-    assert event_study(data, **KW, estimator="twfe").details["pretrend_test"]["p_value"] < 0.01
+    assert (
+        event_study(data, **KW, estimator="twfe").details["pretrend_test"]["p_value"]
+        < 0.01
+    )
     assert event_study(data, **KW).details["pretrend_test"]["p_value"] < 0.01
 
 

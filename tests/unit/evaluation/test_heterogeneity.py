@@ -20,7 +20,12 @@ def panel():
 
 
 def test_gap_change_recovered_by_subgroups(panel):
-    res = effects_by_group(panel, group="imd5", estimate=lambda d: callaway_santanna(d, **CS), reference="other")
+    res = effects_by_group(
+        panel,
+        group="imd5",
+        estimate=lambda d: callaway_santanna(d, **CS),
+        reference="other",
+    )
     gap = res.effect("gap:imd5=most deprived-vs-other")
     assert gap.ci_low <= -0.5 <= gap.ci_high
     assert gap.p_value < 0.05
@@ -29,24 +34,45 @@ def test_gap_change_recovered_by_subgroups(panel):
 
 
 def test_gap_change_by_interaction(panel):
-    res = twfe_gap_change(panel, unit="practice", time="period", outcome="y", treated="d", group="imd5", reference="other")
+    res = twfe_gap_change(
+        panel,
+        unit="practice",
+        time="period",
+        outcome="y",
+        treated="d",
+        group="imd5",
+        reference="other",
+    )
     gap = res.effect("gap:imd5=most deprived-vs-other")
     assert gap.ci_low <= -0.5 <= gap.ci_high
 
 
 def test_group_without_enough_data_is_noted_not_fatal(panel):
     data = panel.copy()
-    data.loc[(data.imd == 1) & (data["first"] > 0), "imd"] = 9  # keep imd 1 without treated units
+    data.loc[(data.imd == 1) & (data["first"] > 0), "imd"] = (
+        9  # keep imd 1 without treated units
+    )
     data.loc[data.imd == 9, "imd"] = 2
-    res = effects_by_group(data, group="imd", estimate=lambda d: callaway_santanna(d, **CS), reference=2)
+    res = effects_by_group(
+        data, group="imd", estimate=lambda d: callaway_santanna(d, **CS), reference=2
+    )
     assert any(n.startswith("group 1") for n in res.notes)
 
 
 def test_single_group_rejected(panel):
     with pytest.raises(InsufficientDataError, match="at least 2"):
-        effects_by_group(panel.assign(one="a"), group="one", estimate=lambda d: callaway_santanna(d, **CS))
+        effects_by_group(
+            panel.assign(one="a"),
+            group="one",
+            estimate=lambda d: callaway_santanna(d, **CS),
+        )
 
 
 def test_unknown_reference(panel):
     with pytest.raises(InputDataError, match="reference"):
-        effects_by_group(panel, group="imd5", estimate=lambda d: callaway_santanna(d, **CS), reference="nope")
+        effects_by_group(
+            panel,
+            group="imd5",
+            estimate=lambda d: callaway_santanna(d, **CS),
+            reference="nope",
+        )

@@ -16,8 +16,16 @@ PS_COV = ["mmarried", "mage", "fage", "medu", "prenatal1"]
 def test_psmatch_matches_stata(cattaneo2, estimand):
     data, ref = cattaneo2
     spec = ref["estimates"]["psmatch"]
-    res = matching_estimator(data, outcome="bweight", treatment="mbsmoke", covariates=PS_COV, estimand="ate" if estimand == "ate" else "att")
-    assert res.headline.estimate == pytest.approx(spec[estimand]["published"], abs=ref["tolerance"]["matching_abs"])
+    res = matching_estimator(
+        data,
+        outcome="bweight",
+        treatment="mbsmoke",
+        covariates=PS_COV,
+        estimand="ate" if estimand == "ate" else "att",
+    )
+    assert res.headline.estimate == pytest.approx(
+        spec[estimand]["published"], abs=ref["tolerance"]["matching_abs"]
+    )
     assert res.details["max_matches"] == spec["max_matches"]["published"]
 
 
@@ -26,16 +34,31 @@ def test_nnmatch_mahalanobis_exact_biasadj_matches_stata(cattaneo2, estimand):
     data, ref = cattaneo2
     spec = ref["estimates"]["nnmatch"]
     res = matching_estimator(
-        data, outcome="bweight", treatment="mbsmoke", covariates=PS_COV, distance="mahalanobis",
-        exact=["mmarried", "prenatal1"], bias_adjust=["mage", "fage", "medu"], estimand="ate" if estimand == "ate" else "att",
+        data,
+        outcome="bweight",
+        treatment="mbsmoke",
+        covariates=PS_COV,
+        distance="mahalanobis",
+        exact=["mmarried", "prenatal1"],
+        bias_adjust=["mage", "fage", "medu"],
+        estimand="ate" if estimand == "ate" else "att",
     )
-    assert res.headline.estimate == pytest.approx(spec[estimand]["published"], abs=ref["tolerance"]["matching_abs"])
+    assert res.headline.estimate == pytest.approx(
+        spec[estimand]["published"], abs=ref["tolerance"]["matching_abs"]
+    )
 
 
 def test_nnmatch_without_bias_adjustment_variant(cattaneo2):
     data, ref = cattaneo2
     expected = ref["estimates"]["nnmatch"]["sensitivity"]["no_bias_adjustment"][0]
-    res = matching_estimator(data, outcome="bweight", treatment="mbsmoke", covariates=PS_COV, distance="mahalanobis", exact=["mmarried", "prenatal1"])
+    res = matching_estimator(
+        data,
+        outcome="bweight",
+        treatment="mbsmoke",
+        covariates=PS_COV,
+        distance="mahalanobis",
+        exact=["mmarried", "prenatal1"],
+    )
     assert res.headline.estimate == pytest.approx(expected, abs=1e-3)
 
 
@@ -46,19 +69,41 @@ def practices():
     x1 = rng.normal(0, 1, n)
     x2 = rng.normal(0, 1, n)
     d = (rng.random(n) < 1 / (1 + np.exp(-(-1.2 + 1.0 * x1 + 0.5 * x2)))).astype(int)
-    return pd.DataFrame({"d": d, "x1": x1, "x2": x2, "imd": rng.integers(1, 6, n), "y": 1 + x1 + 2 * d + rng.normal(0, 1, n)})
+    return pd.DataFrame(
+        {
+            "d": d,
+            "x1": x1,
+            "x2": x2,
+            "imd": rng.integers(1, 6, n),
+            "y": 1 + x1 + 2 * d + rng.normal(0, 1, n),
+        }
+    )
 
 
 @pytest.mark.parametrize("method", ["psm", "mahalanobis", "cem"])
 def test_matching_improves_balance(practices, method):
-    m = match_comparators(practices, treatment="d", covariates=["x1", "x2"], method=method, replace=method != "psm", caliper=0.2)
+    m = match_comparators(
+        practices,
+        treatment="d",
+        covariates=["x1", "x2"],
+        method=method,
+        replace=method != "psm",
+        caliper=0.2,
+    )
     bal = m.balance
     assert (bal["smd_after"].abs() < bal["smd_before"].abs()).all()
     assert (bal["smd_after"].abs() < 0.2).all()
 
 
 def test_k_to_one_without_replacement_uses_distinct_controls(practices):
-    m = match_comparators(practices, treatment="d", covariates=["x1", "x2"], k=2, replace=False, caliper=None)
+    m = match_comparators(
+        practices,
+        treatment="d",
+        covariates=["x1", "x2"],
+        k=2,
+        replace=False,
+        caliper=None,
+    )
     controls = m.matched[m.matched.d == 0]
     assert controls["_weight"].max() <= 1.0
     n_t = m.n_treated_matched
@@ -67,15 +112,21 @@ def test_k_to_one_without_replacement_uses_distinct_controls(practices):
 
 
 def test_caliper_drops_treated(practices):
-    loose = match_comparators(practices, treatment="d", covariates=["x1", "x2"], caliper=None)
-    tight = match_comparators(practices, treatment="d", covariates=["x1", "x2"], caliper=0.001)
+    loose = match_comparators(
+        practices, treatment="d", covariates=["x1", "x2"], caliper=None
+    )
+    tight = match_comparators(
+        practices, treatment="d", covariates=["x1", "x2"], caliper=0.001
+    )
     assert tight.n_treated_unmatched > loose.n_treated_unmatched
 
 
 def test_exact_matching_on_strata(practices):
     m = match_comparators(practices, treatment="d", covariates=["imd"], method="exact")
     assert m.balance["smd_after"].abs().max() < 1e-9
-    ps = match_comparators(practices, treatment="d", covariates=["x1"], exact=["imd"], replace=True)
+    ps = match_comparators(
+        practices, treatment="d", covariates=["x1"], exact=["imd"], replace=True
+    )
     for _, grp in ps.matched.groupby("_subclass"):
         assert grp["imd"].nunique() == 1
 
@@ -89,14 +140,25 @@ def test_balance_table_variance_ratio():
 
 def test_too_few_comparators(practices):
     with pytest.raises(InsufficientDataError, match="comparators"):
-        match_comparators(practices[practices.d == 1].head(5).pipe(lambda d: pd.concat([d, practices[practices.d == 0].head(1)])), treatment="d", covariates=["x1"], k=3)
+        match_comparators(
+            practices[practices.d == 1]
+            .head(5)
+            .pipe(lambda d: pd.concat([d, practices[practices.d == 0].head(1)])),
+            treatment="d",
+            covariates=["x1"],
+            k=3,
+        )
 
 
 def test_separation_in_matching(practices):
     with pytest.raises(InputDataError, match="perfect separation"):
-        match_comparators(practices.assign(leak=practices.d * 1.0), treatment="d", covariates=["leak"])
+        match_comparators(
+            practices.assign(leak=practices.d * 1.0), treatment="d", covariates=["leak"]
+        )
 
 
 def test_no_covariates():
     with pytest.raises(InputDataError, match="covariate"):
-        match_comparators(pd.DataFrame({"d": [0, 1, 0]}), treatment="d", covariates=[], method="psm")
+        match_comparators(
+            pd.DataFrame({"d": [0, 1, 0]}), treatment="d", covariates=[], method="psm"
+        )

@@ -6,7 +6,12 @@ import json
 
 import pytest
 
-from carepilot.evaluation import PanelSpec, default_registry, effects_by_group, match_comparators
+from carepilot.evaluation import (
+    PanelSpec,
+    default_registry,
+    effects_by_group,
+    match_comparators,
+)
 from carepilot.evaluation.report import build_report
 
 from .simulate import staggered_panel
@@ -16,19 +21,41 @@ from .simulate import staggered_panel
 def report():
     data = staggered_panel(12, n_units=120)
     data["quintile"] = data["imd"].astype(str)
-    spec = PanelSpec(outcome="y", treated="d", unit="practice", time="period", first_treated="first")
+    spec = PanelSpec(
+        outcome="y", treated="d", unit="practice", time="period", first_treated="first"
+    )
     reg = default_registry()
     main = reg.run("staggered", data, spec)
-    baseline = data[data.period == 1].assign(ever=lambda d: (d["first"] > 0).astype(int))
+    baseline = data[data.period == 1].assign(
+        ever=lambda d: (d["first"] > 0).astype(int)
+    )
     bal = match_comparators(baseline, treatment="ever", covariates=["y", "imd"]).balance
-    by = {"deprivation quintile": effects_by_group(data, group="quintile", estimate=lambda d: reg.run("staggered", d, spec))}
-    return build_report(title="Pilot X: emergency admissions", panel=data, spec=spec, results={"main": main},
-                        balance=bal, by_group=by, caveats=["Synthetic demo data."])
+    by = {
+        "deprivation quintile": effects_by_group(
+            data, group="quintile", estimate=lambda d: reg.run("staggered", d, spec)
+        )
+    }
+    return build_report(
+        title="Pilot X: emergency admissions",
+        panel=data,
+        spec=spec,
+        results={"main": main},
+        balance=bal,
+        by_group=by,
+        caveats=["Synthetic demo data."],
+    )
 
 
 def test_sections_and_figures(report):
     html = report.html
-    for section in ("1. Data", "Comparators and balance", "3. Effects", "Effects by inequality group", "Caveats", "All numbers (JSON)"):
+    for section in (
+        "1. Data",
+        "Comparators and balance",
+        "3. Effects",
+        "Effects by inequality group",
+        "Caveats",
+        "All numbers (JSON)",
+    ):
         assert section in html
     assert html.count("<svg") == len(report.figures) >= 4
     assert "Synthetic demo data." in html
@@ -45,13 +72,28 @@ def test_numbers_json_round_trip(report):
 
 def test_png_figures():
     data = staggered_panel(13, n_units=60)
-    spec = PanelSpec(outcome="y", treated="d", unit="practice", time="period", first_treated="first")
-    rep = build_report(title="t", panel=data, spec=spec, results={"main": default_registry().run("event-study", data, spec)}, image_format="png")
+    spec = PanelSpec(
+        outcome="y", treated="d", unit="practice", time="period", first_treated="first"
+    )
+    rep = build_report(
+        title="t",
+        panel=data,
+        spec=spec,
+        results={"main": default_registry().run("event-study", data, spec)},
+        image_format="png",
+    )
     assert "data:image/png;base64," in rep.html
 
 
 def test_title_is_escaped():
     data = staggered_panel(14, n_units=40)
-    spec = PanelSpec(outcome="y", treated="d", unit="practice", time="period", first_treated="first")
-    rep = build_report(title="<script>x</script>", panel=data, spec=spec, results={"main": default_registry().run("twfe", data, spec)})
+    spec = PanelSpec(
+        outcome="y", treated="d", unit="practice", time="period", first_treated="first"
+    )
+    rep = build_report(
+        title="<script>x</script>",
+        panel=data,
+        spec=spec,
+        results={"main": default_registry().run("twfe", data, spec)},
+    )
     assert "<script>x" not in rep.html

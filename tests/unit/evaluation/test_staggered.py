@@ -38,8 +38,12 @@ def test_att_gt_analytic_se(mpdta, cs_plain):
     _, ref = mpdta
     got = _att_by_key(cs_plain)
     for key, cell in ref["spec_unconditional"]["att_gt"].items():
-        assert got[key].se == pytest.approx(cell["reproduced_se_analytic"], abs=1e-5), key
-        assert got[key].se == pytest.approx(cell["published_se_bootstrap"], rel=ref["tolerance"]["se_relative"]), key
+        assert got[key].se == pytest.approx(cell["reproduced_se_analytic"], abs=1e-5), (
+            key
+        )
+        assert got[key].se == pytest.approx(
+            cell["published_se_bootstrap"], rel=ref["tolerance"]["se_relative"]
+        ), key
 
 
 def test_aggregations_match_published(mpdta, cs_plain):
@@ -50,25 +54,42 @@ def test_aggregations_match_published(mpdta, cs_plain):
         eff = cs_plain.effect(name)
         assert eff.estimate == pytest.approx(agg[name]["reproduced"], abs=tol), name
         published_se = agg[name]["published_se_bootstrap"]
-        published_se = published_se[0] if isinstance(published_se, list) else published_se
-        assert eff.se == pytest.approx(published_se, rel=ref["tolerance"]["se_relative"]), name
-        assert eff.se == pytest.approx(agg[name]["reproduced_se_analytic_csdid"], abs=6e-4), name
+        published_se = (
+            published_se[0] if isinstance(published_se, list) else published_se
+        )
+        assert eff.se == pytest.approx(
+            published_se, rel=ref["tolerance"]["se_relative"]
+        ), name
+        assert eff.se == pytest.approx(
+            agg[name]["reproduced_se_analytic_csdid"], abs=6e-4
+        ), name
     for g, v in agg["group"]["group_effects"].items():
-        assert cs_plain.effect(f"group:{g}").estimate == pytest.approx(v["published"], abs=tol)
+        assert cs_plain.effect(f"group:{g}").estimate == pytest.approx(
+            v["published"], abs=tol
+        )
     for e, v in agg["dynamic"]["event_study"].items():
-        assert cs_plain.effect(f"event:{e}").estimate == pytest.approx(v["published"], abs=tol)
+        assert cs_plain.effect(f"event:{e}").estimate == pytest.approx(
+            v["published"], abs=tol
+        )
     for t, v in agg["calendar"]["calendar_effects"].items():
-        assert cs_plain.effect(f"calendar:{t}").estimate == pytest.approx(v["published"], abs=tol)
+        assert cs_plain.effect(f"calendar:{t}").estimate == pytest.approx(
+            v["published"], abs=tol
+        )
 
 
 @pytest.mark.parametrize(
     ("spec_key", "control"),
-    [("spec_covariate_lpop_never_treated", "never"), ("spec_covariate_lpop_not_yet_treated", "notyet")],
+    [
+        ("spec_covariate_lpop_never_treated", "never"),
+        ("spec_covariate_lpop_not_yet_treated", "notyet"),
+    ],
 )
 @pytest.mark.parametrize("est_method", ["dr", "ipw", "reg"])
 def test_att_gt_with_covariate(mpdta, spec_key, control, est_method):
     data, ref = mpdta
-    res = callaway_santanna(data, **KW, covariates=["lpop"], control_group=control, est_method=est_method)
+    res = callaway_santanna(
+        data, **KW, covariates=["lpop"], control_group=control, est_method=est_method
+    )
     got = _att_by_key(res)
     tol = ref["tolerance"]["point_abs"]
     for key, cell in ref[spec_key]["att_gt"].items():
@@ -87,9 +108,14 @@ def test_multiplier_bootstrap_is_seeded_and_close_to_published(mpdta):
     assert a.effect("simple").se == b.effect("simple").se
     agg = ref["spec_unconditional"]["aggregations"]
     for name in ("simple", "group", "calendar"):
-        assert a.effect(name).se == pytest.approx(agg[name]["published_se_bootstrap"], rel=ref["tolerance"]["se_relative"])
+        assert a.effect(name).se == pytest.approx(
+            agg[name]["published_se_bootstrap"], rel=ref["tolerance"]["se_relative"]
+        )
     es = a.tables["event_study"]
-    assert (es["uniform_ci_high"] - es["uniform_ci_low"] >= es["ci_high"] - es["ci_low"] - 1e-12).all()
+    assert (
+        es["uniform_ci_high"] - es["uniform_ci_low"]
+        >= es["ci_high"] - es["ci_low"] - 1e-12
+    ).all()
 
 
 def test_pretrend_test_reported(cs_plain):
@@ -105,9 +131,15 @@ def test_universal_base_period_zero_at_minus_one(mpdta):
 
 def test_first_treated_derived_from_flags(mpdta, cs_plain):
     data = mpdta[0]
-    data = data.assign(d=((data["first.treat"] > 0) & (data.year >= data["first.treat"])).astype(int))
-    res = callaway_santanna(data, unit="countyreal", time="year", outcome="lemp", treated="d")
-    assert res.effect("simple").estimate == pytest.approx(cs_plain.effect("simple").estimate, abs=1e-12)
+    data = data.assign(
+        d=((data["first.treat"] > 0) & (data.year >= data["first.treat"])).astype(int)
+    )
+    res = callaway_santanna(
+        data, unit="countyreal", time="year", outcome="lemp", treated="d"
+    )
+    assert res.effect("simple").estimate == pytest.approx(
+        cs_plain.effect("simple").estimate, abs=1e-12
+    )
 
 
 def test_unit_treated_from_start_is_rejected(mpdta):

@@ -12,11 +12,20 @@ from carepilot.evaluation import synthetic_control, synthetic_did
 KW = dict(unit="State", time="Year", outcome="PacksPerCapita", treated="treated")
 
 
-@pytest.mark.parametrize(("estimator", "tol_key"), [("did", "did_abs"), ("sc", "sc_abs_if_synthdid_frank_wolfe"), ("sdid", "sdid_abs_if_synthdid_frank_wolfe")])
+@pytest.mark.parametrize(
+    ("estimator", "tol_key"),
+    [
+        ("did", "did_abs"),
+        ("sc", "sc_abs_if_synthdid_frank_wolfe"),
+        ("sdid", "sdid_abs_if_synthdid_frank_wolfe"),
+    ],
+)
 def test_synthdid_estimates_match_published(prop99, estimator, tol_key):
     data, ref = prop99
     res = synthetic_did(data, **KW, estimator=estimator, placebo_se=False)
-    assert res.headline.estimate == pytest.approx(ref["estimates"][estimator]["published"], abs=ref["tolerance"][tol_key])
+    assert res.headline.estimate == pytest.approx(
+        ref["estimates"][estimator]["published"], abs=ref["tolerance"][tol_key]
+    )
 
 
 def test_sdid_weights_match_reproduction(prop99):
@@ -43,14 +52,19 @@ def test_exact_synthetic_control_and_placebo(prop99):
     # California has the largest post/pre RMSPE ratio or close to it: small p
     placebo = res.tables["placebo"]
     assert len(placebo) == 39
-    assert res.headline.p_value == pytest.approx((placebo["ratio"] >= placebo["ratio"].iloc[0]).mean())
+    assert res.headline.p_value == pytest.approx(
+        (placebo["ratio"] >= placebo["ratio"].iloc[0]).mean()
+    )
     assert res.headline.p_value <= 0.1
 
 
 def test_synthdid_solver_in_synthetic_control(prop99):
     data, ref = prop99
     res = synthetic_control(data, **KW, solver="synthdid", placebo=False)
-    assert res.headline.estimate == pytest.approx(ref["estimates"]["sc"]["published"], abs=ref["tolerance"]["sc_abs_if_synthdid_frank_wolfe"])
+    assert res.headline.estimate == pytest.approx(
+        ref["estimates"]["sc"]["published"],
+        abs=ref["tolerance"]["sc_abs_if_synthdid_frank_wolfe"],
+    )
 
 
 def test_predictors_with_v_weights():
@@ -59,17 +73,39 @@ def test_predictors_with_v_weights():
     for u in range(12):
         level = 10.0 if u == 0 else rng.normal(10, 2)
         for t in range(10):
-            rows.append({"u": u, "t": t, "y": level + 0.5 * t + rng.normal(0, 0.1) + (3.0 if u == 0 and t >= 7 else 0.0),
-                         "x": level + rng.normal(0, 0.1), "d": int(u == 0 and t >= 7)})
+            rows.append(
+                {
+                    "u": u,
+                    "t": t,
+                    "y": level
+                    + 0.5 * t
+                    + rng.normal(0, 0.1)
+                    + (3.0 if u == 0 and t >= 7 else 0.0),
+                    "x": level + rng.normal(0, 0.1),
+                    "d": int(u == 0 and t >= 7),
+                }
+            )
     df = pd.DataFrame(rows)
-    res = synthetic_control(df, unit="u", time="t", outcome="y", treated="d", predictors=["x", "y"], placebo=False)
+    res = synthetic_control(
+        df,
+        unit="u",
+        time="t",
+        outcome="y",
+        treated="d",
+        predictors=["x", "y"],
+        placebo=False,
+    )
     assert sum(res.details["v_weights"].values()) == pytest.approx(1.0)
     assert res.headline.estimate == pytest.approx(3.0, abs=0.6)
 
 
 def test_placebo_se_for_sdid(prop99):
     data, _ = prop99
-    res = synthetic_did(data[data.State.isin(sorted(data.State.unique())[:12] + ["California"])], **KW, estimator="did")
+    res = synthetic_did(
+        data[data.State.isin(sorted(data.State.unique())[:12] + ["California"])],
+        **KW,
+        estimator="did",
+    )
     assert res.headline.se is not None and res.headline.se > 0
 
 
@@ -88,7 +124,9 @@ def test_treated_from_start(prop99):
 
 def test_staggered_starts_rejected(prop99):
     data, _ = prop99
-    data = data.assign(treated=np.where((data.State == "Utah") & (data.Year >= 1995), 1, data.treated))
+    data = data.assign(
+        treated=np.where((data.State == "Utah") & (data.Year >= 1995), 1, data.treated)
+    )
     with pytest.raises(InputDataError, match="different times"):
         synthetic_did(data, **KW)
 
