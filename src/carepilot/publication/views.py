@@ -90,9 +90,14 @@ class View:
         return to_svg(self.spec) if self.spec is not None else ""
 
 
-def _format(value: object) -> str:
+COUNT_COLUMNS = frozenset({"numerator", "denominator", "areas"})
+
+
+def _format(value: object, name: str = "") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
+    if isinstance(value, float) and name in COUNT_COLUMNS:
+        return f"{value:,.0f}"
     if isinstance(value, float):
         return f"{value:,.1f}" if abs(value) < 1e6 else f"{value:,.0f}"
     return str(value)
@@ -105,7 +110,7 @@ def _cell(name: str, value: object, first: bool) -> str:
             f'<td class="nhsuk-table__cell" style="{style}">'
             f"{html.escape(label(value))}</td>"
         )
-    text = html.escape(_format(value))
+    text = html.escape(_format(value, name))
     if first:
         return f'<th scope="row" class="nhsuk-table__header">{text}</th>'
     return f'<td class="nhsuk-table__cell">{text}</td>'
