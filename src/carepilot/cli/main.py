@@ -34,6 +34,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "carepilot.cli.evaluate",
     "carepilot.cli.indicators",
     "carepilot.cli.load",
+    "carepilot.cli.publish",
     "carepilot.cli.qof",
     "carepilot.cli.serve",
     "carepilot.cli.stats",
