@@ -4,11 +4,15 @@ The only contracts module that touches the database. Tables and columns are the
 data model's (`carepilot.schema.tables`); queries use bound parameters.
 
 Population and entry/exit: a patient counts for the days, within the period, on
-which they were registered with one of the contract's practices and alive
-(registration `end_date` and date of death are the last days counted). Exposure
-is those days / days in the contract year, so a patient who leaves or dies
-mid-year counts pro rata. Spend and activity count only when dated within a
-counted registration window.
+which they were registered with one of the contract's practices, that practice
+was a member of the pilot (from its `pilot_site_members.start_date`), and the
+patient was alive (registration `end_date` and date of death are the last days
+counted). Exposure is those days / days in the contract year, so a patient who
+leaves or dies mid-year, or whose practice joins mid-year, counts pro rata.
+Overlapping registrations (a patient registered at two pilot practices at once,
+as happens in real registration data around a move) are merged into one window
+per patient, so no day and no activity is counted twice. Spend and activity count
+only when dated within a counted window.
 
 Spend by setting: `apcs.tariff_cost`, `opa.cost`, `ec.cost`,
 `community_contacts.cost` (all recorded activity). Tariff counterfactual: the
@@ -19,6 +23,7 @@ community contacts only when attended).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 import duckdb
@@ -47,17 +52,25 @@ SETTING_SQL: dict[Setting, tuple[str, str, str, str]] = {
 
 def pilot_practices(
     con: duckdb.DuckDBPyConnection, contract: Contract, before: date
-) -> list[int]:
-    """Practice ids of the contract population (pilot members joined before `before`)."""
+) -> dict[int, date]:
+    """Member practices of the contract population and the date each joined.
+
+    Returns practice id -> first day it counts (its earliest `start_date` in
+    `pilot_site_members` for a pilot; `date.min` for a list of practice codes,
+    which count whenever their patients are registered). Only practices that
+    joined before `before` are returned.
+    """
     pop = contract.population
     if pop.pilot_id is not None:
         rows = con.execute(
-            "SELECT DISTINCT practice_pseudo_id FROM pilot_site_members "
+            "SELECT practice_pseudo_id, min(start_date) FROM pilot_site_members "
             "WHERE pilot_id = ? AND member_type = 'practice' "
-            "AND practice_pseudo_id IS NOT NULL AND start_date < ?",
+            "AND practice_pseudo_id IS NOT NULL AND start_date < ? "
+            "GROUP BY practice_pseudo_id",
             [pop.pilot_id, before],
         ).fetchall()
         where = f"pilot `{pop.pilot_id}` in table `pilot_site_members`"
+        members = {int(r[0]): _as_date(r[1]) for r in rows}
     else:
         rows = con.execute(
             "SELECT practice_pseudo_id FROM practices WHERE practice_code IN "
@@ -65,13 +78,19 @@ def pilot_practices(
             [list(pop.practice_codes)],
         ).fetchall()
         where = f"practice codes {', '.join(pop.practice_codes)} in table `practices`"
-    ids = sorted(int(r[0]) for r in rows)
-    if not ids:
+        members = {int(r[0]): date.min for r in rows}
+    if not members:
         raise InputDataError(
             f"contract `{contract.id}`: no member practices found for {where} "
             f"(joined before {before}); check `population` in the contract"
         )
-    return ids
+    return dict(sorted(members.items()))
+
+
+def _as_date(value: object) -> date:
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
 
 
 def commissioner_practices(
@@ -91,7 +110,11 @@ def commissioner_practices(
 
 
 def _windows_sql() -> str:
-    # $1 practice ids, $2 period start, $3 period end (exclusive)
+    # Table _cp_members(practice_pseudo_id, joined); $1 period start, $2 period end
+    # (exclusive). Each registration is cut to the period, the practice's membership
+    # and the patient's life; overlapping windows of one patient are then merged
+    # (gaps and islands: a window starts a new island when it starts after the
+    # latest end so far), so each day is counted once.
     return """
     WITH deaths AS (
         SELECT p.patient_id,
@@ -100,20 +123,49 @@ def _windows_sql() -> str:
         FROM patients p LEFT JOIN ons_deaths d USING (patient_id)
     ), win AS (
         SELECT r.patient_id,
-               greatest(r.start_date, $2::DATE) AS s,
-               least($3::DATE,
-                     coalesce(r.end_date + 1, $3::DATE),
-                     coalesce(dd.death + 1, $3::DATE)) AS e
-        FROM practice_registrations r LEFT JOIN deaths dd USING (patient_id)
-        WHERE list_contains($1, r.practice_pseudo_id)
+               greatest(r.start_date, $1::DATE, m.joined) AS s,
+               least($2::DATE,
+                     coalesce(r.end_date + 1, $2::DATE),
+                     coalesce(dd.death + 1, $2::DATE)) AS e
+        FROM practice_registrations r
+        JOIN _cp_members m USING (practice_pseudo_id)
+        LEFT JOIN deaths dd USING (patient_id)
+    ), ordered AS (
+        SELECT patient_id, s, e,
+               max(e) OVER (PARTITION BY patient_id ORDER BY s, e
+                            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_e
+        FROM win WHERE e > s
+    ), islands AS (
+        SELECT patient_id, s, e,
+               sum(CASE WHEN prev_e IS NULL OR s > prev_e THEN 1 ELSE 0 END)
+                   OVER (PARTITION BY patient_id ORDER BY s, e
+                         ROWS UNBOUNDED PRECEDING) AS island
+        FROM ordered
     )
-    SELECT patient_id, s, e FROM win WHERE e > s
+    SELECT patient_id, min(s) AS s, max(e) AS e
+    FROM islands GROUP BY patient_id, island
     """
+
+
+def _members_frame(practices: Sequence[int] | Mapping[int, date]) -> pd.DataFrame:
+    if isinstance(practices, Mapping):
+        items = [(int(k), v) for k, v in practices.items()]
+    else:
+        items = [(int(k), date.min) for k in practices]
+    # DuckDB DATE starts at year 1 like `date.min`; keep it explicit for clarity.
+    return pd.DataFrame(
+        {
+            "practice_pseudo_id": pd.Series([k for k, _ in items], dtype="int64"),
+            "joined": pd.Series(
+                [max(v, date(1, 1, 1)) for _, v in items], dtype="object"
+            ),
+        }
+    )
 
 
 def population_frame(
     con: duckdb.DuckDBPyConnection,
-    practice_ids: list[int],
+    practice_ids: Sequence[int] | Mapping[int, date],
     start: date,
     end: date,
     year_days: int,
@@ -127,11 +179,20 @@ def population_frame(
     ``sex``, ``imd_quintile``, ``cond_<name>``, and for each setting
     ``cost_<setting>``, ``tariff_<setting>``, plus ``community_attended`` and
     ``gross_cost`` (sum of the settings' costs). Risk factors are as of `as_of`.
+
+    `practice_ids` is either a list of practices (counted whenever their patients
+    are registered) or practice id -> the date it joined the pilot (counted from
+    then, as returned by `pilot_practices`).
     """
+    members = _members_frame(practice_ids)  # noqa: F841 - DuckDB replacement scan
+    con.execute("DROP TABLE IF EXISTS _cp_members")
     con.execute("DROP TABLE IF EXISTS _cp_win")
     con.execute(
-        "CREATE TEMP TABLE _cp_win AS " + _windows_sql(), [practice_ids, start, end]
+        "CREATE TEMP TABLE _cp_members AS "
+        "SELECT practice_pseudo_id::BIGINT AS practice_pseudo_id, "
+        "joined::DATE AS joined FROM members"
     )
+    con.execute("CREATE TEMP TABLE _cp_win AS " + _windows_sql(), [start, end])
     frame = con.execute(
         """
         SELECT w.patient_id,
@@ -170,6 +231,7 @@ def population_frame(
         frame = _add_setting(con, frame, setting)
         frame["gross_cost"] += frame[f"cost_{setting.value}"]
     con.execute("DROP TABLE IF EXISTS _cp_win")
+    con.execute("DROP TABLE IF EXISTS _cp_members")
     log.info("population frame %s..%s: %d patients", start, end, len(frame))
     return frame
 

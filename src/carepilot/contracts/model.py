@@ -553,8 +553,14 @@ class Band:
 
 
 def _check_bands(bands: tuple[Band, ...], name: str) -> None:
+    if not bands:
+        raise FieldError(
+            f"{name}[0].from",
+            "corridor bands must start at 0 % of the budget",
+            "make the first band `from: 0`",
+        )
     _require(
-        len(bands) > 0 and bands[0].lower_pct == 0,
+        bands[0].lower_pct == 0,
         f"{name}[0].from",
         "corridor bands must start at 0 % of the budget",
         "make the first band `from: 0`",

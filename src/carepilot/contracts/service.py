@@ -10,6 +10,7 @@ Q1-Q3 and the full year (the last equals the annual statement).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -105,7 +106,7 @@ def measure_period(
     contract: Contract,
     model: CostModel,
     scale: Decimal,
-    practices: list[int],
+    practices: Sequence[int] | Mapping[int, date],
     year: int,
     bounds: tuple[str, date, date],
     results: pd.DataFrame,

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
@@ -87,7 +88,9 @@ class SimulationResult:
         return out
 
 
-def _spend_sd(con: Any, contract: Contract, practices: list[int], year: int) -> float:
+def _spend_sd(
+    con: Any, contract: Contract, practices: Sequence[int], year: int
+) -> float:
     spec = contract.capitation
     per_capita: list[float] = []
     for y in range(spec.baseline_year - 4, year + 1):
@@ -352,10 +355,11 @@ def run_simulation(
                 start,
                 contract.term.year_end_exclusive(base_year),
             )
+            # History before the pilot: the member practices' whole lists.
             measured = measure_period(
-                con, contract, model, Decimal(1), practices, year, bounds, results
+                con, contract, model, Decimal(1), list(practices), year, bounds, results
             )
-        spend_sd = _spend_sd(con, contract, practices, year)
+        spend_sd = _spend_sd(con, contract, list(practices), year)
     finally:
         con.close()
     draws, sensitivity = simulate_draws(
@@ -387,7 +391,7 @@ def chart(result: SimulationResult) -> Any:
             y=alt.Y("count():Q", title="simulated years"),
         )
         .properties(width=380, height=220)
-        .facet(column=alt.Facet("measure:N", title=None))
+        .facet(column=alt.Column("measure:N", title=None))
         .resolve_scale(x="independent")
         .properties(
             title=f"{result.contract.id}: {result.runs} simulated years (seed {result.seed})"
