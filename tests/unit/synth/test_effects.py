@@ -146,3 +146,57 @@ def test_default_effects_recovered_and_null_case_on_50k() -> None:
     assert abs(log_rr) < 3 * se
     did, se = _bp_did(null)
     assert abs(did) < 4 * se
+
+
+def test_staggered_effect_starts_at_each_practices_own_start() -> None:
+    """Readings of a pilot practice dated after the first pilot start but before
+    the practice's own start carry no effect; those after it do."""
+    config = SynthConfig(
+        patients=12_000, seed=10, practices=20, pilot_practices=10, staggered=True,
+        effects=PilotEffects({"bp_control": 0.3}),
+    )  # fmt: skip
+    tables = generate(config)
+    members = tables["pilot_site_members"].filter(
+        pc.equal(tables["pilot_site_members"].column("member_type"), "practice")
+    )
+    starts = dict(
+        zip(
+            members.column("practice_pseudo_id").to_pylist(),
+            members.column("start_date").to_numpy(),
+            strict=True,
+        )
+    )
+    first_start = min(starts.values())
+    assert len(set(starts.values())) > 1, "scenario should stagger starts"
+    events = tables["clinical_events"]
+    htn = pc.unique(
+        events.filter(
+            pc.is_in(
+                events.column("snomedct_code"),
+                value_set=pa.array(load_codelist("hypertension").codes),
+            )
+        ).column("patient_id")
+    )
+    sys_codes = pa.array(load_codelist("systolic_bp").codes)
+    bp = events.filter(
+        pc.and_(
+            pc.is_in(events.column("snomedct_code"), value_set=sys_codes),
+            pc.is_in(events.column("patient_id"), value_set=htn),
+        )
+    )
+    regs = tables["practice_registrations"]
+    practice = np.zeros(config.patients + 1, np.int64)
+    practice[regs.column("patient_id").to_numpy()[::-1]] = regs.column(
+        "practice_pseudo_id"
+    ).to_numpy()[::-1]  # first registration wins
+    prac = practice[bp.column("patient_id").to_numpy()]
+    day = bp.column("date").to_numpy()
+    own = np.array([starts.get(int(p), np.datetime64("2100-01-01")) for p in prac])
+    controlled = bp.column("numeric_value").to_numpy() <= 140
+    in_pilot = np.isin(prac, list(starts))
+    waiting = in_pilot & (day >= first_start) & (day < own)
+    before = in_pilot & (day < first_start)
+    after = in_pilot & (day >= own)
+    assert waiting.sum() > 100
+    assert abs(controlled[waiting].mean() - controlled[before].mean()) < 0.08
+    assert controlled[after].mean() - controlled[before].mean() > 0.15
