@@ -120,3 +120,14 @@ def split_covariates(text: str | Sequence[str] | None) -> list[str]:
     if isinstance(text, str):
         return [c.strip() for c in text.split(",") if c.strip()]
     return [str(c) for c in text]
+
+
+def time_column(data: pd.DataFrame, column: str, what: str) -> pd.Series:
+    """Return a numeric period column, with a specific message for dates."""
+    try:
+        return pd.to_numeric(data[column], errors="raise").astype(float)
+    except (TypeError, ValueError) as exc:
+        raise InputDataError(
+            f"{what}: time column {column!r} must be a number (a year, or a month or "
+            "quarter index); convert dates first, e.g. months since the start of the data."
+        ) from exc

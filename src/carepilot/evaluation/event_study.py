@@ -29,6 +29,7 @@ from carepilot.evaluation._checks import (
     numeric_column,
     require_columns,
     require_min,
+    time_column,
 )
 from carepilot.evaluation.results import Z95, Effect, EvaluationResult
 from carepilot.evaluation.staggered import callaway_santanna, first_treated_from_flags
@@ -58,7 +59,7 @@ def event_study(
         covariates: Covariates (CS: pre-treatment; TWFE: time-varying).
         estimator: ``"cs"`` or ``"twfe"``.
         window: (min, max) event time for TWFE; outside values are binned.
-        cluster: TWFE cluster column (default unit).
+        cluster: Cluster column (default unit) for both estimators.
         **cs_options: Passed to `callaway_santanna` (control_group, inference...).
 
     Returns:
@@ -74,6 +75,7 @@ def event_study(
             first_treated=first_treated,
             treated=treated,
             covariates=covariates,
+            cluster=cluster,
             **cs_options,  # type: ignore[arg-type]
         )
         dyn = res.effect("dynamic")
@@ -119,7 +121,7 @@ def _twfe_event_study(
     )
     notes: list[str] = []
     frame = drop_missing(data, [unit, time, outcome, *covariates], what, notes).copy()
-    frame[time] = numeric_column(frame, time, what)
+    frame[time] = time_column(frame, time, what)
     if first_treated is None:
         assert treated is not None
         g = first_treated_from_flags(frame, unit=unit, time=time, treated=treated)

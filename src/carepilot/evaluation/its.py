@@ -34,6 +34,7 @@ from carepilot.evaluation._checks import (
     numeric_column,
     require_columns,
     require_min,
+    time_column,
 )
 from carepilot.evaluation.results import Effect, EvaluationResult
 
@@ -125,7 +126,7 @@ def interrupted_time_series(
         [c for c in (series, time) if c]
     )
     y = numeric_column(frame, outcome, what).to_numpy()
-    t = numeric_column(frame, time, what).to_numpy()
+    t = time_column(frame, time, what).to_numpy()
     step = binary_column(frame, intervention, what).to_numpy(float)
     if family != "gaussian" and (y < 0).any():
         raise InputDataError(

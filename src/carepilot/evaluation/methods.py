@@ -76,7 +76,10 @@ def run_twfe(data: pd.DataFrame, spec: PanelSpec) -> EvaluationResult:
 
 def _cs_kwargs(spec: PanelSpec) -> dict[str, Any]:
     keys = ("control_group", "base_period", "est_method", "inference", "n_boot", "seed")
-    return {k: spec.options[k] for k in keys if k in spec.options}
+    out = {k: spec.options[k] for k in keys if k in spec.options}
+    if spec.cluster is not None:
+        out["cluster"] = spec.cluster
+    return out
 
 
 def run_staggered(data: pd.DataFrame, spec: PanelSpec) -> EvaluationResult:

@@ -33,6 +33,7 @@ from carepilot.evaluation._checks import (
     numeric_column,
     require_columns,
     require_min,
+    time_column,
 )
 from carepilot.evaluation._drdid import ESTIMATORS
 from carepilot.evaluation.results import Z95, Effect, EvaluationResult
@@ -74,6 +75,7 @@ def callaway_santanna(
     inference: str = "analytic",
     n_boot: int = 999,
     seed: int = 0,
+    cluster: str | None = None,
 ) -> EvaluationResult:
     """Callaway–Sant'Anna group-time ATTs with simple/group/calendar/event aggregations.
 
@@ -91,6 +93,9 @@ def callaway_santanna(
         inference: ``"analytic"`` (influence function) or ``"bootstrap"``.
         n_boot: Multiplier-bootstrap replications.
         seed: Seed of the bootstrap generator.
+        cluster: Column of the assigned unit (constant within ``unit``, e.g. the
+            practice of a patient). Influence functions are summed within clusters
+            (SE² = G/(G-1)·Σ_c ψ_c²/n²) and the bootstrap draws one weight per cluster.
 
     Returns:
         Headline ``"simple"`` plus ``"group"``, ``"dynamic"``, ``"calendar"``,
@@ -108,6 +113,7 @@ def callaway_santanna(
         data, unit, time, outcome, first_treated, treated, list(covariates), what, notes
     )
     n = len(panel.units)
+    clusters = _cluster_codes(data, unit, cluster, panel.units, what)
     cells = _group_time(panel, control_group, base_period, est_method, what, notes)
     att = np.array([c[4] for c in cells])
     inf = np.column_stack([c[5] for c in cells])
@@ -181,10 +187,12 @@ def callaway_santanna(
         add(f"calendar:{_label(t)}", v, f)
 
     agg_inf = np.column_stack(ifs)
-    se_gt, crit_gt = _inference(inf, n, inference, n_boot, seed)
-    se_agg, _ = _inference(agg_inf, n, inference, n_boot, seed + 1)
+    se_gt, crit_gt = _inference(_collapse(inf, clusters), n, inference, n_boot, seed)
+    se_agg, _ = _inference(_collapse(agg_inf, clusters), n, inference, n_boot, seed + 1)
     ev_idx = [i for i, nm in enumerate(names) if nm.startswith("event:")]
-    _, crit_ev = _inference(agg_inf[:, ev_idx], n, inference, n_boot, seed + 2)
+    _, crit_ev = _inference(
+        _collapse(agg_inf[:, ev_idx], clusters), n, inference, n_boot, seed + 2
+    )
 
     gt["se"] = se_gt
     gt["ci_low"] = att - Z95 * se_gt
@@ -206,7 +214,7 @@ def callaway_santanna(
     es["ci_high"] = es["estimate"] + Z95 * es["se"]
     es["uniform_ci_low"] = es["estimate"] - crit_ev * es["se"]
     es["uniform_ci_high"] = es["estimate"] + crit_ev * es["se"]
-    pretest = _pretest(att, inf, ~post, n)
+    pretest = _pretest(att, _collapse(inf, clusters), ~post, n)
     return EvaluationResult(
         method="staggered",
         estimand="ATT (Callaway-Sant'Anna aggregations)",
@@ -225,6 +233,7 @@ def callaway_santanna(
             "pretrend_test": pretest,
             "cohort_sizes": {_label(g): int((panel.cohort == g).sum()) for g in glist},
             "uniform_critical_value_event": crit_ev,
+            "cluster": cluster or unit,
         },
         tables={"att_gt": gt, "event_study": es},
         notes=notes,
@@ -270,7 +279,7 @@ def _build_panel(
         data, [unit, time, outcome, first_treated, treated, *covariates], what
     )
     frame = data.copy()
-    frame[time] = numeric_column(frame, time, what)
+    frame[time] = time_column(frame, time, what)
     if first_treated is None:
         assert treated is not None
         frame["_g"] = first_treated_from_flags(
@@ -442,16 +451,50 @@ def _agg(
     return value, f
 
 
+def _cluster_codes(
+    data: pd.DataFrame, unit: str, cluster: str | None, units: np.ndarray, what: str
+) -> np.ndarray | None:
+    """Cluster code per unit (in panel order), or None for unit-level inference."""
+    if cluster is None or cluster == unit:
+        return None
+    require_columns(data, [cluster], what)
+    if (data.groupby(unit)[cluster].nunique() > 1).any():
+        raise InputDataError(
+            f"{what}: cluster column {cluster!r} varies within a {unit!r}; clusters "
+            "must contain whole units (e.g. patients within practices)."
+        )
+    per_unit = data.groupby(unit)[cluster].first().reindex(units)
+    codes = pd.factorize(per_unit)[0]
+    require_min(
+        int(codes.max()) + 1, 2, what, "clusters", "Cluster at a coarser level."
+    )
+    return codes
+
+
+def _collapse(inf: np.ndarray, clusters: np.ndarray | None) -> np.ndarray:
+    """Rows whose squares sum to n²·Var: units, or cluster sums times sqrt(G/(G-1))."""
+    if clusters is None:
+        return inf
+    g = int(clusters.max()) + 1
+    psi = np.zeros((g, inf.shape[1]))
+    np.add.at(psi, clusters, inf)
+    return psi * np.sqrt(g / (g - 1))
+
+
 def _inference(
-    inf: np.ndarray, n: int, how: str, n_boot: int, seed: int
+    rows: np.ndarray, n: int, how: str, n_boot: int, seed: int
 ) -> tuple[np.ndarray, float]:
-    """SEs (and the uniform-band critical value) from influence functions."""
+    """SEs (and the uniform-band critical value) from influence-function rows.
+
+    Analytic: SE = sqrt(sum(rows²))/n (= sqrt(mean(IF²)/n) for unit rows).
+    Bootstrap: one Rademacher weight per row, draws = v'rows/n, SE = IQR/1.349.
+    """
     if how == "analytic":
-        se = np.sqrt(np.mean(inf**2, axis=0) / n)
+        se = np.sqrt(np.sum(rows**2, axis=0)) / n
         return se, Z95
     rng = np.random.default_rng(seed)
-    v = rng.choice(np.array([-1.0, 1.0]), size=(n_boot, n))
-    boot = v @ inf / n  # n_boot x K: mean(IF * v)
+    v = rng.choice(np.array([-1.0, 1.0]), size=(n_boot, rows.shape[0]))
+    boot = v @ rows / n
     q75, q25 = np.quantile(boot, [0.75, 0.25], axis=0)
     se = (q75 - q25) / _IQR_Z
     ok = se > np.sqrt(np.finfo(float).eps) * 10
@@ -470,7 +513,7 @@ def _pretest(
     idx = np.flatnonzero(pre)
     if len(idx) == 0:
         return {"statistic": None, "df": 0, "p_value": None}
-    v = inf[:, idx].T @ inf[:, idx] / n / n
+    v = inf[:, idx].T @ inf[:, idx] / n / n  # rows: units or collapsed clusters
     a = att[idx]
     stat = float(a @ np.linalg.pinv(v) @ a)
     df = int(np.linalg.matrix_rank(v))

@@ -138,3 +138,10 @@ def test_negative_counts(sicily):
     data, _ = sicily
     with pytest.raises(InputDataError, match="negative"):
         its(data.assign(aces=-data.aces), **KW)
+
+
+def test_date_time_column_gets_specific_message(sicily):
+    data, _ = sicily
+    data = data.assign(date=data["year"].astype(str) + "-" + data["month"].astype(str))
+    with pytest.raises(InputDataError, match="convert dates"):
+        its(data, time="date", outcome="aces", intervention="smokban")

@@ -189,3 +189,26 @@ def test_json_document_is_clean(cs_plain):
     assert doc["estimate"]["name"] == "simple"
     assert {"att_gt", "event_study"} <= set(doc["tables"])
     assert pd.DataFrame(doc["tables"]["att_gt"]).shape[0] == 12
+
+
+def test_cluster_robust_inference(mpdta, cs_plain):
+    data = mpdta[0]
+    data = data.assign(state=data["countyreal"] // 1000)
+    res = callaway_santanna(data, **KW, cluster="state")
+    assert res.effect("simple").estimate == pytest.approx(
+        cs_plain.effect("simple").estimate
+    )
+    assert res.effect("simple").se != pytest.approx(
+        cs_plain.effect("simple").se, rel=1e-3
+    )
+    boot = callaway_santanna(
+        data, **KW, cluster="state", inference="bootstrap", n_boot=299, seed=3
+    )
+    assert boot.effect("simple").se == pytest.approx(res.effect("simple").se, rel=0.35)
+    assert res.details["cluster"] == "state"
+
+
+def test_cluster_must_contain_whole_units(mpdta):
+    data = mpdta[0]
+    with pytest.raises(InputDataError, match="varies within"):
+        callaway_santanna(data.assign(c=data.year), **KW, cluster="c")
