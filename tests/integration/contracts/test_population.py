@@ -164,6 +164,12 @@ def _frame(con: duckdb.DuckDBPyConnection, contract: Contract) -> pd.DataFrame:
     return frame.set_index("patient_id").sort_index()
 
 
+def _get(frame: pd.DataFrame, patient_id: int, column: str) -> float:
+    values = frame.loc[frame.index == patient_id, column].to_numpy(dtype=float)
+    assert len(values) == 1, f"patient {patient_id} should have one row"
+    return float(values[0])
+
+
 def test_members_carry_their_joining_dates(
     con: duckdb.DuckDBPyConnection, contract: Contract
 ) -> None:
@@ -177,21 +183,21 @@ def test_practice_joining_mid_year_counts_pro_rata(
     con: duckdb.DuckDBPyConnection, contract: Contract
 ) -> None:
     frame = _frame(con, contract)
-    assert int(frame.loc[1, "days"]) == 365
-    assert int(frame.loc[2, "days"]) == 182
-    assert float(frame.loc[2, "exposure"]) == pytest.approx(182 / 365)
+    assert _get(frame, 1, "days") == 365
+    assert _get(frame, 2, "days") == 182
+    assert _get(frame, 2, "exposure") == pytest.approx(182 / 365)
     # The June outpatient visit predates practice 2's membership.
-    assert float(frame.loc[2, "cost_opa"]) == 0.0
-    assert float(frame.loc[2, "cost_ec"]) == 100.0
+    assert _get(frame, 2, "cost_opa") == 0.0
+    assert _get(frame, 2, "cost_ec") == 100.0
 
 
 def test_overlapping_registrations_count_once(
     con: duckdb.DuckDBPyConnection, contract: Contract
 ) -> None:
     frame = _frame(con, contract)
-    assert int(frame.loc[3, "days"]) == 275
-    assert float(frame.loc[3, "exposure"]) == pytest.approx(275 / 365)
-    assert float(frame.loc[3, "cost_ec"]) == 250.0
+    assert _get(frame, 3, "days") == 275
+    assert _get(frame, 3, "exposure") == pytest.approx(275 / 365)
+    assert _get(frame, 3, "cost_ec") == 250.0
     assert float(frame["gross_cost"].sum()) == 350.0
 
 
@@ -201,7 +207,7 @@ def test_plain_practice_list_ignores_joining_dates(
     frame = data.population_frame(
         con, [1, 2], START, END, 365, contract.capitation, as_of=START
     ).set_index("patient_id")
-    assert int(frame.loc[2, "days"]) == 365
+    assert _get(frame, 2, "days") == 365
     # [04-01, 12-01) and [07-01, 2022-01-01) merge to [04-01, 2022-01-01).
-    assert int(frame.loc[3, "days"]) == 275
-    assert float(frame.loc[2, "cost_opa"]) == 400.0
+    assert _get(frame, 3, "days") == 275
+    assert _get(frame, 2, "cost_opa") == 400.0
