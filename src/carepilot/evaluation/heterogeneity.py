@@ -98,7 +98,9 @@ def effects_by_group(
         )
     if ref not in by:
         raise InsufficientDataError(
-            f"effects by group: the reference group {ref!r} could not be estimated; choose another reference."
+            f"effects by group: the reference group {ref!r} could not be estimated; choose "
+            f"another reference. {' '.join(notes)} (A covariate that is constant within a "
+            f"group, such as {group!r} itself, cannot be used inside the groups.)"
         )
     ratio = by[ref].scale == "ratio"
     tr = (lambda v: float(np.log(v))) if ratio else (lambda v: float(v))

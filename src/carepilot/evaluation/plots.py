@@ -90,7 +90,7 @@ def trend_plot(
         alt.Chart(means)
         .mark_line(point=True)
         .encode(
-            x=alt.X(f"{time}:Q", title=time),
+            x=alt.X(f"{time}:Q", title=time, axis=alt.Axis(format="d", tickMinStep=1)),
             y=alt.Y("mean:Q", title="mean outcome", scale=alt.Scale(zero=False)),
             color=alt.Color("arm:N", scale=alt.Scale(range=[NHS_BLUE, GREY])),
         )

@@ -68,7 +68,11 @@ def describe_panel(panel: pd.DataFrame, spec: PanelSpec) -> dict[str, Any]:
         out["first_period"] = _clean(panel[spec.time].min())
         out["last_period"] = _clean(panel[spec.time].max())
         out["periods"] = int(panel[spec.time].nunique())
-        start = panel.loc[treated == 1, spec.time]
+        if spec.first_treated and spec.first_treated in panel:
+            first = pd.to_numeric(panel[spec.first_treated], errors="coerce")
+            start = first[first > 0]
+        else:
+            start = panel.loc[treated == 1, spec.time]
         out["intervention_start"] = _clean(start.min()) if len(start) else None
     means = (
         pd.to_numeric(panel[spec.outcome], errors="coerce")

@@ -252,3 +252,38 @@ def test_bad_option_syntax(eval_dir):
     assert isinstance(res.exception, InputDataError) and "KEY=VALUE" in str(
         res.exception
     )
+
+
+def test_report_folder_written(tmp_path):
+    path = tmp_path / "panel.csv"
+    staggered_panel(7, n_units=80).to_csv(path, index=False)
+    out = tmp_path / "out"
+    res = _invoke(
+        "staggered",
+        "--data",
+        str(path),
+        "--unit",
+        "practice",
+        "--time",
+        "period",
+        "--outcome",
+        "y",
+        "--treated",
+        "d",
+        "--first-treated",
+        "first",
+        "--group",
+        "imd",
+        "--report",
+        str(out),
+        "--title",
+        "Demo pilot",
+    )
+    assert res.exit_code == 0, res.output
+    html = (out / "report.html").read_text()
+    assert "Demo pilot" in html and "Effects by inequality group" in html
+    assert (
+        json.loads((out / "results.json").read_text())["results"]["main"]["method"]
+        == "staggered"
+    )
+    assert (out / "analysis_data.csv").exists()

@@ -49,9 +49,9 @@ def report():
 def test_sections_and_figures(report):
     html = report.html
     for section in (
-        "1. Data",
+        "<h2>Data</h2>",
         "Comparators and balance",
-        "3. Effects",
+        "<h2>Effects</h2>",
         "Effects by inequality group",
         "Caveats",
         "All numbers (JSON)",
