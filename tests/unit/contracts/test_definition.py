@@ -183,3 +183,18 @@ def test_duplicate_key(tmp_path: Path) -> None:
     path = write_variant(tmp_path, "version: 1", "version: 1\nversion: 2")
     with pytest.raises(DefinitionError, match="appears twice"):
         load_contract(path)
+
+
+def test_yaml_text_round_trips_through_serialise() -> None:
+    from carepilot.contracts.definition import contract_to_yaml, load_contract_text
+
+    original = load_contract(EXAMPLE)
+    again = load_contract_text(contract_to_yaml(original), "edited.yaml")
+    assert again == original
+
+
+def test_bad_yaml_text_names_source_and_line() -> None:
+    from carepilot.contracts.definition import load_contract_text
+
+    with pytest.raises(DefinitionError, match=r"upload\.yaml, line 3"):
+        load_contract_text("id: x\nversion: 1\ntitle: a: b\n", "upload.yaml")
