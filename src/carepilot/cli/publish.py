@@ -29,16 +29,25 @@ def _meta(definitions: list[Path] | None):  # type: ignore[no-untyped-def]
 
 @opendata_app.command("export")
 def export(
-    results: Path = typer.Option(..., "--results", help="Results table (.parquet "
-                                 "or .csv) from `carepilot indicators run`."),
+    results: Path = typer.Option(
+        ...,
+        "--results",
+        help="Results table (.parquet or .csv) from `carepilot indicators run`.",
+    ),
     out: Path = typer.Option(..., "--out", help="Output folder."),
     definitions: list[Path] | None = typer.Option(
-        None, "--definitions", "-d",
+        None,
+        "--definitions",
+        "-d",
         help="Indicator definitions for titles and metadata (default: the "
-        "shipped library)."),
+        "shipped library).",
+    ),
     policy: str | None = typer.Option(
-        None, "--policy", help="Name of the disclosure policy the results were "
-        "released under (checked); default: detected."),
+        None,
+        "--policy",
+        help="Name of the disclosure policy the results were "
+        "released under (checked); default: detected.",
+    ),
 ) -> None:
     """Write every published indicator as CSV + Parquet + metadata + SHA256SUMS."""
     from carepilot.publication.opendata import export as run_export
@@ -53,20 +62,26 @@ def export(
 
 
 def quality_account(
-    provider: str = typer.Option(..., "--provider", help="Practice/provider ODS "
-                                 "code or pilot id."),
-    year: int = typer.Option(..., "--year", help="Reporting financial year start, "
-                             "e.g. 2023 for 2023/24."),
+    provider: str = typer.Option(
+        ..., "--provider", help="Practice/provider ODS code or pilot id."
+    ),
+    year: int = typer.Option(
+        ..., "--year", help="Reporting financial year start, e.g. 2023 for 2023/24."
+    ),
     db: Path = typer.Option(..., "--db", help="DuckDB analytics database."),
     results: Path = typer.Option(..., "--results", help="Released results table."),
-    inputs: Path = typer.Option(DEFAULT_INPUTS, "--inputs", help="Folder of "
-                                "provider-written inputs (see "
-                                "examples/quality_accounts)."),
-    out: Path = typer.Option(Path("quality-account"), "--out", help="Output "
-                             "folder."),
+    inputs: Path = typer.Option(
+        DEFAULT_INPUTS,
+        "--inputs",
+        help="Folder of provider-written inputs (see examples/quality_accounts).",
+    ),
+    out: Path = typer.Option(Path("quality-account"), "--out", help="Output folder."),
     definitions: list[Path] | None = typer.Option(
-        None, "--definitions", "-d", help="Indicator definitions (default: the "
-        "shipped library)."),
+        None,
+        "--definitions",
+        "-d",
+        help="Indicator definitions (default: the shipped library).",
+    ),
 ) -> None:
     """Build a provider's quality account as HTML and PDF."""
     from carepilot.publication.quality_account.assemble import (
@@ -78,8 +93,15 @@ def quality_account(
     from carepilot.publication.results import read_results
 
     name, kind = provider_identity(db, provider)
-    account = assemble(read_results(results), provider, name, kind, year,
-                       load_inputs(inputs, provider), _meta(definitions))
+    account = assemble(
+        read_results(results),
+        provider,
+        name,
+        kind,
+        year,
+        load_inputs(inputs, provider),
+        _meta(definitions),
+    )
     files = write(account, out)
     console.print(f"wrote {files['html']} and {files['pdf']}")
 

@@ -29,7 +29,7 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
         elif str(out[col].dtype).startswith("date"):
             out[col] = out[col].astype(str)
     return [
-        {k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+        {str(k): (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
         for r in out.to_dict(orient="records")
     ]
 
@@ -46,8 +46,8 @@ def _significance_scale() -> alt.Scale:
 
 
 def _finish(chart: alt.TopLevelMixin, title: str) -> Spec:
-    configured = chart.properties(title=title).configure(font=FONT).configure_view(
-        stroke=None
+    configured = (
+        chart.properties(title=title).configure(font=FONT).configure_view(stroke=None)
     )
     return configured.to_dict()
 
@@ -58,16 +58,19 @@ def bar_chart(frame: pd.DataFrame, title: str, unit: str) -> Spec:
     Columns: ``area_name``, ``value``, ``lower_ci_95``, ``upper_ci_95``,
     ``comparison``, ``benchmark``.
     """
-    base = alt.Chart(_data(frame)).encode(
-        y=alt.Y("area_name:N", sort="-x", title=None)
-    )
+    base = alt.Chart(_data(frame)).encode(y=alt.Y("area_name:N", sort="-x", title=None))
     bars = base.mark_bar().encode(
         x=alt.X("value:Q", title=f"Value ({unit})" if unit else "Value"),
-        color=alt.Color("comparison:N", scale=_significance_scale(),
-                        title="Compared with benchmark"),
-        tooltip=["area_name:N", alt.Tooltip("value:Q", format=".1f"),
-                 alt.Tooltip("lower_ci_95:Q", format=".1f"),
-                 alt.Tooltip("upper_ci_95:Q", format=".1f"), "comparison:N"],
+        color=alt.Color(
+            "comparison:N", scale=_significance_scale(), title="Compared with benchmark"
+        ),
+        tooltip=[
+            "area_name:N",
+            alt.Tooltip("value:Q", format=".1f"),
+            alt.Tooltip("lower_ci_95:Q", format=".1f"),
+            alt.Tooltip("upper_ci_95:Q", format=".1f"),
+            "comparison:N",
+        ],
     )
     errors = base.mark_errorbar(ticks=True, color="#212B32").encode(
         x=alt.X("lower_ci_95:Q"), x2="upper_ci_95:Q"
@@ -84,22 +87,25 @@ def spine_chart(frame: pd.DataFrame, title: str) -> Spec:
     Columns (scaled to -1..1, better to the right): ``indicator``, ``worst``,
     ``q25``, ``q75``, ``best``, ``position`` and ``comparison``.
     """
-    base = alt.Chart(_data(frame)).encode(y=alt.Y("indicator:N", title=None,
-                                                  sort=None))
+    base = alt.Chart(_data(frame)).encode(y=alt.Y("indicator:N", title=None, sort=None))
     scale = alt.Scale(domain=[-1.05, 1.05])
     spread = base.mark_bar(color="#D8DDE0", size=14).encode(
         x=alt.X("worst:Q", scale=scale, axis=None), x2="best:Q"
     )
     middle = base.mark_bar(color="#768692", size=14).encode(x="q25:Q", x2="q75:Q")
-    point = base.mark_point(filled=True, size=120, stroke="#212B32",
-                            shape="circle").encode(
+    point = base.mark_point(
+        filled=True, size=120, stroke="#212B32", shape="circle"
+    ).encode(
         x="position:Q",
-        color=alt.Color("comparison:N", scale=_significance_scale(),
-                        title="Compared with benchmark"),
+        color=alt.Color(
+            "comparison:N", scale=_significance_scale(), title="Compared with benchmark"
+        ),
     )
-    rule = alt.Chart(_data(pd.DataFrame({"x": [0.0]}))).mark_rule(
-        color="#C00000", strokeWidth=2
-    ).encode(x="x:Q")
+    rule = (
+        alt.Chart(_data(pd.DataFrame({"x": [0.0]})))
+        .mark_rule(color="#C00000", strokeWidth=2)
+        .encode(x="x:Q")
+    )
     chart = alt.layer(spread, middle, point, rule).properties(width=420)
     return _finish(chart, title)
 
@@ -114,41 +120,59 @@ def tartan_rug(frame: pd.DataFrame, title: str) -> Spec:
         y=alt.Y("indicator:N", title=None),
     )
     cells = base.mark_rect(stroke="white").encode(
-        color=alt.Color("comparison:N", scale=_significance_scale(),
-                        title="Compared with benchmark"),
+        color=alt.Color(
+            "comparison:N", scale=_significance_scale(), title="Compared with benchmark"
+        ),
         tooltip=["indicator:N", "area_name:N", "label:N", "comparison:N"],
     )
     text = base.mark_text(fontSize=10).encode(
         text="label:N",
         color=alt.condition(
             "datum.comparison == 'worse' || datum.comparison == 'higher'",
-            alt.value("white"), alt.value("black"),
+            alt.value("white"),
+            alt.value("black"),
         ),
     )
     return _finish(alt.layer(cells, text), title)
 
 
-def funnel_plot(points: pd.DataFrame, limits: pd.DataFrame, title: str,
-                unit: str) -> Spec:
+def funnel_plot(
+    points: pd.DataFrame, limits: pd.DataFrame, title: str, unit: str
+) -> Spec:
     """Funnel plot: areas by denominator with 95 % and 99.8 % control limits.
 
     ``points``: ``area_name``, ``denominator``, ``value``, ``funnel``;
     ``limits``: ``denominator``, ``limit`` (line name), ``value``.
     """
-    lines = alt.Chart(_data(limits)).mark_line().encode(
-        x=alt.X("denominator:Q", title="Denominator"),
-        y=alt.Y("value:Q", title=f"Value ({unit})" if unit else "Value",
-                scale=alt.Scale(zero=False)),
-        detail="limit:N",
-        strokeDash=alt.StrokeDash("level:N", title="Control limit"),
-        color=alt.value("#425563"),
+    lines = (
+        alt.Chart(_data(limits))
+        .mark_line()
+        .encode(
+            x=alt.X("denominator:Q", title="Denominator"),
+            y=alt.Y(
+                "value:Q",
+                title=f"Value ({unit})" if unit else "Value",
+                scale=alt.Scale(zero=False),
+            ),
+            detail="limit:N",
+            strokeDash=alt.StrokeDash("level:N", title="Control limit"),
+            color=alt.value("#425563"),
+        )
     )
-    dots = alt.Chart(_data(points)).mark_point(filled=True, size=60).encode(
-        x="denominator:Q",
-        y="value:Q",
-        color=alt.Color("funnel:N", title="Funnel position"),
-        tooltip=["area_name:N", "denominator:Q",
-                 alt.Tooltip("value:Q", format=".1f"), "funnel:N"],
+    dots = (
+        alt.Chart(_data(points))
+        .mark_point(filled=True, size=60)
+        .encode(
+            x="denominator:Q",
+            y="value:Q",
+            color=alt.Color("funnel:N", title="Funnel position"),
+            tooltip=[
+                "area_name:N",
+                "denominator:Q",
+                alt.Tooltip("value:Q", format=".1f"),
+                "funnel:N",
+            ],
+        )
     )
     return _finish(alt.layer(lines, dots).properties(width=480, height=300), title)
 
@@ -163,19 +187,25 @@ def trend_chart(frame: pd.DataFrame, title: str, unit: str) -> Spec:
     x = alt.X("period_start:T", title="Period")
     y_title = f"Value ({unit})" if unit else "Value"
     y = alt.Y("value:Q", title=y_title, scale=alt.Scale(zero=False))
-    line = alt.Chart(data).mark_line().encode(
-        x=x, y=y, color=alt.Color("series:N", title=None),
-        strokeDash=alt.StrokeDash("series:N", legend=None),
+    line = (
+        alt.Chart(data)
+        .mark_line()
+        .encode(
+            x=x,
+            y=y,
+            color=alt.Color("series:N", title=None),
+            strokeDash=alt.StrokeDash("series:N", legend=None),
+        )
     )
     area_rows = alt.Chart(data).transform_filter("datum.kind == 'area'")
     band = area_rows.mark_errorbar(ticks=True).encode(
         x=x, y=alt.Y("lower_ci_95:Q", title=y_title), y2="upper_ci_95:Q"
     )
     dots = area_rows.mark_point(filled=True, size=70, stroke="#212B32").encode(
-        x=x, y=y,
+        x=x,
+        y=y,
         color=alt.Color("comparison:N", scale=_significance_scale(), legend=None),
-        tooltip=["period:N", alt.Tooltip("value:Q", format=".1f"),
-                 "comparison:N"],
+        tooltip=["period:N", alt.Tooltip("value:Q", format=".1f"), "comparison:N"],
     )
     chart = alt.layer(line, band, dots).resolve_scale(color="independent")
     return _finish(chart.properties(width=480), title)
@@ -187,12 +217,12 @@ def breakdown_chart(frame: pd.DataFrame, title: str, unit: str) -> Spec:
     Columns: ``category``, ``value``, ``lower_ci_95``, ``upper_ci_95``,
     ``comparison``, ``benchmark`` (the area's total value).
     """
-    base = alt.Chart(_data(frame)).encode(x=alt.X("category:N", sort=None,
-                                                  title=None))
+    base = alt.Chart(_data(frame)).encode(x=alt.X("category:N", sort=None, title=None))
     bars = base.mark_bar().encode(
         y=alt.Y("value:Q", title=f"Value ({unit})" if unit else "Value"),
-        color=alt.Color("comparison:N", scale=_significance_scale(),
-                        title="Compared with total"),
+        color=alt.Color(
+            "comparison:N", scale=_significance_scale(), title="Compared with total"
+        ),
     )
     errors = base.mark_errorbar(ticks=True, color="#212B32").encode(
         y="lower_ci_95:Q", y2="upper_ci_95:Q"

@@ -19,8 +19,12 @@ import pandas as pd
 
 from carepilot.errors import InputDataError
 from carepilot.publication.periods import period_label
-from carepilot.publication.results import IndicatorMeta, meta_for, public_rows
-from carepilot.publication.results import verify_released
+from carepilot.publication.results import (
+    IndicatorMeta,
+    meta_for,
+    public_rows,
+    verify_released,
+)
 
 TOPICS: dict[str, tuple[str, ...]] = {
     "access": (
@@ -59,8 +63,9 @@ EARTH_RADIUS_KM = 6371.0088
 """Mean Earth radius (IUGG), for the haversine distance."""
 
 
-def haversine_km(lat1: float, lon1: float, lat2: np.ndarray,
-                 lon2: np.ndarray) -> np.ndarray:
+def haversine_km(
+    lat1: float, lon1: float, lat2: np.ndarray, lon2: np.ndarray
+) -> np.ndarray:
     """Great-circle distance in km (haversine formula, mean Earth radius)."""
     p1, p2 = math.radians(lat1), np.radians(lat2)
     dphi = p2 - p1
@@ -72,8 +77,10 @@ def haversine_km(lat1: float, lon1: float, lat2: np.ndarray,
 def explain(m: IndicatorMeta, value: float, comparison: str) -> str:
     """One plain-English sentence about a practice's figure."""
     if math.isnan(value):
-        return (f"{m.title}: not shown, because the numbers are too small to "
-                "publish without risking identifying patients.")
+        return (
+            f"{m.title}: not shown, because the numbers are too small to "
+            "publish without risking identifying patients."
+        )
     unit = "%" if m.value_type == "proportion" else f" {m.unit}".rstrip()
     figure = f"{value:.0f}{unit}" if unit == "%" else f"{value:.1f}{unit}"
     if comparison in ("better", "worse"):
@@ -96,7 +103,8 @@ class PracticeChoice:
     distance_km: float
     postcode: str | None
     figures: dict[str, list[dict[str, object]]] = field(
-        default_factory=dict[str, list[dict[str, object]]])
+        default_factory=dict[str, list[dict[str, object]]]
+    )
 
 
 def nearby_practices(
@@ -127,21 +135,25 @@ def nearby_practices(
         PermissionDenied: the results table is not disclosure controlled.
     """
     missing = {"practice_code", "practice_name", "latitude", "longitude"} - set(
-        practices.columns)
+        practices.columns
+    )
     if missing:
         raise InputDataError(
             f"practices table lacks {', '.join(sorted(missing))}; load the "
-            "`practices` table of the data model")
+            "`practices` table of the data model"
+        )
     verify_released(results)
     frame = public_rows(results)
     frame = frame[(frame["area_type"] == "practice") & (frame["breakdown"] == "total")]
     info = meta_for(frame, meta)
     located = practices.dropna(subset=["latitude", "longitude"]).copy()
     located["distance_km"] = haversine_km(
-        latitude, longitude, located["latitude"].to_numpy(float),
-        located["longitude"].to_numpy(float))
-    near = located[located["distance_km"] <= radius_km].nsmallest(
-        limit, "distance_km")
+        latitude,
+        longitude,
+        located["latitude"].to_numpy(float),
+        located["longitude"].to_numpy(float),
+    )
+    near = located[located["distance_km"] <= radius_km].nsmallest(limit, "distance_km")
     latest = frame.groupby("indicator_id")["period_start"].transform("max")
     frame = frame[frame["period_start"] == latest]
     out: list[PracticeChoice] = []
@@ -156,19 +168,29 @@ def nearby_practices(
                 row = own.loc[indicator_id]
                 m = info[indicator_id]
                 value = float(row["value"])
-                items.append({
-                    "indicator_id": indicator_id, "title": m.title,
-                    "value": None if math.isnan(value) else value, "unit": m.unit,
-                    "comparison": str(row["comparison"]),
-                    "period": period_label(row["period_start"], row["period_end"]),
-                    "explanation": explain(m, value, str(row["comparison"])),
-                })
+                items.append(
+                    {
+                        "indicator_id": indicator_id,
+                        "title": m.title,
+                        "value": None if math.isnan(value) else value,
+                        "unit": m.unit,
+                        "comparison": str(row["comparison"]),
+                        "period": period_label(row["period_start"], row["period_end"]),
+                        "explanation": explain(m, value, str(row["comparison"])),
+                    }
+                )
             if items:
                 figures[topic] = items
         postcode = p.get("postcode")
-        out.append(PracticeChoice(
-            code=str(p["practice_code"]), name=str(p["practice_name"]),
-            distance_km=round(float(p["distance_km"]), 2),
-            postcode=None if postcode is None or pd.isna(postcode) else str(postcode),
-            figures=figures))
+        out.append(
+            PracticeChoice(
+                code=str(p["practice_code"]),
+                name=str(p["practice_name"]),
+                distance_km=round(float(p["distance_km"]), 2),
+                postcode=None
+                if postcode is None or pd.isna(postcode)
+                else str(postcode),
+                figures=figures,
+            )
+        )
     return out

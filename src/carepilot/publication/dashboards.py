@@ -53,8 +53,9 @@ def _totals(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _benchmarks(frame: pd.DataFrame) -> pd.DataFrame:
     nat = frame[frame["area_type"] == "national"]
-    return nat[["indicator_id", "period_start", "breakdown", "category", "value"]]\
-        .rename(columns={"value": "benchmark"})
+    return nat[
+        ["indicator_id", "period_start", "breakdown", "category", "value"]
+    ].rename(columns={"value": "benchmark"})
 
 
 @cached
@@ -69,16 +70,19 @@ def indicator_browser(
         m = info[str(indicator_id)]
         latest = max(part["period_start"])
         nat = part[(part["area_type"] == "national") & (part["period_start"] == latest)]
-        rows.append({
-            "domain": m.domain,
-            "indicator_id": m.id,
-            "title": m.title,
-            "latest_period": period_label(latest, max(
-                part.loc[part["period_start"] == latest, "period_end"])),
-            "england_value": float(nat["value"].iloc[0]) if len(nat) else np.nan,
-            "unit": m.unit,
-            "areas": int(part["area_code"].nunique()),
-        })
+        rows.append(
+            {
+                "domain": m.domain,
+                "indicator_id": m.id,
+                "title": m.title,
+                "latest_period": period_label(
+                    latest, max(part.loc[part["period_start"] == latest, "period_end"])
+                ),
+                "england_value": float(nat["value"].iloc[0]) if len(nat) else np.nan,
+                "unit": m.unit,
+                "areas": int(part["area_code"].nunique()),
+            }
+        )
     data = pd.DataFrame(rows).sort_values(["domain", "title"]).reset_index(drop=True)
     return View(
         key="indicator-browser",
@@ -86,9 +90,14 @@ def indicator_browser(
         summary="Every published indicator, grouped by domain, with the latest "
         "value for England.",
         data=data,
-        columns={"domain": "Domain", "title": "Indicator", "latest_period":
-                 "Latest period", "england_value": "England value", "unit": "Unit",
-                 "areas": "Areas"},
+        columns={
+            "domain": "Domain",
+            "title": "Indicator",
+            "latest_period": "Latest period",
+            "england_value": "England value",
+            "unit": "Unit",
+            "areas": "Areas",
+        },
         extra={"domains": sorted(data["domain"].unique().tolist())},
     )
 
@@ -113,11 +122,18 @@ def _spine_positions(
         lo, q25, q75, hi = np.percentile(vals, [0, 25, 75, 100])
         ends = sorted([pos(lo), pos(hi)])
         quarts = sorted([pos(q25), pos(q75)])
-        out.append({**row.to_dict(), "worst": ends[0], "best": ends[1],
-                    "q25": quarts[0], "q75": quarts[1],
-                    "area_min": lo, "area_max": hi,
-                    "position": pos(row["value"]) if not np.isnan(row["value"])
-                    else np.nan})
+        out.append(
+            {
+                **row.to_dict(),
+                "worst": ends[0],
+                "best": ends[1],
+                "q25": quarts[0],
+                "q75": quarts[1],
+                "area_min": lo,
+                "area_max": hi,
+                "position": pos(row["value"]) if not np.isnan(row["value"]) else np.nan,
+            }
+        )
     return pd.DataFrame(out)
 
 
@@ -143,8 +159,11 @@ def area_profile(
     area_type = str(area["area_type"].iloc[0])
     latest = area.groupby("indicator_id")["period_start"].transform("max")
     area = area[area["period_start"] == (period or latest)]
-    area = area.merge(_benchmarks(frame), how="left",
-                      on=["indicator_id", "period_start", "breakdown", "category"])
+    area = area.merge(
+        _benchmarks(frame),
+        how="left",
+        on=["indicator_id", "period_start", "breakdown", "category"],
+    )
     peers = frame[frame["area_type"] == area_type].merge(
         area[["indicator_id", "period_start"]], on=["indicator_id", "period_start"]
     )
@@ -153,8 +172,10 @@ def area_profile(
     if data.empty:
         raise InputDataError(f"area `{area_code}` has no comparable values")
     data["indicator"] = [info[i].title for i in data["indicator_id"]]
-    data["period"] = [period_label(s, e) for s, e in
-                      zip(data["period_start"], data["period_end"], strict=True)]
+    data["period"] = [
+        period_label(s, e)
+        for s, e in zip(data["period_start"], data["period_end"], strict=True)
+    ]
     data = data.sort_values(["indicator"]).reset_index(drop=True)
     name = str(area["area_name"].iloc[0])
     return View(
@@ -164,17 +185,27 @@ def area_profile(
         "band covers the middle half of areas of the same type; the circle is this "
         "area, right = better.",
         data=data,
-        columns={"indicator": "Indicator", "period": "Period",
-                 "numerator": "Count", "value": "Value", "lower_ci_95":
-                 "Lower 95% CI", "upper_ci_95": "Upper 95% CI", "benchmark":
-                 "England", "area_min": "Lowest area", "area_max": "Highest area",
-                 "comparison": "Compared with England"},
+        columns={
+            "indicator": "Indicator",
+            "period": "Period",
+            "numerator": "Count",
+            "value": "Value",
+            "lower_ci_95": "Lower 95% CI",
+            "upper_ci_95": "Upper 95% CI",
+            "benchmark": "England",
+            "area_min": "Lowest area",
+            "area_max": "Highest area",
+            "comparison": "Compared with England",
+        },
         spec=charts.spine_chart(data, f"{name} compared with England"),
     )
 
 
 def _indicator_rows(
-    frame: pd.DataFrame, indicator_id: str, area_type: str, period: dt.date | None,
+    frame: pd.DataFrame,
+    indicator_id: str,
+    area_type: str,
+    period: dt.date | None,
     parent: str | None,
 ) -> pd.DataFrame:
     rows = frame[(frame["indicator_id"] == indicator_id)]
@@ -189,14 +220,19 @@ def _indicator_rows(
             f"indicator `{indicator_id}` has no `{area_type}` rows for {when}"
         )
     bench = _benchmarks(frame)
-    return rows.merge(bench, how="left",
-                      on=["indicator_id", "period_start", "breakdown", "category"])
+    return rows.merge(
+        bench, how="left", on=["indicator_id", "period_start", "breakdown", "category"]
+    )
 
 
 @cached
 def compare_bar(
-    results: pd.DataFrame, indicator_id: str, area_type: str = "practice",
-    period: dt.date | None = None, parent: str | None = None, meta: Meta = None,
+    results: pd.DataFrame,
+    indicator_id: str,
+    area_type: str = "practice",
+    period: dt.date | None = None,
+    parent: str | None = None,
+    meta: Meta = None,
     public: bool = True,
 ) -> View:
     """Areas of one type as bars with 95 % intervals and the England line."""
@@ -211,17 +247,25 @@ def compare_bar(
         "and the dashed line is England. Colour shows whether the area is "
         "significantly better, similar or worse than England.",
         data=data,
-        columns={"area_name": "Area", "area_code": "Code", "numerator": "Count",
-                 "denominator": "Denominator", **VALUE_COLUMNS,
-                 "benchmark": "England", "comparison": "Compared with England"},
+        columns={
+            "area_name": "Area",
+            "area_code": "Code",
+            "numerator": "Count",
+            "denominator": "Denominator",
+            **VALUE_COLUMNS,
+            "benchmark": "England",
+            "comparison": "Compared with England",
+        },
         spec=charts.bar_chart(data, m.title, m.unit),
     )
 
 
 @cached
 def tartan_rug(
-    results: pd.DataFrame, area_type: str = "practice",
-    indicator_ids: Sequence[str] | None = None, meta: Meta = None,
+    results: pd.DataFrame,
+    area_type: str = "practice",
+    indicator_ids: Sequence[str] | None = None,
+    meta: Meta = None,
     public: bool = True,
 ) -> View:
     """Areas x indicators (latest period of each) coloured by significance."""
@@ -237,7 +281,8 @@ def tartan_rug(
     data["indicator"] = [info[i].title for i in data["indicator_id"]]
     data["label"] = [("-" if np.isnan(v) else f"{v:.1f}") for v in data["value"]]
     data = data.sort_values(["indicator", "area_type", "area_name"]).reset_index(
-        drop=True)
+        drop=True
+    )
     return View(
         key=f"tartan-{area_type}",
         title=f"Compare {area_type} areas on every indicator",
@@ -245,9 +290,14 @@ def tartan_rug(
         "with England (green better, amber similar, red worse, blue higher/lower "
         "where there is no preferred direction, grey not compared).",
         data=data,
-        columns={"indicator": "Indicator", "area_name": "Area", "value": "Value",
-                 "lower_ci_95": "Lower 95% CI", "upper_ci_95": "Upper 95% CI",
-                 "comparison": "Compared with England"},
+        columns={
+            "indicator": "Indicator",
+            "area_name": "Area",
+            "value": "Value",
+            "lower_ci_95": "Lower 95% CI",
+            "upper_ci_95": "Upper 95% CI",
+            "comparison": "Compared with England",
+        },
         spec=charts.tartan_rug(data, "Tartan rug"),
     )
 
@@ -258,26 +308,52 @@ def _funnel_frames(
     num = data["numerator"].to_numpy(float)
     den = data["denominator"].to_numpy(float)
     if m.value_type == "proportion":
-        lim = calculate_funnel_limits(num, den, statistic="proportion",
-                                      multiplier=m.multiplier)
-        x_cols = dict.fromkeys(("lower_2s", "upper_2s", "lower_3s", "upper_3s"),
-                               "Population")
-        points = data.assign(x=den, funnel=assign_funnel_significance(
-            num, den, statistic="proportion", multiplier=m.multiplier))
+        lim = calculate_funnel_limits(
+            num, den, statistic="proportion", multiplier=m.multiplier
+        )
+        x_cols = dict.fromkeys(
+            ("lower_2s", "upper_2s", "lower_3s", "upper_3s"), "Population"
+        )
+        points = data.assign(
+            x=den,
+            funnel=assign_funnel_significance(
+                num, den, statistic="proportion", multiplier=m.multiplier
+            ),
+        )
     elif m.value_type == "crude_rate":
         rate = data["value"].to_numpy(float)
-        lim = calculate_funnel_limits(num, den, statistic="rate", rate=rate,
-                                      rate_type="crude", years_of_data=years,
-                                      multiplier=m.multiplier)
-        x_cols = {k: f"{k}_population_1_year" for k in
-                  ("lower_2s", "upper_2s", "lower_3s", "upper_3s")}
-        _, derived = calculate_funnel_points(num, rate, rate_type="crude",
-                                             years_of_data=years,
-                                             multiplier=m.multiplier,
-                                             denominator=den)
-        points = data.assign(x=derived, funnel=assign_funnel_significance(
-            num, den, statistic="rate", rate=rate, rate_type="crude",
-            multiplier=m.multiplier))
+        lim = calculate_funnel_limits(
+            num,
+            den,
+            statistic="rate",
+            rate=rate,
+            rate_type="crude",
+            years_of_data=years,
+            multiplier=m.multiplier,
+        )
+        x_cols = {
+            k: f"{k}_population_1_year"
+            for k in ("lower_2s", "upper_2s", "lower_3s", "upper_3s")
+        }
+        _, derived = calculate_funnel_points(
+            num,
+            rate,
+            rate_type="crude",
+            years_of_data=years,
+            multiplier=m.multiplier,
+            denominator=den,
+        )
+        points = data.assign(
+            x=derived,
+            funnel=assign_funnel_significance(
+                num,
+                den,
+                statistic="rate",
+                rate=rate,
+                rate_type="crude",
+                multiplier=m.multiplier,
+            ),
+        )
     else:
         raise UnsupportedOperation(
             f"funnel plot for indicator `{m.id}`: value type `{m.value_type}` has "
@@ -286,20 +362,34 @@ def _funnel_frames(
     lines = []
     for key, x_col in x_cols.items():
         level = "95%" if key.endswith("2s") else "99.8%"
-        lines.append(pd.DataFrame({"denominator": lim[x_col].to_numpy(float),
-                                   "value": lim[f"{key}_limit"].to_numpy(float),
-                                   "limit": key, "level": level}))
+        lines.append(
+            pd.DataFrame(
+                {
+                    "denominator": lim[x_col].to_numpy(float),
+                    "value": lim[f"{key}_limit"].to_numpy(float),
+                    "limit": key,
+                    "level": level,
+                }
+            )
+        )
     base = lim["baseline"].to_numpy(float)
     xs = lim[x_cols["lower_2s"]].to_numpy(float)
-    lines.append(pd.DataFrame({"denominator": xs, "value": base,
-                               "limit": "baseline", "level": "average"}))
+    lines.append(
+        pd.DataFrame(
+            {"denominator": xs, "value": base, "limit": "baseline", "level": "average"}
+        )
+    )
     return points, pd.concat(lines, ignore_index=True).dropna()
 
 
 @cached
 def funnel(
-    results: pd.DataFrame, indicator_id: str, area_type: str = "practice",
-    period: dt.date | None = None, meta: Meta = None, public: bool = True,
+    results: pd.DataFrame,
+    indicator_id: str,
+    area_type: str = "practice",
+    period: dt.date | None = None,
+    meta: Meta = None,
+    public: bool = True,
 ) -> View:
     """Funnel plot with 95 % and 99.8 % control limits (`carepilot.stats.funnels`).
 
@@ -315,8 +405,9 @@ def funnel(
         raise InputDataError(
             f"funnel plot for `{indicator_id}` needs at least two areas with counts"
         )
-    years = months_between(shown["period_start"].iloc[0],
-                           shown["period_end"].iloc[0]) / 12
+    years = (
+        months_between(shown["period_start"].iloc[0], shown["period_end"].iloc[0]) / 12
+    )
     points, limits = _funnel_frames(shown, m, years)
     points = points.drop(columns=["denominator"]).rename(columns={"x": "denominator"})
     return View(
@@ -326,12 +417,18 @@ def funnel(
         "dashed 95% limits differ more than chance would explain in 1 in 20 "
         "areas; outside the 99.8% limits, in 1 in 500.",
         data=points,
-        columns={"area_name": "Area", "numerator": "Count",
-                 "denominator": "Denominator", "value": "Value",
-                 "funnel": "Funnel position"},
+        columns={
+            "area_name": "Area",
+            "numerator": "Count",
+            "denominator": "Denominator",
+            "value": "Value",
+            "funnel": "Funnel position",
+        },
         spec=charts.funnel_plot(points, limits, m.title, m.unit),
-        extra={"limits": limits,
-               "left_out": sorted(set(data["area_name"]) - set(shown["area_name"]))},
+        extra={
+            "limits": limits,
+            "left_out": sorted(set(data["area_name"]) - set(shown["area_name"])),
+        },
     )
 
 
@@ -347,16 +444,23 @@ def _trajectory(
     span = max((end - start).days, 1)
     out = series[["period_start", "period_end"]].copy()
     frac = np.array([(d - start).days / span for d in out["period_start"]])
-    out["value"] = np.where(frac >= 0, base + (target - base) * np.clip(frac, 0, 1),
-                            np.nan)
+    out["value"] = np.where(
+        frac >= 0, base + (target - base) * np.clip(frac, 0, 1), np.nan
+    )
     return out
 
 
 @cached
 def trends(
-    results: pd.DataFrame, indicator_id: str, area_code: str,
-    breakdown: str = "total", category: str = "all", target: float | None = None,
-    target_end: dt.date | None = None, meta: Meta = None, public: bool = True,
+    results: pd.DataFrame,
+    indicator_id: str,
+    area_code: str,
+    breakdown: str = "total",
+    category: str = "all",
+    target: float | None = None,
+    target_end: dt.date | None = None,
+    meta: Meta = None,
+    public: bool = True,
 ) -> View:
     """An area's values over time with 95 % intervals, England and the target.
 
@@ -366,34 +470,49 @@ def trends(
     """
     frame = prepare(results, public)
     m = meta_for(frame, meta)[indicator_id]
-    sel = frame[(frame["indicator_id"] == indicator_id)
-                & (frame["breakdown"] == breakdown) & (frame["category"] == category)]
+    sel = frame[
+        (frame["indicator_id"] == indicator_id)
+        & (frame["breakdown"] == breakdown)
+        & (frame["category"] == category)
+    ]
     area = sel[sel["area_code"] == area_code].sort_values("period_start")
     if area.empty:
         raise InputDataError(
             f"no `{indicator_id}` results for area `{area_code}` ({breakdown} "
-            f"{category})")
+            f"{category})"
+        )
     name = str(area["area_name"].iloc[0])
     parts = [area.assign(series=name, kind="area")]
     nat = sel[sel["area_type"] == "national"].sort_values("period_start")
     if not nat.empty and area_code not in set(nat["area_code"]):
-        parts.append(nat.assign(series="England", kind="benchmark",
-                                comparison="not compared"))
+        parts.append(
+            nat.assign(series="England", kind="benchmark", comparison="not compared")
+        )
     goal = target if target is not None else m.target
     if goal is not None:
-        parts.append(_trajectory(area, goal, target_end).assign(
-            series="Target trajectory", kind="target", comparison="not compared"))
+        parts.append(
+            _trajectory(area, goal, target_end).assign(
+                series="Target trajectory", kind="target", comparison="not compared"
+            )
+        )
     data = pd.concat(parts, ignore_index=True)
-    data["period"] = [period_label(s, e) for s, e in
-                      zip(data["period_start"], data["period_end"], strict=True)]
+    data["period"] = [
+        period_label(s, e)
+        for s, e in zip(data["period_start"], data["period_end"], strict=True)
+    ]
     return View(
         key=f"trend-{indicator_id}-{area_code}",
         title=f"{m.title}: {name} over time",
         summary=f"{name} by period with 95% confidence intervals, England for "
         "comparison" + (" and the target trajectory." if goal is not None else "."),
         data=data,
-        columns={"series": "Series", "period": "Period", "numerator": "Count",
-                 "denominator": "Denominator", **VALUE_COLUMNS,
-                 "comparison": "Compared with England"},
+        columns={
+            "series": "Series",
+            "period": "Period",
+            "numerator": "Count",
+            "denominator": "Denominator",
+            **VALUE_COLUMNS,
+            "comparison": "Compared with England",
+        },
         spec=charts.trend_chart(data, m.title, m.unit),
     )

@@ -49,9 +49,11 @@ _SII_VALUE_TYPE = {"proportion": "proportion", "crude_rate": "rate", "dsr": "rat
 def _rows(
     frame: pd.DataFrame, indicator_id: str, area_code: str, breakdown: str
 ) -> pd.DataFrame:
-    rows = frame[(frame["indicator_id"] == indicator_id)
-                 & (frame["area_code"] == area_code)
-                 & (frame["breakdown"].isin([breakdown, "total"]))]
+    rows = frame[
+        (frame["indicator_id"] == indicator_id)
+        & (frame["area_code"] == area_code)
+        & (frame["breakdown"].isin([breakdown, "total"]))
+    ]
     if rows[rows["breakdown"] == breakdown].empty:
         raise InputDataError(
             f"no `{breakdown}` breakdown of `{indicator_id}` for area `{area_code}`; "
@@ -96,8 +98,10 @@ def sii(part: pd.DataFrame, m: IndicatorMeta) -> dict[str, float]:
         rng=20_250_401,
     )
     return {
-        "sii": res.sii, "sii_lower": res.sii_lower.get(0.95, math.nan),
-        "sii_upper": res.sii_upper.get(0.95, math.nan), "rii": res.rii,
+        "sii": res.sii,
+        "sii_lower": res.sii_lower.get(0.95, math.nan),
+        "sii_upper": res.sii_upper.get(0.95, math.nan),
+        "rii": res.rii,
         "rii_lower": res.rii_lower.get(0.95, math.nan),
         "rii_upper": res.rii_upper.get(0.95, math.nan),
         "quantiles_used": float(len(use)),
@@ -107,9 +111,13 @@ def sii(part: pd.DataFrame, m: IndicatorMeta) -> dict[str, float]:
 
 @cached
 def breakdown_view(
-    results: pd.DataFrame, indicator_id: str, area_code: str,
-    breakdown: str = "imd_decile", period: dt.date | None = None,
-    meta: Meta = None, public: bool = True,
+    results: pd.DataFrame,
+    indicator_id: str,
+    area_code: str,
+    breakdown: str = "imd_decile",
+    period: dt.date | None = None,
+    meta: Meta = None,
+    public: bool = True,
 ) -> View:
     """One breakdown of an indicator for an area, compared with the area total."""
     frame = prepare(results, public)
@@ -123,12 +131,14 @@ def breakdown_view(
     bench = float(total["value"].iloc[0]) if len(total) else math.nan
     part["benchmark"] = bench
     part["comparison"] = compare_to_benchmark(
-        part["value"], part["lower_ci_95"], part["upper_ci_95"], bench, m.polarity)
+        part["value"], part["lower_ci_95"], part["upper_ci_95"], bench, m.polarity
+    )
     part = part.drop(columns="_o").reset_index(drop=True)
     name = str(rows["area_name"].iloc[0])
     what = BREAKDOWN_LABELS.get(breakdown, breakdown)
-    extra: dict[str, object] = {"period": period_label(
-        when, part["period_end"].iloc[0])}
+    extra: dict[str, object] = {
+        "period": period_label(when, part["period_end"].iloc[0])
+    }
     if breakdown in DEPRIVATION:
         try:
             extra.update(sii(part, m))
@@ -141,10 +151,15 @@ def breakdown_view(
         f"the dashed line is {name} as a whole. Colour compares each group with "
         "the whole area.",
         data=part,
-        columns={"category": what.capitalize(), "numerator": "Count",
-                 "denominator": "Denominator", "value": "Value",
-                 "lower_ci_95": "Lower 95% CI", "upper_ci_95": "Upper 95% CI",
-                 "comparison": "Compared with area"},
+        columns={
+            "category": what.capitalize(),
+            "numerator": "Count",
+            "denominator": "Denominator",
+            "value": "Value",
+            "lower_ci_95": "Lower 95% CI",
+            "upper_ci_95": "Upper 95% CI",
+            "comparison": "Compared with area",
+        },
         spec=charts.breakdown_chart(part, f"{m.title} by {what}", m.unit),
         extra=extra,
     )
@@ -152,8 +167,12 @@ def breakdown_view(
 
 @cached
 def gap_over_time(
-    results: pd.DataFrame, indicator_id: str, area_code: str,
-    breakdown: str = "imd_decile", meta: Meta = None, public: bool = True,
+    results: pd.DataFrame,
+    indicator_id: str,
+    area_code: str,
+    breakdown: str = "imd_decile",
+    meta: Meta = None,
+    public: bool = True,
 ) -> View:
     """Gap per period between the extreme groups of a breakdown, with 95 % CI.
 
@@ -165,35 +184,55 @@ def gap_over_time(
     rows = _rows(frame, indicator_id, area_code, breakdown)
     rows = rows[rows["breakdown"] == breakdown]
     out = []
-    for start, part in rows.groupby("period_start"):
+    for key, part in rows.groupby("period_start"):
+        start: dt.date = key  # type: ignore[assignment]
         part = part.dropna(subset=["value"])
         if len(part) < 2:
             continue
         if breakdown in DEPRIVATION:
             q = pd.to_numeric(part["category"], errors="coerce")
             part = part[q.notna()]
-            g = gap(part["value"], pd.to_numeric(part["category"]),
-                    lower_cl=part["lower_ci_95"], upper_cl=part["upper_ci_95"])
+            g = gap(
+                part["value"],
+                pd.to_numeric(part["category"]),
+                lower_cl=part["lower_ci_95"],
+                upper_cl=part["upper_ci_95"],
+            )
             first, second = "most deprived", "least deprived"
         else:
-            hi, lo = part.loc[part["value"].idxmax()], part.loc[part["value"].idxmin()]
-            g = gap([hi["value"], lo["value"]], [1, 2],
-                    lower_cl=[hi["lower_ci_95"], lo["lower_ci_95"]],
-                    upper_cl=[hi["upper_ci_95"], lo["upper_ci_95"]])
+            ranked = part.sort_values("value")
+            hi, lo = ranked.iloc[-1], ranked.iloc[0]
+            g = gap(
+                [hi["value"], lo["value"]],
+                [1, 2],
+                lower_cl=[hi["lower_ci_95"], lo["lower_ci_95"]],
+                upper_cl=[hi["upper_ci_95"], lo["upper_ci_95"]],
+            )
             first, second = str(hi["category"]), str(lo["category"])
         end = part["period_end"].iloc[0]
-        out.append({"period_start": start, "period_end": end,
-                    "period": period_label(start, end), "series": "gap",
-                    "kind": "area", "comparison": "not compared",
-                    "value": g.difference, "lower_ci_95": g.lower,
-                    "upper_ci_95": g.upper, "ratio": g.ratio,
-                    "groups": f"{first} - {second}"})
+        out.append(
+            {
+                "period_start": start,
+                "period_end": end,
+                "period": period_label(start, end),
+                "series": "gap",
+                "kind": "area",
+                "comparison": "not compared",
+                "value": g.difference,
+                "lower_ci_95": g.lower,
+                "upper_ci_95": g.upper,
+                "ratio": g.ratio,
+                "groups": f"{first} - {second}",
+            }
+        )
     if not out:
         raise InsufficientDataError(
-            f"no period has two published `{breakdown}` groups for `{indicator_id}`")
+            f"no period has two published `{breakdown}` groups for `{indicator_id}`"
+        )
     data = pd.DataFrame(out)
     data["significant"] = np.where(
-        (data["lower_ci_95"] > 0) | (data["upper_ci_95"] < 0), "yes", "no")
+        (data["lower_ci_95"] > 0) | (data["upper_ci_95"] < 0), "yes", "no"
+    )
     what = BREAKDOWN_LABELS.get(breakdown, breakdown)
     return View(
         key=f"gap-{indicator_id}-{area_code}-{breakdown}",
@@ -202,8 +241,14 @@ def gap_over_time(
         "its 95% confidence interval; an interval that excludes 0 is a "
         "significant gap.",
         data=data,
-        columns={"period": "Period", "groups": "Groups", "value": "Gap",
-                 "lower_ci_95": "Lower 95% CI", "upper_ci_95": "Upper 95% CI",
-                 "ratio": "Ratio", "significant": "Significant"},
+        columns={
+            "period": "Period",
+            "groups": "Groups",
+            "value": "Gap",
+            "lower_ci_95": "Lower 95% CI",
+            "upper_ci_95": "Upper 95% CI",
+            "ratio": "Ratio",
+            "significant": "Significant",
+        },
         spec=charts.trend_chart(data, f"Gap by {what}", m.unit),
     )

@@ -299,8 +299,9 @@ def export(
     }
     table.to_csv(files["csv"], index=False, float_format="%.10g")
     table.to_parquet(files["parquet"], index=False)
-    doc = metadata(info, applied.name, applied.source, frame_checksum(results),
-                   len(table))
+    doc = metadata(
+        info, applied.name, applied.source, frame_checksum(results), len(table)
+    )
     files["metadata"].write_text(json.dumps(doc, indent=2), encoding="utf-8")
     sums = {p.name: _sha256(p) for p in files.values()}
     manifest = out_dir / "SHA256SUMS"
@@ -309,8 +310,9 @@ def export(
         encoding="utf-8",
     )
     files["manifest"] = manifest
-    return ExportResult(files=files, rows=len(table), policy=applied.name,
-                        checksums=sums)
+    return ExportResult(
+        files=files, rows=len(table), policy=applied.name, checksums=sums
+    )
 
 
 _TABLE_CACHE: dict[str, pd.DataFrame] = {}
@@ -371,8 +373,7 @@ def query(
     for column, wanted in (filters or {}).items():
         if column not in COLUMNS:
             raise UserError(
-                f"cannot filter on `{column}`; filter columns are: "
-                f"{', '.join(COLUMNS)}"
+                f"cannot filter on `{column}`; filter columns are: {', '.join(COLUMNS)}"
             )
         values = [wanted] if isinstance(wanted, str) else list(wanted)
         mask &= table[column].astype(str).isin([str(v) for v in values]).to_numpy()

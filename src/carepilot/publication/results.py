@@ -23,6 +23,7 @@ import pandas as pd
 
 from carepilot.disclosure import POLICIES, DisclosurePolicy
 from carepilot.errors import InputDataError, PermissionDenied
+from carepilot.indicators.model import IndicatorDefinition
 
 RESULT_COLUMNS: tuple[str, ...] = (
     "indicator_id",
@@ -83,8 +84,10 @@ def read_results(path: Path) -> pd.DataFrame:
         InputDataError: the file is missing, unreadable or lacks contract columns.
     """
     if not path.is_file():
-        raise InputDataError(f"{path}: no such results file; write one with "
-                             "`carepilot indicators run --out FILE`")
+        raise InputDataError(
+            f"{path}: no such results file; write one with "
+            "`carepilot indicators run --out FILE`"
+        )
     if path.suffix.lower() == ".csv":
         frame = pd.read_csv(path, dtype={"area_code": str, "parent_area_code": str})
     else:
@@ -103,12 +106,27 @@ def conform(frame: pd.DataFrame, source: str = "<results>") -> pd.DataFrame:
     out = frame.loc[:, list(RESULT_COLUMNS)].copy()
     for col in ("period_start", "period_end"):
         out[col] = pd.to_datetime(out[col]).dt.date
-    for col in ("numerator", "denominator", "exceptions", "value", "lower_ci_95",
-                "upper_ci_95", "lower_ci_99_8", "upper_ci_99_8"):
+    for col in (
+        "numerator",
+        "denominator",
+        "exceptions",
+        "value",
+        "lower_ci_95",
+        "upper_ci_95",
+        "lower_ci_99_8",
+        "upper_ci_99_8",
+    ):
         out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
     out["suppressed"] = out["suppressed"].astype(str).str.lower().isin(["true", "1"])
-    for col in ("indicator_id", "area_type", "area_code", "area_name", "breakdown",
-                "category", "comparison"):
+    for col in (
+        "indicator_id",
+        "area_type",
+        "area_code",
+        "area_name",
+        "breakdown",
+        "category",
+        "comparison",
+    ):
         out[col] = out[col].astype(str)
     out["indicator_version"] = pd.to_numeric(out["indicator_version"]).astype(int)
     return out.reset_index(drop=True)
@@ -197,29 +215,39 @@ def public_rows(results: pd.DataFrame) -> pd.DataFrame:
     """
     out = results.copy()
     hide = out["suppressed"].to_numpy(bool)
-    for col in ("numerator", "denominator", "exceptions", "value", "lower_ci_95",
-                "upper_ci_95", "lower_ci_99_8", "upper_ci_99_8"):
+    for col in (
+        "numerator",
+        "denominator",
+        "exceptions",
+        "value",
+        "lower_ci_95",
+        "upper_ci_95",
+        "lower_ci_99_8",
+        "upper_ci_99_8",
+    ):
         out.loc[hide, col] = np.nan
     out.loc[hide, "comparison"] = "not compared"
     return out
 
 
-def meta_from_definitions(definitions: Iterable[object]) -> dict[str, IndicatorMeta]:
-    """Build `IndicatorMeta` from `IndicatorDefinition`s (duck-typed)."""
-    out: dict[str, IndicatorMeta] = {}
-    for d in definitions:
-        out[str(getattr(d, "id"))] = IndicatorMeta(
-            id=str(getattr(d, "id")),
-            title=str(getattr(d, "title")),
-            domain=str(getattr(d, "domain", "other") or "other"),
-            description=" ".join(str(getattr(d, "description", "")).split()),
-            polarity=str(getattr(getattr(d, "polarity"), "value", "no_judgement")),
-            value_type=str(getattr(getattr(d, "value_type"), "value", "proportion")),
-            multiplier=float(getattr(d, "multiplier", 100.0)),
-            target=getattr(d, "target", None),
-            reference=getattr(d, "reference", None),
+def meta_from_definitions(
+    definitions: Iterable[IndicatorDefinition],
+) -> dict[str, IndicatorMeta]:
+    """Build `IndicatorMeta` from validated indicator definitions."""
+    return {
+        d.id: IndicatorMeta(
+            id=d.id,
+            title=d.title,
+            domain=d.domain or "other",
+            description=" ".join(d.description.split()),
+            polarity=d.polarity.value,
+            value_type=d.value_type.value,
+            multiplier=float(d.multiplier),
+            target=d.target,
+            reference=d.reference,
         )
-    return out
+        for d in definitions
+    }
 
 
 def load_meta(paths: Iterable[Path]) -> dict[str, IndicatorMeta]:

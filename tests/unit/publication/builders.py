@@ -78,16 +78,42 @@ def _cells(rng: np.random.Generator) -> pd.DataFrame:
                 for decile in range(1, 11):
                     pop = int(rng.integers(20, 60))
                     prob = 0.62 + 0.02 * decile + 0.015 * p + quality
-                    rows.append(("bp-control", start, code, sex, str(decile),
-                                 float(rng.binomial(pop, min(prob, 0.98))),
-                                 float(pop)))
+                    rows.append(
+                        (
+                            "bp-control",
+                            start,
+                            code,
+                            sex,
+                            str(decile),
+                            float(rng.binomial(pop, min(prob, 0.98))),
+                            float(pop),
+                        )
+                    )
                     list_size = pop * 12
                     rate = 0.030 - 0.0015 * decile - quality / 20
-                    rows.append(("ae-rate", start, code, sex, str(decile),
-                                 float(rng.poisson(list_size * rate)),
-                                 float(list_size)))
-    return pd.DataFrame(rows, columns=["indicator_id", "period_start", "practice",
-                                       "sex", "decile", "numerator", "denominator"])
+                    rows.append(
+                        (
+                            "ae-rate",
+                            start,
+                            code,
+                            sex,
+                            str(decile),
+                            float(rng.poisson(list_size * rate)),
+                            float(list_size),
+                        )
+                    )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "indicator_id",
+            "period_start",
+            "practice",
+            "sex",
+            "decile",
+            "numerator",
+            "denominator",
+        ],
+    )
 
 
 def _area_levels() -> list[tuple[str, str, str, str | None, list[str]]]:
@@ -111,8 +137,10 @@ def _stats(frame: pd.DataFrame) -> pd.DataFrame:
     den = out["denominator"].to_numpy(float)
     prop = out["indicator_id"].to_numpy(str) == "bp-control"
     value = np.full(len(out), np.nan)
-    for conf, lo, hi in ((0.95, "lower_ci_95", "upper_ci_95"),
-                         (0.998, "lower_ci_99_8", "upper_ci_99_8")):
+    for conf, lo, hi in (
+        (0.95, "lower_ci_95", "upper_ci_95"),
+        (0.998, "lower_ci_99_8", "upper_ci_99_8"),
+    ):
         wl, wu = wilson_interval(num, den, conf)
         bl, bu = byars_interval(num, conf)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -134,11 +162,15 @@ def _compare(frame: pd.DataFrame) -> pd.DataFrame:
     for ind, idx in merged.groupby("indicator_id").indices.items():
         rows = merged.iloc[idx]
         comparison[idx] = compare_to_benchmark(
-            rows["value"], rows["lower_ci_95"], rows["upper_ci_95"], rows["_b"],
+            rows["value"],
+            rows["lower_ci_95"],
+            rows["upper_ci_95"],
+            rows["_b"],
             META[str(ind)].polarity,
         )
-    merged["comparison"] = np.where(merged["area_type"] == "national",
-                                    "not compared", comparison)
+    merged["comparison"] = np.where(
+        merged["area_type"] == "national", "not compared", comparison
+    )
     return merged.drop(columns="_b")
 
 
@@ -148,15 +180,22 @@ def raw_results(seed: int = 3) -> pd.DataFrame:
     frames = []
     for area_type, code, name, parent, members in _area_levels():
         part = cells[cells["practice"].isin(members)]
-        for breakdown, by in (("total", None), ("sex", "sex"),
-                              ("imd_decile", "decile")):
+        for breakdown, by in (
+            ("total", None),
+            ("sex", "sex"),
+            ("imd_decile", "decile"),
+        ):
             group = ["indicator_id", "period_start"] + ([by] if by else [])
-            agg = part.groupby(group, as_index=False)[["numerator",
-                                                       "denominator"]].sum()
+            agg = part.groupby(group, as_index=False)[
+                ["numerator", "denominator"]
+            ].sum()
             agg["category"] = agg[by] if by else "all"
             agg["breakdown"] = breakdown
-            agg["area_type"], agg["area_code"], agg["area_name"] = (area_type, code,
-                                                                    name)
+            agg["area_type"], agg["area_code"], agg["area_name"] = (
+                area_type,
+                code,
+                name,
+            )
             agg["parent_area_code"] = parent
             frames.append(agg.drop(columns=[by] if by else []))
     out = pd.concat(frames, ignore_index=True)

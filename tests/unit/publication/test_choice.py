@@ -16,11 +16,18 @@ TOPICS = {"outcomes": ("bp-control",), "waiting": ("ae-rate",)}
 
 @pytest.fixture
 def practices() -> pd.DataFrame:
-    return pd.DataFrame([
-        {"practice_code": c, "practice_name": v[0], "latitude": v[2],
-         "longitude": v[3], "postcode": None}
-        for c, v in PRACTICES.items()
-    ])
+    return pd.DataFrame(
+        [
+            {
+                "practice_code": c,
+                "practice_name": v[0],
+                "latitude": v[2],
+                "longitude": v[3],
+                "postcode": None,
+            }
+            for c, v in PRACTICES.items()
+        ]
+    )
 
 
 def test_haversine_london_paris() -> None:
@@ -31,16 +38,19 @@ def test_haversine_london_paris() -> None:
 def test_nearby_practices_nearest_first(
     released: pd.DataFrame, practices: pd.DataFrame
 ) -> None:
-    found = nearby_practices(released, practices, 54.53, -1.54, radius_km=20,
-                             meta=META, topics=TOPICS)
+    found = nearby_practices(
+        released, practices, 54.53, -1.54, radius_km=20, meta=META, topics=TOPICS
+    )
     assert [p.code for p in found][0] == "A81001"
     assert "A81004" not in [p.code for p in found]  # ~42 km away
     dists = [p.distance_km for p in found]
     assert dists == sorted(dists)
     item = found[0].figures["outcomes"][0]
-    latest = released[(released["area_code"] == "A81001")
-                      & (released["indicator_id"] == "bp-control")
-                      & (released["breakdown"] == "total")].iloc[-1]
+    latest = released[
+        (released["area_code"] == "A81001")
+        & (released["indicator_id"] == "bp-control")
+        & (released["breakdown"] == "total")
+    ].iloc[-1]
     assert item["value"] == pytest.approx(latest["value"])
     assert item["explanation"].startswith("Hypertension: BP 140/90 or less: ")
 
@@ -48,13 +58,17 @@ def test_nearby_practices_nearest_first(
 def test_explanations_are_plain_english() -> None:
     m = META["bp-control"]
     assert explain(m, 81.4, "better") == (
-        "Hypertension: BP 140/90 or less: 81%, better than the England average.")
+        "Hypertension: BP 140/90 or less: 81%, better than the England average."
+    )
     assert "too small to publish" in explain(m, float("nan"), "not compared")
-    assert "similar to the England average" in explain(META["ae-rate"], 20.0,
-                                                       "similar")
+    assert "similar to the England average" in explain(META["ae-rate"], 20.0, "similar")
 
 
 def test_practices_need_coordinates(released: pd.DataFrame) -> None:
     with pytest.raises(InputDataError, match="latitude"):
-        nearby_practices(released, pd.DataFrame({"practice_code": ["A"],
-                                                 "practice_name": ["x"]}), 0, 0)
+        nearby_practices(
+            released,
+            pd.DataFrame({"practice_code": ["A"], "practice_name": ["x"]}),
+            0,
+            0,
+        )

@@ -17,9 +17,11 @@ from .builders import META
 
 
 def _row(results: pd.DataFrame, area: str, indicator: str) -> pd.Series:
-    rows = results[(results["area_code"] == area)
-                   & (results["indicator_id"] == indicator)
-                   & (results["breakdown"] == "total")]
+    rows = results[
+        (results["area_code"] == area)
+        & (results["indicator_id"] == indicator)
+        & (results["breakdown"] == "total")
+    ]
     return rows.sort_values("period_start").iloc[-1]
 
 
@@ -28,7 +30,8 @@ def test_browser_groups_by_domain(released: pd.DataFrame) -> None:
     assert view.extra["domains"] == ["cardiovascular", "hospital"]
     bp = view.data.set_index("indicator_id").loc["bp-control"]
     assert bp["england_value"] == pytest.approx(
-        _row(released, "E92000001", "bp-control")["value"])
+        _row(released, "E92000001", "bp-control")["value"]
+    )
     assert bp["latest_period"] == "2023 Q3"
 
 
@@ -39,7 +42,8 @@ def test_profile_spine_is_centred_on_england(released: pd.DataFrame) -> None:
         row = _row(released, "A81001", indicator)
         assert data.loc[indicator, "value"] == pytest.approx(row["value"])
         assert data.loc[indicator, "benchmark"] == pytest.approx(
-            _row(released, "E92000001", indicator)["value"])
+            _row(released, "E92000001", indicator)["value"]
+        )
         assert data.loc[indicator, "comparison"] == row["comparison"]
     assert ((view.data[["worst", "best", "position"]].abs() <= 1 + 1e-9).all()).all()
     # better is to the right: a lower-is-better value below England is positive
@@ -55,14 +59,19 @@ def test_view_table_and_csv_show_exactly_the_chart_data(
 ) -> None:
     view = d.compare_bar(released, "bp-control", meta=META)
     assert len(view.data) == 4
-    values = [r["value"] for r in view.spec["datasets"].values()][0] if (
-        "datasets" in view.spec) else view.spec["data"]["values"]
+    values = (
+        [r["value"] for r in view.spec["datasets"].values()][0]
+        if ("datasets" in view.spec)
+        else view.spec["data"]["values"]
+    )
     assert sorted(v["value"] for v in values) == pytest.approx(
-        sorted(view.data["value"]))
+        sorted(view.data["value"])
+    )
     csv = pd.read_csv(io.StringIO(view.csv()))
     assert list(csv.columns) == list(view.columns.values())
-    assert csv["Value"].to_numpy() == pytest.approx(view.data["value"].to_numpy(),
-                                                   rel=1e-5)
+    assert csv["Value"].to_numpy() == pytest.approx(
+        view.data["value"].to_numpy(), rel=1e-5
+    )
     html = view.table_html()
     assert html.count('<th scope="row"') == 4 and "<caption" in html
     assert "Riverside Surgery" in html
@@ -72,22 +81,31 @@ def test_view_table_and_csv_show_exactly_the_chart_data(
 def test_tartan_rug_has_every_area_and_indicator(released: pd.DataFrame) -> None:
     view = d.tartan_rug(released, "practice", meta=META)
     assert len(view.data) == 2 * (4 + 1)  # practices + England per indicator
-    assert set(view.data["comparison"]) <= {"better", "similar", "worse",
-                                            "not compared"}
+    assert set(view.data["comparison"]) <= {
+        "better",
+        "similar",
+        "worse",
+        "not compared",
+    }
 
 
 def test_funnel_limits_nest_and_classify(released: pd.DataFrame) -> None:
     view = d.funnel(released, "bp-control", area_type="pcn", meta=META)
-    lim = view.extra["limits"].pivot_table(index="denominator", columns="limit",
-                                           values="value")
+    lim = view.extra["limits"].pivot_table(
+        index="denominator", columns="limit", values="value"
+    )
     lim = lim.dropna()
     assert (lim["lower_3s"] <= lim["lower_2s"]).all()
     assert (lim["lower_2s"] <= lim["baseline"]).all()
     assert (lim["baseline"] <= lim["upper_2s"]).all()
     assert (lim["upper_2s"] <= lim["upper_3s"]).all()
-    assert set(view.data["funnel"]) <= {"High (0.001)", "High (0.025)",
-                                        "Low (0.001)", "Low (0.025)",
-                                        "Not significant"}
+    assert set(view.data["funnel"]) <= {
+        "High (0.001)",
+        "High (0.025)",
+        "Low (0.001)",
+        "Low (0.025)",
+        "Not significant",
+    }
     rate = d.funnel(released, "ae-rate", meta=META)
     assert len(rate.data) == 4
 

@@ -17,11 +17,28 @@ from carepilot.publication.opendata import COLUMNS, export, query, to_fingertips
 from .builders import META
 
 FINGERTIPS_CORE = [
-    "Indicator ID", "Indicator Name", "Parent Code", "Parent Name", "Area Code",
-    "Area Name", "Area Type", "Sex", "Age", "Category Type", "Category",
-    "Time period", "Value", "Lower CI 95.0 limit", "Upper CI 95.0 limit",
-    "Lower CI 99.8 limit", "Upper CI 99.8 limit", "Count", "Denominator",
-    "Value note", "Recent Trend", "Compared to England value or percentiles",
+    "Indicator ID",
+    "Indicator Name",
+    "Parent Code",
+    "Parent Name",
+    "Area Code",
+    "Area Name",
+    "Area Type",
+    "Sex",
+    "Age",
+    "Category Type",
+    "Category",
+    "Time period",
+    "Value",
+    "Lower CI 95.0 limit",
+    "Upper CI 95.0 limit",
+    "Lower CI 99.8 limit",
+    "Upper CI 99.8 limit",
+    "Count",
+    "Denominator",
+    "Value note",
+    "Recent Trend",
+    "Compared to England value or percentiles",
 ]
 
 
@@ -39,13 +56,18 @@ def test_one_row_per_results_row_with_the_same_figures(
     released: pd.DataFrame, table: pd.DataFrame
 ) -> None:
     assert len(table) == len(released)
-    row = released[(released["area_code"] == "A81002")
-                   & (released["indicator_id"] == "bp-control")
-                   & (released["breakdown"] == "total")].iloc[-1]
-    got = table[(table["Area Code"] == "A81002")
-                & (table["Indicator ID"] == "bp-control")
-                & (table["Sex"] == "Persons") & (table["Category Type"] == "")
-                & (table["Period start"] == row["period_start"].isoformat())]
+    row = released[
+        (released["area_code"] == "A81002")
+        & (released["indicator_id"] == "bp-control")
+        & (released["breakdown"] == "total")
+    ].iloc[-1]
+    got = table[
+        (table["Area Code"] == "A81002")
+        & (table["Indicator ID"] == "bp-control")
+        & (table["Sex"] == "Persons")
+        & (table["Category Type"] == "")
+        & (table["Period start"] == row["period_start"].isoformat())
+    ]
     assert len(got) == 1
     g = got.iloc[0]
     assert g["Value"] == pytest.approx(row["value"])
@@ -82,9 +104,12 @@ def test_england_and_parent_comparisons(table: pd.DataFrame) -> None:
     nat = table[table["Area Type"] == "national"]
     assert (nat["Compared to parent value or percentiles"] == "Not compared").all()
     # the pilot's bp-control improves steadily: its latest total row has a trend
-    trend = table[(table["Area Code"] == "5J9") & (table["Indicator ID"] ==
-                                                     "bp-control")
-                  & (table["Sex"] == "Persons") & (table["Category Type"] == "")]
+    trend = table[
+        (table["Area Code"] == "5J9")
+        & (table["Indicator ID"] == "bp-control")
+        & (table["Sex"] == "Persons")
+        & (table["Category Type"] == "")
+    ]
     assert trend["Recent Trend"].iloc[-1] == "Increasing and getting better"
     assert (trend["Recent Trend"].iloc[:-1] == "Cannot be calculated").all()
 
@@ -94,13 +119,18 @@ def test_export_writes_files_metadata_and_checksums(
 ) -> None:
     result = export(released, tmp_path, META)
     assert result.policy == "opensafely"
-    csv = pd.read_csv(tmp_path / "indicators.csv", keep_default_na=False,
-                      na_values=[""])
+    csv = pd.read_csv(
+        tmp_path / "indicators.csv", keep_default_na=False, na_values=[""]
+    )
     parquet = pd.read_parquet(tmp_path / "indicators.parquet")
     assert list(csv.columns) == list(COLUMNS) == list(parquet.columns)
     assert len(csv) == len(parquet) == len(released)
-    assert np.allclose(csv["Value"].to_numpy(float), parquet["Value"].to_numpy(float),
-                       equal_nan=True, rtol=1e-9)
+    assert np.allclose(
+        csv["Value"].to_numpy(float),
+        parquet["Value"].to_numpy(float),
+        equal_nan=True,
+        rtol=1e-9,
+    )
     meta = json.loads((tmp_path / "metadata.json").read_text())
     assert meta["disclosure_policy"]["name"] == "opensafely"
     assert meta["licence"]["id"] == "OGL-UK-3.0"
@@ -111,8 +141,13 @@ def test_export_writes_files_metadata_and_checksums(
     for line in lines:
         digest, name = line.split("  ")
         assert hashlib.sha256((tmp_path / name).read_bytes()).hexdigest() == digest
-    check = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=tmp_path,
-                           capture_output=True, text=True, check=False)
+    check = subprocess.run(
+        ["sha256sum", "-c", "SHA256SUMS"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert check.returncode == 0, check.stdout
 
 
@@ -123,18 +158,26 @@ def test_export_refuses_unreleased_results(raw: pd.DataFrame, tmp_path: Path) ->
 
 
 def test_query_pages_and_filters(released: pd.DataFrame) -> None:
-    first = query(released, {"Area Code": "A81001"}, page=1, page_size=50,
-                  meta=META)
+    first = query(released, {"Area Code": "A81001"}, page=1, page_size=50, meta=META)
     expected = int((released["area_code"] == "A81001").sum())
     assert first["total"] == expected
     assert first["pages"] == -(-expected // 50)
     assert len(first["rows"]) == 50
-    last = query(released, {"Area Code": "A81001"}, page=first["pages"],
-                 page_size=50, meta=META)
+    last = query(
+        released, {"Area Code": "A81001"}, page=first["pages"], page_size=50, meta=META
+    )
     assert len(last["rows"]) == expected - 50 * (first["pages"] - 1)
-    both = query(released, {"Area Code": ["A81001", "A81002"],
-                            "Indicator ID": "ae-rate", "Sex": "Persons",
-                            "Category Type": ""}, page_size=1000, meta=META)
+    both = query(
+        released,
+        {
+            "Area Code": ["A81001", "A81002"],
+            "Indicator ID": "ae-rate",
+            "Sex": "Persons",
+            "Category Type": "",
+        },
+        page_size=1000,
+        meta=META,
+    )
     assert both["total"] == 2 * 6
     assert all(r["Indicator ID"] == "ae-rate" for r in both["rows"])
     json.dumps(both)  # NaN became null: valid JSON

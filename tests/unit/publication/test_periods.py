@@ -57,17 +57,22 @@ def test_recent_trend_wording() -> None:
     up = np.array([10.0, 14, 18, 22, 26])
     n = np.full(5, 100.0)
     assert recent_trend(up, n, "higher_is_better", "proportion") == (
-        "Increasing and getting better")
+        "Increasing and getting better"
+    )
     assert recent_trend(up, n, "lower_is_better", "proportion") == (
-        "Increasing and getting worse")
+        "Increasing and getting worse"
+    )
     assert recent_trend(up[::-1], n, "no_judgement", "proportion") == "Decreasing"
     flat = np.array([20.0, 21, 19, 20, 20])
     assert recent_trend(flat, n, "higher_is_better", "proportion") == (
-        "No significant change")
+        "No significant change"
+    )
     assert recent_trend(up[:4], n[:4], "higher_is_better", "proportion") == (
-        "Cannot be calculated")
+        "Cannot be calculated"
+    )
     assert recent_trend(up, n, "higher_is_better", "dsr") == "Cannot be calculated"
     with_gap = up.copy()
     with_gap[2] = np.nan
     assert recent_trend(with_gap, n, "higher_is_better", "proportion") == (
-        "Cannot be calculated")
+        "Cannot be calculated"
+    )

@@ -44,15 +44,24 @@ def inputs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def account(released: pd.DataFrame, inputs_dir: Path) -> QualityAccount:
-    return assemble(released, "A81001", "Riverside Surgery", "gp", 2023,
-                    load_inputs(inputs_dir, "A81001"), META)
+    return assemble(
+        released,
+        "A81001",
+        "Riverside Surgery",
+        "gp",
+        2023,
+        load_inputs(inputs_dir, "A81001"),
+        META,
+    )
 
 
 def _total(results: pd.DataFrame, indicator: str, start: str) -> pd.Series:
-    rows = results[(results["area_code"] == "A81001")
-                   & (results["indicator_id"] == indicator)
-                   & (results["breakdown"] == "total")
-                   & (results["period_start"].astype(str) == start)]
+    rows = results[
+        (results["area_code"] == "A81001")
+        & (results["indicator_id"] == indicator)
+        & (results["breakdown"] == "total")
+        & (results["period_start"].astype(str) == start)
+    ]
     return rows.iloc[0]
 
 
@@ -87,7 +96,8 @@ def test_provider_specific_folder_wins(tmp_path: Path, inputs_dir: Path) -> None
     shutil.copytree(inputs_dir, tmp_path / "A81009")
     text = (tmp_path / "A81009" / "provider.yaml").read_text()
     (tmp_path / "A81009" / "provider.yaml").write_text(
-        text.replace("Dr Amina Clarke", "Mr B Jones"))
+        text.replace("Dr Amina Clarke", "Mr B Jones")
+    )
     shutil.copytree(inputs_dir, tmp_path, dirs_exist_ok=True)
     assert load_inputs(tmp_path, "A81009").ceo_name == "Mr B Jones"
     assert load_inputs(tmp_path, "A81001").ceo_name == "Dr Amina Clarke"
@@ -101,11 +111,13 @@ def test_priorities_show_last_year_and_this_year(
     assert prev is not None and cur is not None
     # 2022/23: latest quarter ending in the year is Jan-Mar 2023
     assert prev.period == "2023 Q1"
-    assert prev.value == pytest.approx(_total(released, "bp-control",
-                                              "2023-01-01")["value"])
+    assert prev.value == pytest.approx(
+        _total(released, "bp-control", "2023-01-01")["value"]
+    )
     assert cur.period == "2023 Q3"
-    assert cur.value == pytest.approx(_total(released, "bp-control",
-                                             "2023-07-01")["value"])
+    assert cur.value == pytest.approx(
+        _total(released, "bp-control", "2023-07-01")["value"]
+    )
     assert cur.england is not None
 
 
@@ -117,16 +129,23 @@ def test_core_indicators_and_missing_ones(account: QualityAccount) -> None:
 
 
 def test_figure_prefers_annual_periods(released: pd.DataFrame) -> None:
-    rows = released[(released["area_code"] == "A81001")
-                    & (released["indicator_id"] == "bp-control")
-                    & (released["breakdown"] == "total")]
+    rows = released[
+        (released["area_code"] == "A81001")
+        & (released["indicator_id"] == "bp-control")
+        & (released["breakdown"] == "total")
+    ]
     annual = rows.iloc[[0]].copy()
     annual["period_start"] = pd.Timestamp("2022-04-01").date()
     annual["period_end"] = pd.Timestamp("2023-03-31").date()
     annual["value"] = 55.5
     both = pd.concat([rows, annual])
-    fig = figure_for(both, META["bp-control"], pd.Timestamp("2022-04-01").date(),
-                     pd.Timestamp("2023-03-31").date(), rows.iloc[0:0])
+    fig = figure_for(
+        both,
+        META["bp-control"],
+        pd.Timestamp("2022-04-01").date(),
+        pd.Timestamp("2023-03-31").date(),
+        rows.iloc[0:0],
+    )
     assert fig is not None and fig.period == "2022/23" and fig.value == 55.5
 
 
@@ -138,54 +157,69 @@ def test_priority_with_unknown_indicator_is_refused(
     pri[0]["indicators"] = ["no-such-indicator"]
     (folder / "priorities.yaml").write_text(yaml.safe_dump(pri))
     with pytest.raises(InputDataError, match="no-such-indicator"):
-        assemble(released, "A81001", "x", "gp", 2023,
-                 load_inputs(folder, "A81001"), META)
+        assemble(
+            released, "A81001", "x", "gp", 2023, load_inputs(folder, "A81001"), META
+        )
 
 
 def test_unreleased_results_are_refused(raw: pd.DataFrame, inputs_dir: Path) -> None:
     with pytest.raises(PermissionDenied):
-        assemble(raw, "A81001", "x", "gp", 2023, load_inputs(inputs_dir, "A81001"),
-                 META)
+        assemble(
+            raw, "A81001", "x", "gp", 2023, load_inputs(inputs_dir, "A81001"), META
+        )
 
 
 def test_html_has_the_required_structure(account: QualityAccount) -> None:
     html = render_html(account)
-    order = ["Part 1: Statement on quality from the chief executive",
-             "Part 2: Priorities for improvement",
-             "Statements of assurance from the board",
-             "Participation in clinical audits",
-             "Participation in clinical research",
-             "Quality-linked payment (CQUIN) income",
-             "Registration and regulator findings", "Data quality",
-             "Information governance", "Core indicators",
-             "Part 3: Review of quality performance",
-             "Annex: Statements from commissioners and local patient bodies"]
+    order = [
+        "Part 1: Statement on quality from the chief executive",
+        "Part 2: Priorities for improvement",
+        "Statements of assurance from the board",
+        "Participation in clinical audits",
+        "Participation in clinical research",
+        "Quality-linked payment (CQUIN) income",
+        "Registration and regulator findings",
+        "Data quality",
+        "Information governance",
+        "Core indicators",
+        "Part 3: Review of quality performance",
+        "Annex: Statements from commissioners and local patient bodies",
+    ]
     positions = [html.index(h) for h in order]
     assert positions == sorted(positions)
     assert "<strong>general practice, community nursing and social care</strong>" in (
-        html)
+        html
+    )
     fragment = render_html(account, standalone=False)
     assert "<html" not in fragment and "Part 3" in fragment
 
 
 def _pdftext(pdf: Path) -> str:
-    out = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return out.stdout
 
 
-@pytest.mark.skipif(shutil.which("pdftotext") is None,
-                    reason="poppler-utils not installed (apt-get install poppler-utils)")
+@pytest.mark.skipif(
+    shutil.which("pdftotext") is None,
+    reason="poppler-utils not installed (apt-get install poppler-utils)",
+)
 def test_pdf_renders_with_structure_and_numbers(
     account: QualityAccount, released: pd.DataFrame, tmp_path: Path
 ) -> None:
     files = write(account, tmp_path)
     text = _pdftext(files["pdf"])
     flat = " ".join(text.split())
-    for heading in ("Part 1: Statement on quality from the chief executive",
-                    "Part 2: Priorities for improvement",
-                    "Part 3: Review of quality performance",
-                    "Annex: Statements from commissioners"):
+    for heading in (
+        "Part 1: Statement on quality from the chief executive",
+        "Part 2: Priorities for improvement",
+        "Part 3: Review of quality performance",
+        "Annex: Statements from commissioners",
+    ):
         assert heading in flat
     assert "Priority 3: Protecting older people from flu" in flat
     value = _total(released, "bp-control", "2023-07-01")["value"]
@@ -193,8 +227,21 @@ def test_pdf_renders_with_structure_and_numbers(
     assert "North PCT (commissioner)" in flat
     pages = re.findall(r"Page (\d+) of (\d+)", flat)
     assert pages and int(pages[-1][0]) == int(pages[-1][1]) >= 5
-    subprocess.run(["pdftoppm", "-r", "40", "-png", "-f", "1", "-l", "3",
-                    str(files["pdf"]), str(tmp_path / "page")], check=True)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-r",
+            "40",
+            "-png",
+            "-f",
+            "1",
+            "-l",
+            "3",
+            str(files["pdf"]),
+            str(tmp_path / "page"),
+        ],
+        check=True,
+    )
     pngs = sorted(tmp_path.glob("page-*.png"))
     assert len(pngs) == 3
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)

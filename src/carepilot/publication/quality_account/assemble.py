@@ -40,29 +40,48 @@ from carepilot.publication.results import (
 
 CORE_INDICATORS: dict[str, tuple[str, ...]] = {
     "gp": (
-        "diabetes-hba1c-58", "dm-hba1c-58", "hypertension-bp-140-90-under-80",
-        "hyp-bp-140-90", "flu-vaccination-65-plus", "flu-vaccination-65",
-        "cervical-screening-25-49", "smoking-status-recorded-ltc",
-        "experience-overall-experience", "acsc-emergency-admissions",
+        "diabetes-hba1c-58",
+        "dm-hba1c-58",
+        "hypertension-bp-140-90-under-80",
+        "hyp-bp-140-90",
+        "flu-vaccination-65-plus",
+        "flu-vaccination-65",
+        "cervical-screening-25-49",
+        "smoking-status-recorded-ltc",
+        "experience-overall-experience",
+        "acsc-emergency-admissions",
     ),
     "pilot": (
-        "emergency-admissions-dsr", "emergency-admissions-rate",
-        "acsc-emergency-admissions", "acsc-admissions-dsr",
-        "emergency-readmissions-30-days", "dm-hba1c-58", "diabetes-hba1c-58",
-        "hyp-bp-140-90", "experience-overall-experience",
+        "emergency-admissions-dsr",
+        "emergency-admissions-rate",
+        "acsc-emergency-admissions",
+        "acsc-admissions-dsr",
+        "emergency-readmissions-30-days",
+        "dm-hba1c-58",
+        "diabetes-hba1c-58",
+        "hyp-bp-140-90",
+        "experience-overall-experience",
     ),
     "acute": (
-        "emergency-readmissions-30-days", "outpatient-dna", "ae-attendances-rate",
-        "rtt-incomplete-18-weeks", "proms-hip-eq5d-improved",
-        "proms-knee-eq5d-improved", "experience-overall-experience",
+        "emergency-readmissions-30-days",
+        "outpatient-dna",
+        "ae-attendances-rate",
+        "rtt-incomplete-18-weeks",
+        "proms-hip-eq5d-improved",
+        "proms-knee-eq5d-improved",
+        "experience-overall-experience",
     ),
     "community": (
-        "delayed-discharge-days", "social-care-after-discharge",
-        "emergency-readmissions-30-days", "experience-overall-experience",
+        "delayed-discharge-days",
+        "social-care-after-discharge",
+        "emergency-readmissions-30-days",
+        "experience-overall-experience",
     ),
     "mental_health": (
-        "smi-physical-health-check", "depression-iapt-referral",
-        "depression-review", "experience-overall-experience",
+        "smi-physical-health-check",
+        "depression-iapt-referral",
+        "depression-review",
+        "experience-overall-experience",
     ),
 }
 """Provider type → core indicator ids (the engine's ids; absent ones are listed)."""
@@ -90,8 +109,10 @@ def provider_identity(db: Path, provider: str) -> tuple[str, str]:
     try:
         queries = (
             ("SELECT practice_name, 'gp' FROM practices WHERE practice_code = ?"),
-            ("SELECT provider_name, provider_type FROM providers "
-             "WHERE provider_code = ?"),
+            (
+                "SELECT provider_name, provider_type FROM providers "
+                "WHERE provider_code = ?"
+            ),
             ("SELECT pilot_name, 'pilot' FROM pilot_sites WHERE pilot_id = ?"),
         )
         for sql in queries:
@@ -112,24 +133,33 @@ def _num(value: object) -> float | None:
 
 
 def figure_for(
-    rows: pd.DataFrame, m: IndicatorMeta, start: dt.date, end: dt.date,
+    rows: pd.DataFrame,
+    m: IndicatorMeta,
+    start: dt.date,
+    end: dt.date,
     england: pd.DataFrame,
 ) -> Figure | None:
     """The indicator's figure for the year `start..end` (see module docstring)."""
     inside = rows[(rows["period_end"] >= start) & (rows["period_end"] <= end)]
     if inside.empty:
         return None
-    months = [months_between(s, e) for s, e in
-              zip(inside["period_start"], inside["period_end"], strict=True)]
+    months = [
+        months_between(s, e)
+        for s, e in zip(inside["period_start"], inside["period_end"], strict=True)
+    ]
     inside = inside.assign(_m=months).sort_values(["_m", "period_end"])
     row = inside.iloc[-1]
     nat = england[england["period_start"] == row["period_start"]]
     suppressed = bool(row["suppressed"])
     return Figure(
-        indicator_id=m.id, title=m.title, unit=m.unit,
+        indicator_id=m.id,
+        title=m.title,
+        unit=m.unit,
         period=period_label(row["period_start"], row["period_end"]),
-        value=_num(row["value"]), lower=_num(row["lower_ci_95"]),
-        upper=_num(row["upper_ci_95"]), numerator=_num(row["numerator"]),
+        value=_num(row["value"]),
+        lower=_num(row["lower_ci_95"]),
+        upper=_num(row["upper_ci_95"]),
+        numerator=_num(row["numerator"]),
         denominator=_num(row["denominator"]),
         england=_num(nat["value"].iloc[0]) if len(nat) else None,
         comparison=str(row["comparison"]),
@@ -174,8 +204,10 @@ def assemble(
         rows = own[own["indicator_id"] == indicator_id]
         england = nat[nat["indicator_id"] == indicator_id]
         m = info.get(indicator_id) or IndicatorMeta(id=indicator_id, title=indicator_id)
-        return (figure_for(rows, m, *last, england), figure_for(rows, m, *this,
-                                                                 england))
+        return (
+            figure_for(rows, m, *last, england),
+            figure_for(rows, m, *this, england),
+        )
 
     available = set(own["indicator_id"])
     priorities = []
@@ -187,31 +219,57 @@ def assemble(
                 f"{', '.join(unknown)} with no results for `{provider_code}`; "
                 f"available: {', '.join(sorted(available))}"
             )
-        priorities.append(PriorityResult(
-            title=p.title, domain=p.domain, why=p.why, aim=p.aim, target=p.target,
-            figures=tuple(figures(i) for i in p.indicators)))
+        priorities.append(
+            PriorityResult(
+                title=p.title,
+                domain=p.domain,
+                why=p.why,
+                aim=p.aim,
+                target=p.target,
+                figures=tuple(figures(i) for i in p.indicators),
+            )
+        )
     wanted = inputs.core_indicators or list(CORE_INDICATORS.get(provider_type, ()))
     core = []
     for indicator_id in wanted:
         if indicator_id in available:
             previous, current = figures(indicator_id)
-            core.append(CoreIndicator(current=current, previous=previous,
-                                      indicator_id=indicator_id,
-                                      title=info[indicator_id].title))
+            core.append(
+                CoreIndicator(
+                    current=current,
+                    previous=previous,
+                    indicator_id=indicator_id,
+                    title=info[indicator_id].title,
+                )
+            )
     missing = tuple(i for i in wanted if i not in available)
-    charted = dict.fromkeys([i for p in inputs.priorities for i in p.indicators]
-                            + [c.indicator_id for c in core])
+    charted = dict.fromkeys(
+        [i for p in inputs.priorities for i in p.indicators]
+        + [c.indicator_id for c in core]
+    )
     sections = []
     for indicator_id in charted:
         if own.loc[own["indicator_id"] == indicator_id, "period_start"].nunique() < 2:
             continue
-        target = next((p.target for p in inputs.priorities
-                       if indicator_id in p.indicators and p.target is not None), None)
-        view = dashboards.trends(results, indicator_id, provider_code,
-                                 target=target, meta=info)
-        sections.append(TrendSection(title=view.title, svg=view.svg(),
-                                     table_html=view.table_html(),
-                                     summary=view.summary))
+        target = next(
+            (
+                p.target
+                for p in inputs.priorities
+                if indicator_id in p.indicators and p.target is not None
+            ),
+            None,
+        )
+        view = dashboards.trends(
+            results, indicator_id, provider_code, target=target, meta=info
+        )
+        sections.append(
+            TrendSection(
+                title=view.title,
+                svg=view.svg(),
+                table_html=view.table_html(),
+                summary=view.summary,
+            )
+        )
     return QualityAccount(
         provider_code=provider_code,
         provider_name=inputs.provider_name or provider_name,

@@ -19,12 +19,17 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from carepilot.errors import InputDataError
 from carepilot.publication.quality_account.model import ProviderInputs
 
-REQUIRED_FILES = ("provider.yaml", "ceo_statement.md", "priorities.yaml",
-                  "assurance.yaml")
+REQUIRED_FILES = (
+    "provider.yaml",
+    "ceo_statement.md",
+    "priorities.yaml",
+    "assurance.yaml",
+)
 
 
 def inputs_folder(root: Path, provider: str) -> Path:
@@ -40,8 +45,8 @@ def _yaml(path: Path) -> Any:
         raise InputDataError(f"{path}: not valid YAML ({exc})") from exc
 
 
-def _where(error: dict[str, Any]) -> str:
-    return ".".join(str(p) for p in error.get("loc", ()))
+def _where(error: ErrorDetails) -> str:
+    return ".".join(str(p) for p in error["loc"])
 
 
 def load_inputs(root: Path, provider: str) -> ProviderInputs:

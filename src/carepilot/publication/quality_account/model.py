@@ -25,8 +25,9 @@ class PriorityInput(_Input):
     """One priority for improvement chosen by the provider."""
 
     title: str
-    domain: str = Field(description="patient safety, clinical effectiveness or "
-                        "patient experience")
+    domain: str = Field(
+        description="patient safety, clinical effectiveness or patient experience"
+    )
     why: str = ""
     indicators: list[str] = Field(min_length=1)
     aim: str
@@ -69,8 +70,10 @@ class AnnexStatementInput(_Input):
     """A statement from a commissioner, Healthwatch/LINk or scrutiny committee."""
 
     organisation: str
-    kind: str = Field(description="commissioner, local patient body or overview "
-                      "and scrutiny committee")
+    kind: str = Field(
+        description="commissioner, local patient body or overview "
+        "and scrutiny committee"
+    )
     text: str
 
 

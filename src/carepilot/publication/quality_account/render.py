@@ -41,9 +41,14 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(fmt=_fmt, count=_count, svg_uri=_svg_uri, sig_colour=colour,
-                       sig_label=label,
-                       sig_text=lambda c: TEXT_COLOURS.get(c, "#000"))
+    env.filters.update(
+        fmt=_fmt,
+        count=_count,
+        svg_uri=_svg_uri,
+        sig_colour=colour,
+        sig_label=label,
+        sig_text=lambda c: TEXT_COLOURS.get(c, "#000"),
+    )
     return env
 
 
