@@ -86,7 +86,11 @@ class View:
         )
 
     def svg(self) -> str:
-        """Server-side SVG of the chart ("" for table-only views)."""
+        """Server-side SVG of the chart ("" for table-only views), rendered once."""
+        return self._svg
+
+    @functools.cached_property
+    def _svg(self) -> str:
         return to_svg(self.spec) if self.spec is not None else ""
 
 

@@ -190,3 +190,36 @@ def test_query_rejects_bad_arguments(released: pd.DataFrame, raw: pd.DataFrame) 
         query(released, page_size=5000)
     with pytest.raises(PermissionDenied):
         query(raw)
+
+
+def test_vectorised_trend_matches_the_scalar_test(
+    released: pd.DataFrame, table: pd.DataFrame
+) -> None:
+    from carepilot.publication.periods import recent_trend
+
+    keys = ["indicator_id", "area_code", "breakdown", "category"]
+    checked = 0
+    for key, rows in released.groupby(keys):
+        rows = rows.sort_values("period_start")
+        m = META[str(key[0])]
+        want = recent_trend(
+            rows["numerator"].to_numpy(float),
+            rows["denominator"].to_numpy(float),
+            m.polarity,
+            m.value_type,
+        )
+        got = table[
+            (table["Indicator ID"] == key[0])
+            & (table["Area Code"] == key[1])
+            & (table["Period start"] == rows["period_start"].iloc[-1].isoformat())
+        ]
+        got = (
+            got[(got["Sex"] == "Persons") & (got["Category Type"] == "")]
+            if key[2] == "total"
+            else got[got["Category"] == key[3]]
+            if key[2] != "sex"
+            else (got[got["Sex"] == str(key[3]).capitalize()])
+        )
+        assert got["Recent Trend"].tolist() == [want], key
+        checked += 1
+    assert checked > 100
