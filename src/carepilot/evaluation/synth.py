@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from carepilot.errors import InputDataError, InsufficientDataError
+from carepilot.errors import InputDataError
 from carepilot.evaluation._checks import (
     binary_column,
     numeric_column,
@@ -396,9 +396,3 @@ def synthetic_control(
         tables={"weights": weights, "path": path, "placebo": placebo_tab},
         notes=notes,
     )
-
-
-def _unused() -> (
-    None
-):  # pragma: no cover - keeps InsufficientDataError import explicit for readers
-    raise InsufficientDataError("unused")
