@@ -91,55 +91,56 @@ def add_statistics(rows: pd.DataFrame, definition: IndicatorDefinition) -> pd.Da
     return out
 
 
-def _band_matrix(rows: pd.DataFrame, column: str) -> tuple[pd.DataFrame, np.ndarray]:
-    wide = rows.pivot_table(
-        index=GROUP, columns="sband", values=column, aggfunc="sum", fill_value=0.0
+def _bands(
+    rows: pd.DataFrame, index: list[str]
+) -> tuple[pd.Index, np.ndarray, np.ndarray]:
+    """Counts and populations per age band as (groups x 19) matrices."""
+    wide = (
+        rows.groupby([*index, "sband"], sort=True, dropna=False)[["num", "den"]]
+        .sum()
+        .unstack("sband", fill_value=0.0)
     )
-    wide = wide.reindex(columns=range(N_AGE_BANDS), fill_value=0.0)
-    return wide, wide.to_numpy(dtype=float)
+    bands = list(range(N_AGE_BANDS))
+    x = pd.DataFrame(wide["num"]).reindex(columns=bands, fill_value=0.0)
+    n = pd.DataFrame(wide["den"]).reindex(columns=bands, fill_value=0.0)
+    return wide.index, x.to_numpy(dtype=float), n.to_numpy(dtype=float)
 
 
 def _standardised(rows: pd.DataFrame, definition: IndicatorDefinition) -> pd.DataFrame:
-    wide_num, x = _band_matrix(rows, "num")
-    _, n = _band_matrix(rows, "den")
-    totals = rows.groupby(GROUP, sort=False)[["num", "den", "exc", "num_sq"]].sum()
-    totals = totals.reindex(wide_num.index)
-    out = totals.reset_index()
+    index, x, n = _bands(rows, GROUP)
+    totals = rows.groupby(GROUP, sort=True, dropna=False)[
+        ["num", "den", "exc", "num_sq"]
+    ].sum()
+    out = totals.reindex(index).reset_index()
     names = rows[[*GROUP, "area_name", "parent_area_code"]].drop_duplicates(GROUP)
     out = out.merge(names, on=GROUP, how="left")
     mult = definition.multiplier
+    ref: tuple[np.ndarray, np.ndarray] | None = None
+    if definition.value_type is ValueType.ISR:
+        ref = _reference(index, rows)
     for suffix, conf in CONFIDENCE.items():
-        if definition.value_type is ValueType.DSR:
+        if ref is None:
             res = directly_standardised_rate(
                 x, n, ESP2013, multiplier=mult, confidence=conf
             )
         else:
-            ref = _reference(wide_num.index, rows)
             res = indirectly_standardised_ratio(
                 x, n, ref[0], ref[1], refvalue=mult, confidence=conf
             )
-        out["value"] = np.asarray(res.value, dtype=float)
         out[f"lower_ci_{suffix}"] = np.asarray(res.lower, dtype=float)
         out[f"upper_ci_{suffix}"] = np.asarray(res.upper, dtype=float)
+        out["value"] = np.asarray(res.value, dtype=float)
     return out
 
 
-def _reference(
-    index: pd.Index, rows: pd.DataFrame
-) -> tuple[np.ndarray, np.ndarray]:
+def _reference(index: pd.Index, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """National age-specific counts and populations of the same period, per row."""
     nat = rows[(rows["area_type"] == "national") & (rows["breakdown"] == "total")]
-    ref_x = nat.pivot_table(
-        index="period_id", columns="sband", values="num", aggfunc="sum", fill_value=0.0
-    ).reindex(columns=range(N_AGE_BANDS), fill_value=0.0)
-    ref_n = nat.pivot_table(
-        index="period_id", columns="sband", values="den", aggfunc="sum", fill_value=0.0
-    ).reindex(columns=range(N_AGE_BANDS), fill_value=0.0)
-    periods = index.get_level_values("period_id")
-    return (
-        ref_x.reindex(periods, fill_value=0.0).to_numpy(float),
-        ref_n.reindex(periods, fill_value=0.0).to_numpy(float),
-    )
+    periods, x, n = _bands(nat, ["period_id"])
+    pos = pd.Index(periods).get_indexer(index.get_level_values("period_id"))
+    x = np.vstack([x, np.zeros((1, N_AGE_BANDS))])
+    n = np.vstack([n, np.zeros((1, N_AGE_BANDS))])
+    return x[pos], n[pos]
 
 
 def add_comparison(rows: pd.DataFrame, definition: IndicatorDefinition) -> pd.DataFrame:

@@ -83,7 +83,9 @@ PATIENT_ATTRIBUTES = (
     "lsoa_code",
     "date_of_birth",
 )
-"""Patient columns carried on the grid (breakdowns and expressions use them)."""
+"""Patient columns breakdowns use. They are not stored on the (cached, large)
+grid: each indicator joins them after filtering to its population, and
+expressions that use patient columns join just those."""
 
 GRID_COLUMNS = (
     "patient_id",
@@ -93,7 +95,7 @@ GRID_COLUMNS = (
     "practice_pseudo_id",
     "reg_start_ymd",
     "covers_end",
-    *PATIENT_ATTRIBUTES,
+    "date_of_birth",
     "age",
     "age_at_start",
 )
@@ -189,7 +191,7 @@ def build_grid(tables: Mapping[str, ir.Table], periods: ir.Table) -> ir.Table:
         practice_pseudo_id=chosen.key % _START,
         reg_start_ymd=(chosen.key // _START) % (_COVERS // _START),
         covers_end=(chosen.key // _COVERS) == 1,
-        **{c: pats[c] for c in PATIENT_ATTRIBUTES},
+        date_of_birth=pats.date_of_birth,
     )
     return grid.mutate(
         age=_age(grid.date_of_birth, grid.period_end),
@@ -408,16 +410,13 @@ def compile_indicator(
         measures["exc"] = ibis.literal(0.0)
         measures["den"] = ibis.literal(1.0)
         measures["num_sq"] = num * num
-    keep = [
-        "patient_id",
-        "period_id",
-        "practice_pseudo_id",
-        *[c for c in PATIENT_ATTRIBUTES if c not in ("lsoa_code", "date_of_birth")],
-        "age",
-    ]
-    out = t.filter(population).select(
+    keep = ["patient_id", "period_id", "practice_pseudo_id", "age"]
+    attrs = [c for c in PATIENT_ATTRIBUTES if c not in ("lsoa_code", "date_of_birth")]
+    filtered = t.filter(population).select(
         *keep, **{k: v.cast("float64") for k, v in measures.items()}
     )
+    pats = tables["patients"].select("patient_id", *attrs)
+    out = filtered.join(pats, "patient_id").select(*keep, *attrs, *measures)
     return CompiledIndicator(definition, out, per)
 
 
@@ -455,6 +454,12 @@ def _prepare(
         )
 
     t = grid
+    used = sorted(
+        {n.column for n in nodes if isinstance(n, PatientColumn)} - set(t.columns)
+    )
+    if used:
+        pats = tables["patients"].select("patient_id", *used)
+        t = t.join(pats, "patient_id")
     if regs:
         extra = per.select("period_id", *[_reg_col(r) for r in dict.fromkeys(regs)])
         t = t.join(extra, "period_id")
