@@ -170,7 +170,7 @@ def run(
             "[bold yellow]warning:[/] --disclosure none: output is NOT disclosure "
             "controlled; internal use by people with row-level access only"
         )
-    con = ibis_connection(db, read_only=False)
+    con = ibis_connection(db)  # read-only: the engine writes only temp tables
     engine = Engine(tables_from_connection(con), periods)
     with Progress(
         TextColumn("{task.description}"),
