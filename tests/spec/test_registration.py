@@ -96,3 +96,13 @@ def test_missing_attribute_is_unknown(engine: str) -> None:
     assert evaluate(engine, "imd_decile in [1, 2]", tables) == {1: True, 2: None}
     assert evaluate(engine, "imd_decile is null", tables) == {1: False, 2: True}
     assert evaluate(engine, "coalesce(imd_decile, 5)", tables) == {1: 2, 2: 5}
+
+
+def test_practice_organisation_attributes(engine: str) -> None:
+    from tests.spec.harness import PRACTICES
+
+    tables = merge(
+        patient(1, practice=1), patient(2, practice=3), {"practices": PRACTICES}
+    )
+    assert evaluate(engine, 'pcn_code == "PCN1"', tables) == {1: True, 2: False}
+    assert evaluate(engine, "practice_code", tables) == {1: "A00001", 2: "A00003"}

@@ -54,6 +54,7 @@ from carepilot.indicators.expr import (
     Or,
     PatientColumn,
     PeriodDate,
+    PracticeColumn,
     Registered,
     Type,
     Window,
@@ -460,6 +461,12 @@ def _prepare(
     if used:
         pats = tables["patients"].select("patient_id", *used)
         t = t.join(pats, "patient_id")
+    org = sorted({n.column for n in nodes if isinstance(n, PracticeColumn)})
+    if org:
+        prac = tables["practices"].select("practice_pseudo_id", *org)
+        t = t.left_join(prac, t.practice_pseudo_id == prac.practice_pseudo_id).select(
+            t, *[prac[c] for c in org]
+        )
     if regs:
         extra = per.select("period_id", *[_reg_col(r) for r in dict.fromkeys(regs)])
         t = t.join(extra, "period_id")
@@ -518,6 +525,8 @@ class _Ctx:
             return t[node.column]
         if isinstance(node, PeriodDate):
             return t[node.which]
+        if isinstance(node, PracticeColumn):
+            return t[node.column]
         if isinstance(node, Age):
             return t.age if node.at == "period_end" else t.age_at_start
         if isinstance(node, Registered):

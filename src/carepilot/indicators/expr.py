@@ -156,6 +156,18 @@ class PatientColumn(Node):
 
 
 @dataclass(frozen=True, slots=True)
+class PracticeColumn(Node):
+    """A column of the `practices` table for the practice the patient is attributed to
+    in the period (practice_code, pcn_code, commissioner_code)."""
+
+    column: str
+
+    @property
+    def type(self) -> Type:
+        return Type.STR
+
+
+@dataclass(frozen=True, slots=True)
 class PeriodDate(Node):
     """`period_start` or `period_end` (last day, inclusive) of the current period."""
 

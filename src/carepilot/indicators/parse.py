@@ -42,6 +42,7 @@ from carepilot.indicators.expr import (
     Or,
     PatientColumn,
     PeriodDate,
+    PracticeColumn,
     Registered,
     Type,
     Window,
@@ -104,6 +105,9 @@ PATIENT_COLUMNS: dict[str, Type] = {
     for c in TABLES["patients"].columns
     if c.name != "patient_id"
 }
+
+PRACTICE_COLUMNS = ("practice_code", "pcn_code", "commissioner_code")
+"""Organisation attributes of the patient's practice in the period."""
 
 EVENT_FUNCTIONS: dict[str, Agg] = {
     "has": Agg.EXISTS,
@@ -317,9 +321,11 @@ class Parser:
             return Not(EventAgg(src, Window(WindowKind.EVER), Agg.EXISTS))
         if n in PATIENT_COLUMNS:
             return PatientColumn(n, PATIENT_COLUMNS[n])
+        if n in PRACTICE_COLUMNS:
+            return PracticeColumn(n)
         if n in EVENT_FUNCTIONS or n in OTHER_FUNCTIONS[:2]:
             raise ExprError(tok.pos, f"`{n}` is a function: write `{n}(...)`")
-        options = [*NAMES, *PATIENT_COLUMNS]
+        options = [*NAMES, *PATIENT_COLUMNS, *PRACTICE_COLUMNS]
         raise ExprError(
             tok.pos,
             f"unknown name `{n}`{_suggest(n, options)} "

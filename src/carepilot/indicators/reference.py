@@ -29,6 +29,7 @@ from carepilot.indicators.expr import (
     Or,
     PatientColumn,
     PeriodDate,
+    PracticeColumn,
     Registered,
     Type,
 )
@@ -54,7 +55,9 @@ class _PatientPeriod:
         registration: Row,
         events: Mapping[str, Sequence[Row]],
         definition: IndicatorDefinition,
+        practices: Mapping[int, Row],
     ) -> None:
+        self.practices = practices
         self.patient = patient
         self.period = period
         self.reg = registration
@@ -70,6 +73,9 @@ class _PatientPeriod:
             return (
                 self.period.start if node.which == "period_start" else self.period.end
             )
+        if isinstance(node, PracticeColumn):
+            practice = self.practices.get(self.reg["practice_pseudo_id"], {})
+            return practice.get(node.column)
         if isinstance(node, Age):
             on = self.period.end if node.at == "period_end" else self.period.start
             return age_at(self.patient["date_of_birth"], on)
@@ -224,6 +230,7 @@ def _contexts(
                 events.setdefault(row["patient_id"], {}).setdefault(name, []).append(
                     row
                 )
+    practices = {p["practice_pseudo_id"]: p for p in tables.get("practices", ())}
     out: list[tuple[_PatientPeriod, int, int]] = []
     for patient in tables.get("patients", ()):
         pid = patient["patient_id"]
@@ -231,7 +238,9 @@ def _contexts(
             reg = attributed_registration(regs.get(pid, []), period)
             if reg is None:
                 continue
-            ctx = _PatientPeriod(patient, period, reg, events.get(pid, {}), definition)
+            ctx = _PatientPeriod(
+                patient, period, reg, events.get(pid, {}), definition, practices
+            )
             out.append((ctx, pid, i))
     return out
 
