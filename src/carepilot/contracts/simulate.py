@@ -413,7 +413,24 @@ def write_outputs(result: SimulationResult, out: Path) -> list[Path]:
     ]
     result.draws.to_csv(paths[0], index=False)
     result.sensitivity.to_csv(paths[1], index=False)
-    doc = {
+    doc = simulation_document(result)
+    paths[2].write_text(json.dumps(doc, indent=2, default=float), encoding="utf-8")
+    spec = chart(result).to_dict()
+    paths[3].write_bytes(vlc.vegalite_to_png(spec, scale=2))
+    paths[4].write_text(vlc.vegalite_to_svg(spec), encoding="utf-8")
+    return paths
+
+
+def chart_svg(result: SimulationResult) -> str:
+    """The plot as SVG markup (for embedding in a web page)."""
+    import vl_convert as vlc
+
+    return vlc.vegalite_to_svg(chart(result).to_dict())
+
+
+def simulation_document(result: SimulationResult) -> dict[str, Any]:
+    """Summary, risk probabilities and the sensitivity table, JSON-safe."""
+    return {
         "contract": result.contract.id,
         "year": result.year,
         "runs": result.runs,
@@ -424,10 +441,7 @@ def write_outputs(result: SimulationResult, out: Path) -> list[Path]:
         "prob_commissioner_pays_above_budget": float(
             (result.draws["commissioner_excess_over_budget"] > 0).mean()
         ),
-        "sensitivity": result.sensitivity.to_dict(orient="records"),
+        "sensitivity": json.loads(
+            result.sensitivity.to_json(orient="records", double_precision=6)
+        ),
     }
-    paths[2].write_text(json.dumps(doc, indent=2, default=float), encoding="utf-8")
-    spec = chart(result).to_dict()
-    paths[3].write_bytes(vlc.vegalite_to_png(spec, scale=2))
-    paths[4].write_text(vlc.vegalite_to_svg(spec), encoding="utf-8")
-    return paths

@@ -10,6 +10,7 @@ WeasyPrint).
 from __future__ import annotations
 
 import csv
+import io
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -26,6 +27,7 @@ from carepilot.disclosure import OPENSAFELY, DisclosurePolicy
 __all__ = [
     "REDACTED",
     "Line",
+    "csv_text",
     "disclose_count",
     "format_money",
     "model_summary",
@@ -99,36 +101,42 @@ def statement_dict(
     }
 
 
+def csv_text(statements: list[dict[str, Any]]) -> str:
+    """One CSV row per statement line of every period."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(
+        [
+            "contract_id",
+            "period",
+            "section",
+            "ref",
+            "description",
+            "formula",
+            "amount_gbp",
+            "value",
+        ]
+    )
+    for st in statements:
+        for ln in st["lines"]:
+            writer.writerow(
+                [
+                    st["contract"]["id"],
+                    st["period"]["label"],
+                    ln["section"],
+                    ln["ref"],
+                    ln["description"],
+                    ln["formula"],
+                    ln["amount"] or "",
+                    ln["value"],
+                ]
+            )
+    return buf.getvalue()
+
+
 def write_csv(statements: list[dict[str, Any]], path: Path) -> None:
-    """One row per statement line of every period."""
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(
-            [
-                "contract_id",
-                "period",
-                "section",
-                "ref",
-                "description",
-                "formula",
-                "amount_gbp",
-                "value",
-            ]
-        )
-        for st in statements:
-            for ln in st["lines"]:
-                writer.writerow(
-                    [
-                        st["contract"]["id"],
-                        st["period"]["label"],
-                        ln["section"],
-                        ln["ref"],
-                        ln["description"],
-                        ln["formula"],
-                        ln["amount"] or "",
-                        ln["value"],
-                    ]
-                )
+    """Write `csv_text(statements)` to `path` (UTF-8)."""
+    path.write_text(csv_text(statements), encoding="utf-8", newline="")
 
 
 def write_json(statements: list[dict[str, Any]], path: Path) -> None:
