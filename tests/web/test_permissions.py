@@ -34,6 +34,8 @@ ASSESSOR = frozenset({S})
 COMMISSIONER = frozenset({C})
 STEERING_ADMIN = frozenset({G, A})
 LETTER = frozenset({A, B})
+CONTRACT_READERS = frozenset({A, C, B})
+CONTRACT_EDITORS = frozenset({A, C})
 
 EXPECTED_ACCESS: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/api/openapi.json"): EVERYONE,
@@ -118,6 +120,30 @@ EXPECTED_ACCESS: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/api/pilots/{bid_id}/milestones"): STEERING_ADMIN,
     ("GET", "/api/audit"): ADMIN,
     ("GET", "/api/audit/verify"): ADMIN,
+    # outcome-based contracts: providers are bidder-role users of a party organisation
+    ("GET", "/contracts"): CONTRACT_READERS,
+    ("GET", "/contracts/new"): CONTRACT_EDITORS,
+    ("POST", "/contracts/new"): CONTRACT_EDITORS,
+    ("GET", "/contracts/{contract_id}"): CONTRACT_READERS,
+    ("GET", "/contracts/{contract_id}/edit"): CONTRACT_EDITORS,
+    ("POST", "/contracts/{contract_id}/edit"): CONTRACT_EDITORS,
+    ("POST", "/contracts/{contract_id}/check"): CONTRACT_EDITORS,
+    ("POST", "/contracts/{contract_id}/settle"): CONTRACT_EDITORS,
+    ("POST", "/contracts/{contract_id}/simulate"): CONTRACT_EDITORS,
+    ("GET", "/contracts/{contract_id}/statements/{run_id}"): CONTRACT_READERS,
+    (
+        "GET",
+        "/contracts/{contract_id}/statements/{run_id}/download/{fmt}",
+    ): CONTRACT_READERS,
+    ("GET", "/contracts/{contract_id}/simulations/{run_id}"): CONTRACT_READERS,
+    ("GET", "/contracts/{contract_id}/simulations/{run_id}/plot.svg"): CONTRACT_READERS,
+    ("GET", "/api/contracts"): CONTRACT_READERS,
+    ("POST", "/api/contracts"): CONTRACT_EDITORS,
+    ("GET", "/api/contracts/{contract_id}"): CONTRACT_READERS,
+    ("PUT", "/api/contracts/{contract_id}"): CONTRACT_EDITORS,
+    ("GET", "/api/contracts/{contract_id}/runs"): CONTRACT_READERS,
+    ("GET", "/api/contracts/{contract_id}/statements/{run_id}"): CONTRACT_READERS,
+    ("GET", "/api/contracts/{contract_id}/simulations/{run_id}"): CONTRACT_READERS,
 }
 
 ROLE_USERS = {A: "admin", S: "assessor1", G: "steering", C: "commissioner", B: "bidder"}
@@ -223,7 +249,9 @@ def _world(users: h.Users) -> dict[str, int]:
 def _url(path: str, ids: dict[str, int], bid_key: str = "bid_id") -> str:
     return re.sub(
         r"\{(\w+)\}",
-        lambda m: str(ids[bid_key] if m.group(1) == "bid_id" else ids[m.group(1)]),
+        lambda m: str(
+            ids[bid_key] if m.group(1) == "bid_id" else ids.get(m.group(1), 1)
+        ),  # ids of other objects (e.g. contracts): 1; the role check comes first
         path,
     )
 

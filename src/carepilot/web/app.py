@@ -155,7 +155,15 @@ def create_app(
         baselines: where bid baselines come from; defaults to `NoBaselines` (empty, with
             a visible note) until the indicator engine is connected.
     """
-    from carepilot.web.routers import api, assessment, auth, bids, programmes, steering
+    from carepilot.web.routers import (
+        api,
+        assessment,
+        auth,
+        bids,
+        contracts,
+        programmes,
+        steering,
+    )
 
     app = FastAPI(
         title="carepilot programme API",
@@ -176,7 +184,7 @@ def create_app(
     app.state.baselines = baselines or NoBaselines()
     app.middleware("http")(_security_headers(settings))
     _install_handlers(app)
-    for module in (auth, programmes, bids, assessment, steering, api):
+    for module in (auth, programmes, bids, assessment, steering, contracts, api):
         # Added flat (not include_router) so `app.routes` lists every route for the
         # permission-matrix test; the routers carry no prefix/dependency of their own
         # except the API's prefix, which APIRouter already applies to each path.

@@ -75,9 +75,11 @@ def navigation(actor: Actor | None) -> list[dict[str, str]]:
                 {"href": "/admin", "text": "Admin"},
                 {"href": "/pilots", "text": "Pilots"},
                 {"href": "/admin/audit", "text": "Audit log"},
+                {"href": "/contracts", "text": "Contracts"},
             ]
         case Role.BIDDER | Role.COMMISSIONER:
             items.append({"href": "/bids", "text": "Bids"})
+            items.append({"href": "/contracts", "text": "Contracts"})
         case Role.ASSESSOR:
             items += [
                 {"href": "/assessor", "text": "My assessments"},
