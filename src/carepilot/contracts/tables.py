@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+import carepilot.accounts.tables  # noqa: F401 - `users`, referenced by foreign keys
 from carepilot.db.base import Base
 
 
