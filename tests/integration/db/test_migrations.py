@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 import carepilot.accounts.tables
 import carepilot.audit.tables
+import carepilot.contracts.tables
 import carepilot.programmes.tables  # noqa: F401 - register ORM tables
 from carepilot.db import migrate
 from carepilot.db.base import Base
