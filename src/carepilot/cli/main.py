@@ -32,6 +32,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "carepilot.cli.contracts",
     "carepilot.cli.db",
     "carepilot.cli.evaluate",
+    "carepilot.cli.evaluate_pilot",
     "carepilot.cli.indicators",
     "carepilot.cli.load",
     "carepilot.cli.publish",

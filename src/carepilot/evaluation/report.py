@@ -121,6 +121,7 @@ def build_report(
     by_group: Mapping[str, EvaluationResult] | None = None,
     caveats: Sequence[str] = (),
     image_format: str = "svg",
+    sections: Sequence[tuple[str, pd.DataFrame, str]] = (),
 ) -> EvaluationReport:
     """Assemble the evaluation report of one pilot (or any panel).
 
@@ -135,6 +136,11 @@ def build_report(
         by_group: Results of `effects_by_group` by inequality dimension.
         caveats: Extra caveats; standard ones are always added.
         image_format: ``"svg"`` (default) or ``"png"``.
+        sections: Extra tables ``(heading, table, note)`` shown before the caveats,
+            e.g. a sensitivity table or a count table that has already been
+            through `carepilot.disclosure.release` (the report does not apply
+            disclosure control itself). They are added to the JSON under
+            ``sections``.
 
     Returns:
         The HTML, the JSON document of all numbers and the SVG/PNG figures.
@@ -198,6 +204,7 @@ def build_report(
         "balance": frame_records(balance) if balance is not None else None,
         "by_group": {k: v.to_dict() for k, v in (by_group or {}).items()},
         "caveats": all_caveats,
+        "sections": {heading: frame_records(table) for heading, table, _ in sections},
     }
     env = Environment(
         autoescape=select_autoescape(default=True, default_for_string=True)
@@ -216,6 +223,18 @@ def build_report(
         by_group=by_group or {},
         figures=figures,
         caveats=all_caveats,
+        sections=[
+            {
+                "heading": heading,
+                "note": note,
+                "columns": [str(c) for c in table.columns],
+                "rows": [
+                    {str(k): _clean(v) for k, v in r.items()}
+                    for r in table.to_dict("records")
+                ],
+            }
+            for heading, table, note in sections
+        ],
         numbers_json=json.dumps(numbers, indent=2, allow_nan=False),
         generated_at=numbers["generated_at"],
         version=__version__,
