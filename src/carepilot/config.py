@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     """Counts at or below this are redacted before release (OpenSAFELY policy)."""
     rounding_base: int = 5
     """Released counts are rounded to the nearest multiple of this."""
+    results: Path | None = None
+    """Released indicator results file the web app publishes (dashboards, open data)."""
+    publication_dir: Path = Path("var/publication")
+    """Open-data exports (cached) and quality account inputs edited on the web."""
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:

@@ -18,7 +18,8 @@ def serve(
     results: Path | None = typer.Option(
         None,
         "--results",
-        help="Indicator results Parquet file used to fill bid baselines.",
+        help="Released indicator results Parquet file: bid baselines and the "
+        "publication dashboards.",
     ),
     migrate: bool = typer.Option(
         True, "--migrate/--no-migrate", help="Apply DB migrations before starting."
@@ -32,7 +33,7 @@ def serve(
     from carepilot.programmes.baselines import NoBaselines, ResultsFileBaselines
     from carepilot.web import create_app
 
-    settings = load_settings(database_url=database_url)
+    settings = load_settings(database_url=database_url, results=results)
     if results is not None and not results.is_file():
         raise ConfigError(
             f"--results {results}: no such file; give an indicator results Parquet file"

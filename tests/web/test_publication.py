@@ -1,0 +1,305 @@
+"""Publication pages, CSV downloads, open-data API and quality accounts (TestClient).
+
+Uses the hand-built released results of the publication unit tests (four practices,
+two PCNs, one commissioner, a pilot; six quarters; total/sex/IMD decile).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from carepilot.config import Settings
+from carepilot.web import create_app
+from carepilot.web.routers.publication import load_publication
+from tests.unit.publication.builders import META, raw_results, released_results
+from tests.web.helpers import Users
+
+
+@pytest.fixture(scope="module")
+def results_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("pub") / "results.parquet"
+    released_results().to_parquet(path)
+    return path
+
+
+def _make(db: str, tmp: Path, results: Path | None) -> FastAPI:
+    settings = Settings(
+        environment="test",
+        database_url=db,
+        upload_dir=tmp / "up",
+        results=results,
+        publication_dir=tmp / "pub",
+    )  # type: ignore[arg-type]
+    app = create_app(settings)
+    app.state.publication = load_publication(
+        results, None, tmp / "pub" / "open-data", meta=META
+    )
+    return app
+
+
+@pytest.fixture
+def pub_app(
+    sqlite_workflow_db: str, tmp_path: Path, results_file: Path
+) -> Iterator[FastAPI]:
+    app = _make(sqlite_workflow_db, tmp_path, results_file)
+    yield app
+    app.state.engine.dispose()
+
+
+@pytest.fixture
+def client(pub_app: FastAPI) -> TestClient:
+    return TestClient(pub_app)
+
+
+def _csv(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def _table_rows(html: str, key: str) -> int:
+    section = html.split(f'id="{key}"', 1)[1].split("</section>", 1)[0]
+    body = section.split("<tbody", 1)[1].split("</tbody>", 1)[0]
+    return body.count("<tr")
+
+
+def test_indicator_browser_lists_indicators_by_domain(client: TestClient) -> None:
+    page = client.get("/indicators")
+    assert page.status_code == 200
+    assert "Hypertension: BP 140/90 or less" in page.text
+    assert "Cardiovascular" in page.text and "Hospital" in page.text
+    only = client.get("/indicators?domain=hospital").text
+    assert "A&amp;E attendances per 1,000" in only
+    assert "Hypertension: BP" not in only
+    rows = _csv(client.get("/dashboards/browser.csv").text)
+    assert {r["Indicator"] for r in rows} == {m.title for m in META.values()}
+
+
+def test_indicator_definition_page(client: TestClient) -> None:
+    page = client.get("/indicators/bp-control")
+    assert page.status_code == 200
+    assert "Patients with hypertension whose last BP is 140/90 or less." in page.text
+    assert "Higher is better" in page.text
+    assert client.get("/indicators/nope").status_code == 404
+
+
+def test_area_profile_table_matches_csv(client: TestClient) -> None:
+    page = client.get("/areas/A81001")
+    assert page.status_code == 200
+    assert "Riverside Surgery: area profile" in page.text
+    assert "<svg" in page.text  # server-side chart
+    link = re.search(r'href="(/dashboards/profile\.csv\?[^"]+)"', page.text)
+    assert link
+    rows = _csv(client.get(link.group(1).replace("&amp;", "&")).text)
+    assert len(rows) == _table_rows(page.text, "profile-A81001") == len(META)
+    # significance shown by text and a CSS class (no inline styles under the CSP)
+    assert 'data-sig="' in page.text and 'style="background' not in page.text
+    assert client.get("/areas/ZZZ").status_code == 404
+    listing = client.get("/areas?q=harbour").text
+    assert "Harbour Health Centre" in listing and "Riverside" not in listing
+
+
+def test_compare_page_has_tartan_bar_and_funnel(client: TestClient) -> None:
+    page = client.get("/compare?indicator=bp-control&area_type=practice")
+    assert page.status_code == 200
+    for title in ("Riverside Surgery", "Hill Top Practice", "funnel", "95%"):
+        assert title in page.text
+    assert page.text.count("cp-chart__svg") == 3
+    bar = _csv(
+        client.get("/dashboards/bar.csv?indicator=bp-control&area_type=practice").text
+    )
+    released = released_results()
+    latest = released["period_start"].max()
+    expected = released[
+        (released["indicator_id"] == "bp-control")
+        & (released["area_type"] == "practice")
+        & (released["breakdown"] == "total")
+        & (released["period_start"] == latest)
+    ]
+    assert len(bar) == len(expected)
+    by_name = {r["Area"] if "Area" in r else next(iter(r.values())): r for r in bar}
+    for row in expected.itertuples():
+        assert row.area_name in by_name
+
+
+def test_trends_for_a_pilot_show_target_trajectory(client: TestClient) -> None:
+    page = client.get("/trends?indicator=bp-control&area=PIL01")
+    assert page.status_code == 200
+    assert "target trajectory" in page.text
+    rows = _csv(
+        client.get("/dashboards/trends.csv?indicator=bp-control&area=PIL01").text
+    )
+    series = {r["Series"] for r in rows}
+    assert {"England", "Target trajectory"} <= series
+    practice = _csv(
+        client.get("/dashboards/trends.csv?indicator=bp-control&area=A81001").text
+    )
+    assert "Target trajectory" not in {r["Series"] for r in practice}
+
+
+def test_inequalities_show_sii_and_gap(client: TestClient) -> None:
+    page = client.get("/inequalities?indicator=bp-control&area=E92000001")
+    assert page.status_code == 200
+    assert "Slope index of inequality (SII)" in page.text
+    assert page.text.count("cp-chart__svg") == 2
+    sex = client.get("/inequalities?indicator=bp-control&area=E92000001&breakdown=sex")
+    assert sex.status_code == 200 and "female" in sex.text.lower()
+    bad = client.get("/inequalities?indicator=bp-control&breakdown=shoe_size")
+    assert bad.status_code == 400
+
+
+def test_choose_a_practice_by_name_and_area(client: TestClient) -> None:
+    page = client.get("/choose-a-practice?q=market")
+    assert page.status_code == 200
+    assert "Market Street Medical" in page.text and "Riverside" not in page.text
+    # domains stand in for topics when the choice indicators are not published
+    assert "England average" in page.text
+    by_pcn = client.get("/choose-a-practice?q=west pcn").text
+    assert "Riverside Surgery" in by_pcn and "Hill Top Practice" in by_pcn
+    none = client.get("/choose-a-practice?q=zzzz").text
+    assert "No practices matched" in none
+
+
+def test_choose_a_practice_by_coordinates(
+    sqlite_workflow_db: str, tmp_path: Path, results_file: Path
+) -> None:
+    from tests.unit.publication.builders import PRACTICES
+
+    app = _make(sqlite_workflow_db, tmp_path, results_file)
+    pub = app.state.publication
+    pub.practices["latitude"] = [
+        PRACTICES[c][2] for c in pub.practices["practice_code"]
+    ]
+    pub.practices["longitude"] = [
+        PRACTICES[c][3] for c in pub.practices["practice_code"]
+    ]
+    pub.has_coordinates = True
+    page = TestClient(app).get("/choose-a-practice?lat=54.52&lon=-1.55&radius=20")
+    text = page.text
+    assert "Riverside Surgery" in text and "0.0 km away" in text
+    assert "Harbour Health Centre" not in text  # about 43 km away
+    assert "Market Street Medical" not in text  # about 24 km away
+    assert text.index("Riverside Surgery") < text.index("Hill Top Practice")
+    app.state.engine.dispose()
+
+
+def test_open_data_downloads_and_checksums(client: TestClient) -> None:
+    import hashlib
+
+    page = client.get("/open-data")
+    assert page.status_code == 200
+    sums = client.get("/open-data/files/SHA256SUMS").text
+    for name in ("indicators.csv", "indicators.parquet", "metadata.json"):
+        body = client.get(f"/open-data/files/{name}").content
+        digest = hashlib.sha256(body).hexdigest()
+        assert f"{digest}  {name}" in sums
+        assert digest in page.text
+    table = pd.read_csv(io.StringIO(client.get("/open-data/files/indicators.csv").text))
+    assert "Lower CI 99.8 limit" in table.columns
+    assert client.get("/open-data/files/secret.txt").status_code == 404
+
+
+def test_opendata_api_paging_and_filters(client: TestClient) -> None:
+    first = client.get("/api/opendata/indicators?page_size=7").json()
+    assert first["page"] == 1 and len(first["rows"]) == 7
+    assert first["pages"] == -(-first["total"] // 7)
+    second = client.get("/api/opendata/indicators?page_size=7&page=2").json()
+    assert first["rows"] != second["rows"]
+    some = client.get(
+        "/api/opendata/indicators?area_code=A81001&area_code=A81002"
+        "&indicator_id=ae-rate&page_size=1000"
+    ).json()
+    assert some["total"] > 0
+    assert {r["Area Code"] for r in some["rows"]} == {"A81001", "A81002"}
+    assert {r["Indicator ID"] for r in some["rows"]} == {"ae-rate"}
+    assert client.get("/api/opendata/indicators?page_size=5000").status_code == 422
+    meta = client.get("/api/opendata/metadata").json()
+    assert {i["id"] for i in meta["indicators"]} == set(META)
+    spec = client.get("/api/openapi.json").json()
+    assert "/api/opendata/indicators" in spec["paths"]
+
+
+def test_unreleased_results_are_refused_everywhere(
+    sqlite_workflow_db: str, tmp_path: Path
+) -> None:
+    raw = tmp_path / "raw.parquet"
+    raw_results().to_parquet(raw)
+    app = _make(sqlite_workflow_db, tmp_path, raw)
+    client = TestClient(app)
+    for url in (
+        "/indicators",
+        "/areas/A81001",
+        "/compare",
+        "/open-data",
+        "/dashboards/profile.csv?area=A81001",
+        "/choose-a-practice?q=a",
+    ):
+        resp = client.get(url)
+        assert resp.status_code == 403, url
+        assert "not disclosure controlled" in resp.text
+    assert client.get("/api/opendata/indicators").status_code == 403
+    app.state.engine.dispose()
+
+
+def test_no_results_configured_shows_explanation(
+    sqlite_workflow_db: str, tmp_path: Path
+) -> None:
+    app = _make(sqlite_workflow_db, tmp_path, None)
+    client = TestClient(app)
+    assert "No indicator results are published yet" in client.get("/indicators").text
+    assert client.get("/api/opendata/indicators").status_code == 404
+    app.state.engine.dispose()
+
+
+def test_quality_account_edit_publish_and_public_read(pub_app: FastAPI) -> None:
+    users = Users(pub_app)
+    public = users.anonymous()
+    url = "/quality-accounts/A81001/2022"
+    assert public.get(url).status_code == 404  # draft: not public
+    admin = users["admin"]
+    form = admin.get(f"{url}/edit")
+    assert form.status_code == 200 and "chief executive" in form.text
+    bad = admin.post(f"{url}/edit", {"ceo_statement": "x", "priorities": "- a: 1"})
+    assert bad.status_code == 400
+    priorities = "\n".join(
+        f"- title: Priority {i}\n  domain: clinical effectiveness\n"
+        f"  indicators: [bp-control]\n  aim: Improve {i}"
+        for i in range(3)
+    )
+    ok = admin.post(
+        f"{url}/edit",
+        {"ceo_statement": "We put **safety** first.", "priorities": priorities},
+    )
+    assert ok.status_code == 303
+    draft = admin.get(url)
+    assert "We put <strong>safety</strong> first." in draft.text
+    assert "Priority 2" in draft.text
+    assert admin.post(f"{url}/publish").status_code == 303
+    page = public.get(url)
+    assert page.status_code == 200 and "Priority 1" in page.text
+    assert "/edit" not in page.text
+    assert "Riverside Surgery" in public.get("/quality-accounts").text
+    html = public.get(f"{url}/download/html")
+    assert html.headers["content-disposition"].endswith('.html"')
+    # audited
+    log = admin.get("/admin/audit").text
+    assert "quality_account.edit" in log and "quality_account.publish" in log
+    # the bidder of another organisation and the steering member may not edit
+    assert users["bidder"].get(f"{url}/edit").status_code == 403
+    assert users["steering"].get(f"{url}/edit").status_code == 403
+
+
+@pytest.mark.slow
+def test_quality_account_pdf_download(pub_app: FastAPI) -> None:
+    users = Users(pub_app)
+    admin = users["admin"]
+    resp = admin.get("/quality-accounts/A81001/2022/download/pdf")
+    assert resp.status_code == 200
+    assert resp.content.startswith(b"%PDF")
