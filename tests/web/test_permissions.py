@@ -36,6 +36,7 @@ STEERING_ADMIN = frozenset({G, A})
 LETTER = frozenset({A, B})
 CONTRACT_READERS = frozenset({A, C, B})
 CONTRACT_EDITORS = frozenset({A, C})
+QA_EDITORS = frozenset({A, C, B})
 
 EXPECTED_ACCESS: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/api/openapi.json"): EVERYONE,
@@ -144,6 +145,28 @@ EXPECTED_ACCESS: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/api/contracts/{contract_id}/runs"): CONTRACT_READERS,
     ("GET", "/api/contracts/{contract_id}/statements/{run_id}"): CONTRACT_READERS,
     ("GET", "/api/contracts/{contract_id}/simulations/{run_id}"): CONTRACT_READERS,
+    # publication: public dashboards (released figures only) and open data
+    ("GET", "/indicators"): EVERYONE,
+    ("GET", "/indicators/{indicator_id}"): EVERYONE,
+    ("GET", "/areas"): EVERYONE,
+    ("GET", "/areas/{area_code}"): EVERYONE,
+    ("GET", "/compare"): EVERYONE,
+    ("GET", "/trends"): EVERYONE,
+    ("GET", "/inequalities"): EVERYONE,
+    ("GET", "/dashboards/{chart}.csv"): EVERYONE,
+    ("GET", "/choose-a-practice"): EVERYONE,
+    ("GET", "/open-data"): EVERYONE,
+    ("GET", "/open-data/files/{name}"): EVERYONE,
+    ("GET", "/api/opendata/indicators"): EVERYONE,
+    ("GET", "/api/opendata/metadata"): EVERYONE,
+    # quality accounts: public reads published ones; the provider's users, its
+    # commissioner and admins edit (object check in the router)
+    ("GET", "/quality-accounts"): EVERYONE,
+    ("GET", "/quality-accounts/{provider}/{year}"): EVERYONE,
+    ("GET", "/quality-accounts/{provider}/{year}/download/{fmt}"): EVERYONE,
+    ("GET", "/quality-accounts/{provider}/{year}/edit"): QA_EDITORS,
+    ("POST", "/quality-accounts/{provider}/{year}/edit"): QA_EDITORS,
+    ("POST", "/quality-accounts/{provider}/{year}/publish"): QA_EDITORS,
 }
 
 ROLE_USERS = {A: "admin", S: "assessor1", G: "steering", C: "commissioner", B: "bidder"}

@@ -161,7 +161,10 @@ def create_app(
         auth,
         bids,
         contracts,
+        opendata_api,
         programmes,
+        publication,
+        quality_accounts,
         steering,
     )
 
@@ -184,7 +187,18 @@ def create_app(
     app.state.baselines = baselines or NoBaselines()
     app.middleware("http")(_security_headers(settings))
     _install_handlers(app)
-    for module in (auth, programmes, bids, assessment, steering, contracts, api):
+    for module in (
+        auth,
+        programmes,
+        bids,
+        assessment,
+        steering,
+        contracts,
+        publication,
+        quality_accounts,
+        opendata_api,
+        api,
+    ):
         # Added flat (not include_router) so `app.routes` lists every route for the
         # permission-matrix test; the routers carry no prefix/dependency of their own
         # except the API's prefix, which APIRouter already applies to each path.

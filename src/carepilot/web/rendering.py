@@ -66,7 +66,12 @@ def build_environment() -> Environment:
 
 
 def navigation(actor: Actor | None) -> list[dict[str, str]]:
-    items = [{"href": "/", "text": "Programmes"}]
+    items = [
+        {"href": "/", "text": "Programmes"},
+        {"href": "/indicators", "text": "Indicators"},
+        {"href": "/choose-a-practice", "text": "Choose a practice"},
+        {"href": "/open-data", "text": "Open data"},
+    ]
     if actor is None:
         return items
     match actor.role:
