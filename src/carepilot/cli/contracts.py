@@ -72,6 +72,12 @@ def settle(
         False, "--quarterly", help="Year-to-date statements for each quarter."
     ),
     pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="Also write a PDF."),
+    store: bool = typer.Option(
+        False,
+        "--store",
+        help="Also store the statements in the workflow database "
+        "(CAREPILOT_DATABASE_URL), against the saved contract with the same id and text.",
+    ),
 ) -> None:
     """Settle a contract year: statement as CSV, JSON, HTML (and PDF)."""
     from carepilot.contracts import statement as st
@@ -120,11 +126,56 @@ def settle(
             f"{s.tariff_total:,}",
         )
     console.print(summary)
+    if store:
+        run_id = _store(contract_file, _db_path(db), results, year, docs)
+        console.print(f"stored as settlement run {run_id} in the workflow database")
     console.print(
         f"cost model out-of-sample R² {run.model.r2_out_of_sample:.3f} "
         f"({run.model.n_test} held-out patients); statements in {out}/{stem}.*",
         highlight=False,
     )
+
+
+def _store(
+    contract_file: Path,
+    db: Path,
+    results: Path,
+    year: int,
+    docs: list[dict[str, object]],
+) -> int:
+    """Store settled statements against the saved contract (audited as the system)."""
+    from carepilot.accounts.model import SYSTEM_ACTOR
+    from carepilot.contracts import repo, workflow
+    from carepilot.db.session import make_engine, make_session_factory
+    from carepilot.errors import InputDataError
+
+    text = contract_file.read_text(encoding="utf-8")
+    engine = make_engine(load_settings().database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            contract = workflow.parse_definition(text)
+            cid = repo.contract_id_by_slug(session, contract.id)
+            view = workflow.visible(session, SYSTEM_ACTOR, cid)
+            if view.checksum != workflow.sha256_text(text):
+                raise InputDataError(
+                    f"{contract_file}: differs from the saved version {view.version} "
+                    f"of contract `{contract.id}` in the workflow database; fix: save "
+                    "the file as a new version first (web app or PUT /api/contracts)"
+                )
+            run = workflow.store_settlement(
+                session,
+                SYSTEM_ACTOR,
+                cid,
+                year,
+                [dict(d) for d in docs],
+                {
+                    "analytics_db": workflow.sha256_file(db),
+                    "indicator_results": workflow.sha256_file(results),
+                },
+            )
+            return run.id
+    finally:
+        engine.dispose()
 
 
 @contracts_app.command("simulate")

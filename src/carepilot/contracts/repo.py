@@ -114,6 +114,16 @@ def all_contracts(session: Session) -> Sequence[ContractRow]:
     return session.scalars(select(ContractRow).order_by(ContractRow.id)).all()
 
 
+def contract_id_by_slug(session: Session, slug: str) -> int:
+    found = session.scalar(select(ContractRow.id).where(ContractRow.slug == slug))
+    if found is None:
+        raise NotFound(
+            f"no contract `{slug}` in the workflow database; save it first "
+            "(web app /contracts/new or POST /api/contracts)"
+        )
+    return found
+
+
 def slug_taken(session: Session, slug: str) -> bool:
     return (
         session.scalar(select(ContractRow.id).where(ContractRow.slug == slug))

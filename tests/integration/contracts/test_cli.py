@@ -161,3 +161,55 @@ def test_simulation_is_reproducible_with_a_seed(
     second = run_simulation(contract, analytics_db, results, 2021, runs=100, seed=11)
     assert first.draws.equals(second.draws)
     assert first.draws["provider_result"].std() > 0
+
+
+def test_settle_store_saves_statements_in_the_workflow_db(
+    tmp_path: Path,
+    contract_file: Path,
+    results_file: Path,
+    analytics_db: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from carepilot.accounts.model import SYSTEM_ACTOR
+    from carepilot.contracts import repo, workflow
+    from carepilot.db import migrate
+    from carepilot.db.session import make_engine, make_session_factory
+
+    url = f"sqlite:///{tmp_path / 'workflow.sqlite'}"
+    migrate.upgrade(url)
+    monkeypatch.setenv("CAREPILOT_DATABASE_URL", url)
+    args = [
+        "contracts",
+        "settle",
+        "--contract",
+        str(contract_file),
+        "--db",
+        str(analytics_db),
+        "--results",
+        str(results_file),
+        "--year",
+        "2021",
+        "--out",
+        str(tmp_path / "out"),
+        "--no-pdf",
+        "--store",
+    ]
+    unsaved = runner.invoke(app, args)
+    assert unsaved.exit_code != 0 and "save it first" in str(unsaved.exception)
+    engine = make_engine(url)
+    with make_session_factory(engine)() as s:
+        cid = workflow.create_contract(s, SYSTEM_ACTOR, contract_file.read_text()).id
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    with make_session_factory(engine)() as s:
+        (run,) = repo.runs(s, cid, workflow.SETTLEMENT)
+    engine.dispose()
+    assert run.input_checksums["indicator_results"] == workflow.sha256_file(
+        results_file
+    )
+    assert run.result["statements"][0]["contract"]["id"] == "it-contract"
+    contract_file.write_text(contract_file.read_text().replace("trend: 3", "trend: 2"))
+    changed = runner.invoke(app, args)
+    assert changed.exit_code != 0 and "differs from the saved version" in str(
+        changed.exception
+    )
