@@ -296,8 +296,8 @@ def _options(pub: Publication) -> dict[str, Any]:
             key=lambda x: x[1],
         ),
         "areas": [
-            (r.area_code, f"{r.area_name} ({AREA_TYPES.get(r.area_type, r.area_type)})")
-            for r in areas.itertuples()
+            (str(code), f"{name} ({AREA_TYPES.get(str(kind), str(kind))})")
+            for kind, code, name in areas.itertuples(index=False)
         ],
         "area_types": [
             (k, v) for k, v in AREA_TYPES.items() if k in set(results["area_type"])
@@ -863,11 +863,10 @@ async def open_data(request: Request, actor: Anyone, pub: PublicationDep) -> Res
     from carepilot.publication.opendata import COLUMNS
 
     folder = ensure_export(pub)
-    sums = dict(
-        reversed(line.split("  ", 1))
-        for line in (folder / "SHA256SUMS").read_text().splitlines()
-        if line
-    )
+    sums: dict[str, str] = {}
+    for line in (folder / "SHA256SUMS").read_text(encoding="utf-8").splitlines():
+        digest, _, name = line.partition("  ")
+        sums[name] = digest
     files = [
         {
             "name": name,
