@@ -7,6 +7,10 @@ BIN := $(VENV)/bin
 DEMO_DIR ?= demo
 DEMO_PATIENTS ?= 20000
 DEMO_SEED ?= 42
+DEMO_FROM ?= 2021-04
+DEMO_TO ?= 2024-03
+DEMO_PILOT ?= ICP01
+DEMO_OUTCOMES ?= emergency-admissions-rate,hypertension-bp-140-90-under-80,outpatient-follow-up-rate
 PYTEST_ARGS ?=
 
 .PHONY: install assets system-deps demo test lint typecheck importlint unit clean bench
@@ -29,10 +33,28 @@ system-deps:
 	bash scripts/ensure-postgres.sh
 	bash scripts/ensure-poppler.sh
 
-demo: install
-	$(BIN)/carepilot synth --patients $(DEMO_PATIENTS) --seed $(DEMO_SEED) --out $(DEMO_DIR)/extract
+demo: install assets
+	@echo "==> 1/7 generating a synthetic population ($(DEMO_PATIENTS) patients, seed $(DEMO_SEED), staggered pilot starts)"
+	$(BIN)/carepilot synth --patients $(DEMO_PATIENTS) --seed $(DEMO_SEED) --staggered --out $(DEMO_DIR)/extract
+	@echo "==> 2/7 validating and loading it into DuckDB"
 	$(BIN)/carepilot load $(DEMO_DIR)/extract --db $(DEMO_DIR)/carepilot.duckdb --replace
 	$(BIN)/carepilot info --db $(DEMO_DIR)/carepilot.duckdb
+	@echo "==> 3/7 running the indicator library (every quarter, every breakdown and area level, disclosure-controlled)"
+	$(BIN)/carepilot indicators run --db $(DEMO_DIR)/carepilot.duckdb --from $(DEMO_FROM) --to $(DEMO_TO) --frequency quarter --disclosure opensafely --out $(DEMO_DIR)/indicator_results.parquet
+	@echo "==> 4/7 publishing open data"
+	$(BIN)/carepilot opendata export --results $(DEMO_DIR)/indicator_results.parquet --out $(DEMO_DIR)/open-data
+	@echo "==> 5/7 evaluating the demo pilot against matched comparators"
+	$(BIN)/carepilot evaluate --pilot $(DEMO_PILOT) --db $(DEMO_DIR)/carepilot.duckdb --outcomes $(DEMO_OUTCOMES) --design staggered --out $(DEMO_DIR)/evaluation
+	@echo "==> 6/7 creating the workflow database and a demo programme with one user per role"
+	CAREPILOT_DATABASE_URL=sqlite:///$(DEMO_DIR)/workflow.sqlite $(BIN)/carepilot db upgrade
+	CAREPILOT_DATABASE_URL=sqlite:///$(DEMO_DIR)/workflow.sqlite $(BIN)/carepilot db seed-demo
+	@echo "==> 7/7 done. Where to look:"
+	@echo "  analytics database     $(DEMO_DIR)/carepilot.duckdb   (carepilot info --db $(DEMO_DIR)/carepilot.duckdb)"
+	@echo "  indicator results      $(DEMO_DIR)/indicator_results.parquet"
+	@echo "  open data              $(DEMO_DIR)/open-data/"
+	@echo "  evaluation report      $(DEMO_DIR)/evaluation/report.html"
+	@echo "  web application        CAREPILOT_DATABASE_URL=sqlite:///$(DEMO_DIR)/workflow.sqlite $(BIN)/carepilot serve --results $(DEMO_DIR)/indicator_results.parquet"
+	@echo "                         then open http://127.0.0.1:8000/ (logins printed above)"
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks
