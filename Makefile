@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 DEMO_DIR ?= demo
 DEMO_PATIENTS ?= 20000
 DEMO_SEED ?= 42
+DEMO_PRACTICES ?= 40
+DEMO_PILOT_PRACTICES ?= 12
 DEMO_FROM ?= 2021-04
 DEMO_TO ?= 2024-03
 DEMO_PILOT ?= ICP01
@@ -35,7 +37,7 @@ system-deps:
 
 demo: install assets
 	@echo "==> 1/7 generating a synthetic population ($(DEMO_PATIENTS) patients, seed $(DEMO_SEED), staggered pilot starts)"
-	$(BIN)/carepilot synth --patients $(DEMO_PATIENTS) --seed $(DEMO_SEED) --staggered --out $(DEMO_DIR)/extract
+	$(BIN)/carepilot synth --patients $(DEMO_PATIENTS) --seed $(DEMO_SEED) --practices $(DEMO_PRACTICES) --pilot-practices $(DEMO_PILOT_PRACTICES) --staggered --out $(DEMO_DIR)/extract
 	@echo "==> 2/7 validating and loading it into DuckDB"
 	$(BIN)/carepilot load $(DEMO_DIR)/extract --db $(DEMO_DIR)/carepilot.duckdb --replace
 	$(BIN)/carepilot info --db $(DEMO_DIR)/carepilot.duckdb
@@ -44,7 +46,7 @@ demo: install assets
 	@echo "==> 4/7 publishing open data"
 	$(BIN)/carepilot opendata export --results $(DEMO_DIR)/indicator_results.parquet --out $(DEMO_DIR)/open-data
 	@echo "==> 5/7 evaluating the demo pilot against matched comparators"
-	$(BIN)/carepilot evaluate --pilot $(DEMO_PILOT) --db $(DEMO_DIR)/carepilot.duckdb --outcomes $(DEMO_OUTCOMES) --design staggered --out $(DEMO_DIR)/evaluation
+	$(BIN)/carepilot evaluate --pilot $(DEMO_PILOT) --db $(DEMO_DIR)/carepilot.duckdb --outcomes $(DEMO_OUTCOMES) --design staggered --year 3 --out $(DEMO_DIR)/evaluation
 	@echo "==> 6/7 creating the workflow database and a demo programme with one user per role"
 	CAREPILOT_DATABASE_URL=sqlite:///$(DEMO_DIR)/workflow.sqlite $(BIN)/carepilot db upgrade
 	CAREPILOT_DATABASE_URL=sqlite:///$(DEMO_DIR)/workflow.sqlite $(BIN)/carepilot db seed-demo
@@ -52,7 +54,7 @@ demo: install assets
 	@echo "  analytics database     $(DEMO_DIR)/carepilot.duckdb   (carepilot info --db $(DEMO_DIR)/carepilot.duckdb)"
 	@echo "  indicator results      $(DEMO_DIR)/indicator_results.parquet"
 	@echo "  open data              $(DEMO_DIR)/open-data/"
-	@echo "  evaluation report      $(DEMO_DIR)/evaluation/report.html"
+	@echo "  evaluation reports     $(DEMO_DIR)/evaluation/<outcome>/report.html (+ report.pdf, numbers.json)"
 	@echo "  web application        CAREPILOT_DATABASE_URL=sqlite:///$(DEMO_DIR)/workflow.sqlite $(BIN)/carepilot serve --results $(DEMO_DIR)/indicator_results.parquet"
 	@echo "                         then open http://127.0.0.1:8000/ (logins printed above)"
 
