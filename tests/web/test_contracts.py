@@ -127,14 +127,15 @@ def test_a_commissioner_cannot_create_for_another_pct(sqlite_users: h.Users) -> 
 
 
 def test_providers_see_only_contracts_where_they_are_a_party(
-    sqlite_users: h.Users,
+    users: h.Users,
 ) -> None:
-    cid = _create(sqlite_users["commissioner"], OWN)
-    provider, other = sqlite_users["bidder"], sqlite_users["bidder_other"]
+    """On SQLite and PostgreSQL."""
+    cid = _create(users["commissioner"], OWN)
+    provider, other = users["bidder"], users["bidder_other"]
     assert provider.get(f"/contracts/{cid}").status_code == 200
     assert "Integration test contract" in provider.get("/contracts").text
     assert [c["id"] for c in provider.api("GET", "/api/contracts").json()] == [cid]
-    for user in (other, sqlite_users["commissioner_other"]):
+    for user in (other, users["commissioner_other"]):
         assert user.get(f"/contracts/{cid}").status_code == 404
         assert user.api("GET", f"/api/contracts/{cid}").status_code == 404
         assert user.api("GET", f"/api/contracts/{cid}/runs").status_code == 404
@@ -148,7 +149,7 @@ def test_providers_see_only_contracts_where_they_are_a_party(
         ).status_code
         == 403
     )
-    anon = sqlite_users.anonymous()
+    anon = users.anonymous()
     assert anon.get("/contracts").status_code == 303
     assert anon.client.get("/api/contracts").status_code == 401
 
