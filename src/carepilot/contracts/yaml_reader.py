@@ -59,7 +59,7 @@ class Reader:
                 "is not a mapping of fields",
                 "write `field: value` lines under it",
             )
-        data: dict[str, Any] = value  # pyright: ignore[reportUnknownVariableType]
+        data: dict[str, Any] = value
         allowed_set = set(allowed)
         for key in data:
             if key not in allowed_set:
@@ -144,7 +144,7 @@ class Reader:
             return []
         if not isinstance(value, list):
             raise self.error(path, "is not a list", "write one `- item` per line")
-        return list(value)  # pyright: ignore[reportUnknownArgumentType]
+        return list(value)
 
     def build(self, path: str, factory: Callable[[], T]) -> T:
         try:
@@ -184,7 +184,7 @@ def walk(node: yaml.Node, path: str, lines: dict[str, int], source: str) -> Any:
     assert isinstance(node, yaml.ScalarNode)
     if node.tag.endswith(":float") or node.tag.endswith(":int"):
         return node.value  # keep the text: converted to Decimal/int by the reader
-    return yaml.SafeLoader("").construct_object(node)  # pyright: ignore[reportUnknownMemberType]
+    return yaml.SafeLoader("").construct_object(node)
 
 
 def compose(text: str, source: str) -> tuple[Any, dict[str, int]]:
