@@ -182,6 +182,12 @@ def _trends(frame: pd.DataFrame, meta: Mapping[str, IndicatorMeta]) -> pd.Series
     return out
 
 
+def _labels(comparison: pd.Series) -> pd.Series:
+    """Fingertips significance labels, computed once per distinct comparison."""
+    text = comparison.astype(str)
+    return text.map({c: colours.label(c) for c in text.unique()})
+
+
 def to_fingertips(
     results: pd.DataFrame, meta: Mapping[str, IndicatorMeta] | None = None
 ) -> pd.DataFrame:
@@ -194,10 +200,57 @@ def to_fingertips(
     frame = public_rows(results).reset_index(drop=True)
     info = meta_for(frame, meta)
     names = dict(zip(frame["area_code"], frame["area_name"], strict=False))
-    breakdown = frame["breakdown"].to_numpy(str)
-    category = frame["category"].to_numpy(str)
-    starts = frame["period_start"].tolist()
-    ends = frame["period_end"].tolist()
+    # Labels depend on a handful of distinct keys (indicators, periods,
+    # breakdown/category pairs): compute them once per key and map back, so a
+    # multi-million-row release is converted in seconds, not minutes.
+    breakdown = frame["breakdown"].astype(str)
+    category = frame["category"].astype(str)
+    pair = breakdown + "\x1f" + category
+    pairs = pd.Series(pair.unique())
+    split = pairs.str.split("\x1f", n=1, expand=True)
+    sex_of = dict(
+        zip(
+            pairs,
+            [_sex(b, c) for b, c in zip(split[0], split[1], strict=True)],
+            strict=True,
+        )
+    )
+    age_of = dict(
+        zip(
+            pairs,
+            [_age(b, c) for b, c in zip(split[0], split[1], strict=True)],
+            strict=True,
+        )
+    )
+    cat_of = dict(
+        zip(
+            pairs,
+            [
+                c if b in CATEGORY_TYPES else ""
+                for b, c in zip(split[0], split[1], strict=True)
+            ],
+            strict=True,
+        )
+    )
+    period_key = (
+        frame["period_start"].astype(str) + "/" + frame["period_end"].astype(str)
+    )
+    distinct = frame.loc[~period_key.duplicated(), ["period_start", "period_end"]]
+    keys = period_key.loc[distinct.index]
+    label_of: dict[str, str] = {}
+    sortable_of: dict[str, str] = {}
+    range_of: dict[str, str] = {}
+    start_of: dict[str, str] = {}
+    end_of: dict[str, str] = {}
+    for key, s, e in zip(
+        keys, distinct["period_start"], distinct["period_end"], strict=True
+    ):
+        label_of[key] = period_label(s, e)
+        sortable_of[key] = sortable(s)
+        range_of[key] = period_range(s, e)
+        start_of[key] = s.isoformat()
+        end_of[key] = e.isoformat()
+    titles = {str(i): info[str(i)].title for i in frame["indicator_id"].unique()}
     note = np.where(
         frame["suppressed"].to_numpy(bool),
         "Value suppressed for disclosure control: "
@@ -205,25 +258,22 @@ def to_fingertips(
         "",
     )
     parent = frame["parent_area_code"].where(frame["parent_area_code"].notna(), "")
+    parent = parent.astype(str).replace({"None": "", "nan": ""})
+    names[""] = ""
     out = pd.DataFrame(
         {
             "Indicator ID": frame["indicator_id"],
-            "Indicator Name": [info[i].title for i in frame["indicator_id"]],
-            "Parent Code": parent.astype(str).replace({"None": "", "nan": ""}),
-            "Parent Name": [names.get(p, "") for p in parent],
+            "Indicator Name": frame["indicator_id"].astype(str).map(titles),
+            "Parent Code": parent,
+            "Parent Name": parent.map(names).fillna(""),
             "Area Code": frame["area_code"],
             "Area Name": frame["area_name"],
             "Area Type": frame["area_type"],
-            "Sex": [_sex(b, c) for b, c in zip(breakdown, category, strict=True)],
-            "Age": [_age(b, c) for b, c in zip(breakdown, category, strict=True)],
-            "Category Type": [CATEGORY_TYPES.get(b, "") for b in breakdown],
-            "Category": [
-                c if b in CATEGORY_TYPES else ""
-                for b, c in zip(breakdown, category, strict=True)
-            ],
-            "Time period": [
-                period_label(s, e) for s, e in zip(starts, ends, strict=True)
-            ],
+            "Sex": pair.map(sex_of),
+            "Age": pair.map(age_of),
+            "Category Type": breakdown.map(CATEGORY_TYPES).fillna(""),
+            "Category": pair.map(cat_of),
+            "Time period": period_key.map(label_of),
             "Value": frame["value"],
             "Lower CI 95.0 limit": frame["lower_ci_95"],
             "Upper CI 95.0 limit": frame["upper_ci_95"],
@@ -233,19 +283,15 @@ def to_fingertips(
             "Denominator": frame["denominator"],
             "Value note": note,
             "Recent Trend": _trends(frame, info),
-            "Compared to England value or percentiles": [
-                colours.label(c) for c in frame["comparison"]
-            ],
-            "Compared to parent value or percentiles": [
-                colours.label(c) for c in _parent_comparison(frame, info)
-            ],
-            "Time period Sortable": [sortable(s) for s in starts],
-            "Time period range": [
-                period_range(s, e) for s, e in zip(starts, ends, strict=True)
-            ],
+            "Compared to England value or percentiles": _labels(frame["comparison"]),
+            "Compared to parent value or percentiles": _labels(
+                pd.Series(_parent_comparison(frame, info), index=frame.index)
+            ),
+            "Time period Sortable": period_key.map(sortable_of),
+            "Time period range": period_key.map(range_of),
             "Indicator version": frame["indicator_version"].astype(int),
-            "Period start": [s.isoformat() for s in starts],
-            "Period end": [e.isoformat() for e in ends],
+            "Period start": period_key.map(start_of),
+            "Period end": period_key.map(end_of),
         }
     )
     return out.sort_values(
