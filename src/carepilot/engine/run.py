@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from carepilot.disclosure import DisclosurePolicy, release
-from carepilot.engine.aggregate import MEASURES, aggregate_expr
+from carepilot.engine.aggregate import MEASURES, aggregate, aggregate_expr
 from carepilot.engine.areas import roll_up
 from carepilot.engine.breakdowns import BREAKDOWNS, derive_breakdowns
 from carepilot.engine.statistics import (
@@ -160,8 +160,7 @@ class Engine:
             definition, self.tables, self.periods, grid=self.grid
         )
         standardised = definition.value_type in (ValueType.DSR, ValueType.ISR)
-        expr = aggregate_expr(compiled.patient_level, by_age_band=standardised)
-        raw = expr.to_pandas()
+        raw = aggregate(compiled.patient_level, by_age_band=standardised)
         self.timings.database[definition.id] = time.perf_counter() - start
         return raw
 
