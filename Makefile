@@ -41,8 +41,8 @@ demo: install assets
 	@echo "==> 2/7 validating and loading it into DuckDB"
 	$(BIN)/carepilot load $(DEMO_DIR)/extract --db $(DEMO_DIR)/carepilot.duckdb --replace
 	$(BIN)/carepilot info --db $(DEMO_DIR)/carepilot.duckdb
-	@echo "==> 3/7 running the indicator library (every quarter, every breakdown and area level, disclosure-controlled)"
-	$(BIN)/carepilot indicators run --db $(DEMO_DIR)/carepilot.duckdb --from $(DEMO_FROM) --to $(DEMO_TO) --frequency quarter --disclosure opensafely --out $(DEMO_DIR)/indicator_results.parquet
+	@echo "==> 3/7 running the indicator library (every financial year, every breakdown and area level, disclosure-controlled)"
+	$(BIN)/carepilot indicators run --db $(DEMO_DIR)/carepilot.duckdb --from $(DEMO_FROM) --to $(DEMO_TO) --frequency year --disclosure opensafely --out $(DEMO_DIR)/indicator_results.parquet
 	@echo "==> 4/7 publishing open data"
 	$(BIN)/carepilot opendata export --results $(DEMO_DIR)/indicator_results.parquet --out $(DEMO_DIR)/open-data
 	@echo "==> 5/7 evaluating the demo pilot against matched comparators"
