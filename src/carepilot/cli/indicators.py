@@ -24,9 +24,10 @@ DISCLOSURE_CHOICES = ("opensafely", "suppress", "none")
 
 
 def _default_definitions() -> list[Path]:
-    from carepilot.engine.definitions import SHIPPED_LIBRARY
+    """The standard library (not the engine's worked examples)."""
+    from carepilot.library import definition_paths
 
-    return [SHIPPED_LIBRARY]
+    return definition_paths()
 
 
 def _load(
