@@ -10,23 +10,27 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from carepilot.errors import InputDataError
-from carepilot.evaluation import PanelSpec, default_registry
-from carepilot.evaluation._checks import split_covariates
-from carepilot.evaluation.results import EvaluationResult
+
+if TYPE_CHECKING:  # the evaluation stack (statsmodels) loads only when a command runs
+    import pandas as pd
+
+    from carepilot.evaluation import PanelSpec
+    from carepilot.evaluation.results import EvaluationResult
 
 METHOD_HELP = "did|twfe|staggered|event-study|its|synth|sdid|ra|ipw|aipw|ipwra|match"
 
 
 def read_table(path: Path) -> pd.DataFrame:
     """Read a .csv or .parquet file, with a clear error for anything else."""
+    import pandas as pd
+
     if not path.exists():
         raise InputDataError(f"data file {str(path)!r} does not exist.")
     suffix = path.suffix.lower()
@@ -141,6 +145,9 @@ def evaluate_panel(
     ),
 ) -> None:
     """Run an evaluation method on any tidy panel or patient-level file."""
+    from carepilot.evaluation import PanelSpec, default_registry
+    from carepilot.evaluation._checks import split_covariates
+
     registry = default_registry()
     registry.get(method)  # fail fast on an unknown method
     frame = read_table(data)
