@@ -91,33 +91,60 @@ def add_statistics(rows: pd.DataFrame, definition: IndicatorDefinition) -> pd.Da
     return out
 
 
-def _bands(
-    rows: pd.DataFrame, index: list[str]
-) -> tuple[pd.Index, np.ndarray, np.ndarray]:
+def _group_codes(
+    rows: pd.DataFrame, columns: list[str]
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Group index per row (groups in sorted order) and each group's key values."""
+    key = np.zeros(len(rows), dtype=np.int64)
+    uniques: list[pd.Index] = []
+    for c in columns:
+        codes, u = pd.factorize(rows[c], sort=True, use_na_sentinel=False)
+        key = key * max(len(u), 1) + codes.astype(np.int64)
+        uniques.append(pd.Index(u))
+    uniq, inverse = np.unique(key, return_inverse=True)
+    decoded: dict[str, np.ndarray] = {}
+    rest = uniq
+    for c, u in zip(reversed(columns), reversed(uniques), strict=True):
+        n = max(len(u), 1)
+        decoded[c] = u.take(rest % n).to_numpy()
+        rest = rest // n
+    return inverse, pd.DataFrame({c: decoded[c] for c in columns})
+
+
+def _band_matrices(
+    inverse: np.ndarray, n_groups: int, rows: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray]:
     """Counts and populations per age band as (groups x 19) matrices."""
-    wide = (
-        rows.groupby([*index, "sband"], sort=True, dropna=False)[["num", "den"]]
-        .sum()
-        .unstack("sband", fill_value=0.0)
-    )
-    bands = list(range(N_AGE_BANDS))
-    x = pd.DataFrame(wide["num"]).reindex(columns=bands, fill_value=0.0)
-    n = pd.DataFrame(wide["den"]).reindex(columns=bands, fill_value=0.0)
-    return wide.index, x.to_numpy(dtype=float), n.to_numpy(dtype=float)
+    cell = inverse * N_AGE_BANDS + rows["sband"].to_numpy(dtype=np.int64)
+    size = n_groups * N_AGE_BANDS
+    x = np.bincount(cell, weights=_f(rows["num"]), minlength=size)
+    n = np.bincount(cell, weights=_f(rows["den"]), minlength=size)
+    return x.reshape(n_groups, N_AGE_BANDS), n.reshape(n_groups, N_AGE_BANDS)
+
+
+def _f(values: pd.Series) -> np.ndarray:
+    return np.nan_to_num(values.to_numpy(dtype=float))
 
 
 def _standardised(rows: pd.DataFrame, definition: IndicatorDefinition) -> pd.DataFrame:
-    index, x, n = _bands(rows, GROUP)
-    totals = rows.groupby(GROUP, sort=True, dropna=False)[
-        ["num", "den", "exc", "num_sq"]
-    ].sum()
-    out = totals.reindex(index).reset_index()
-    names = rows[[*GROUP, "area_name", "parent_area_code"]].drop_duplicates(GROUP)
-    out = out.merge(names, on=GROUP, how="left")
+    """DSR / ISR for every group at once, on (groups x 19 age bands) matrices.
+
+    Rows are grouped with integer codes and summed with `np.bincount` (no pandas
+    group-by or unstack); the statistics functions are already vectorised over
+    groups.
+    """
+    inverse, out = _group_codes(rows, GROUP)
+    g = len(out)
+    x, n = _band_matrices(inverse, g, rows)
+    for m in ("num", "den", "exc", "num_sq"):
+        out[m] = np.bincount(inverse, weights=_f(rows[m]), minlength=g)
+    _, first = np.unique(inverse, return_index=True)
+    for c in ("area_name", "parent_area_code"):
+        out[c] = rows[c].to_numpy()[first]
     mult = definition.multiplier
     ref: tuple[np.ndarray, np.ndarray] | None = None
     if definition.value_type is ValueType.ISR:
-        ref = _reference(index, rows)
+        ref = _reference(out["period_id"].to_numpy(), rows)
     for suffix, conf in CONFIDENCE.items():
         if ref is None:
             res = directly_standardised_rate(
@@ -133,11 +160,14 @@ def _standardised(rows: pd.DataFrame, definition: IndicatorDefinition) -> pd.Dat
     return out
 
 
-def _reference(index: pd.Index, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """National age-specific counts and populations of the same period, per row."""
+def _reference(
+    period_of_group: np.ndarray, rows: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray]:
+    """National age-specific counts and populations of the same period, per group."""
     nat = rows[(rows["area_type"] == "national") & (rows["breakdown"] == "total")]
-    periods, x, n = _bands(nat, ["period_id"])
-    pos = pd.Index(periods).get_indexer(index.get_level_values("period_id"))
+    inverse, periods = _group_codes(nat, ["period_id"])
+    x, n = _band_matrices(inverse, len(periods), nat)
+    pos = pd.Index(periods["period_id"]).get_indexer(pd.Index(period_of_group))
     x = np.vstack([x, np.zeros((1, N_AGE_BANDS))])
     n = np.vstack([n, np.zeros((1, N_AGE_BANDS))])
     return x[pos], n[pos]

@@ -59,3 +59,20 @@ def test_roll_up_sums_every_level() -> None:
     assert got[("pilot", "P", 1)] == (2.0, "national")
     names = out.set_index(["area_type", "area_code"])["area_name"].to_dict()
     assert names[("commissioner", "C1")] == "Comm 1" and names[("pcn", "N2")] == "PCN 2"
+
+
+def test_group_sum_matches_pandas_groupby() -> None:
+    import numpy as np
+
+    from carepilot.engine.areas import group_sum
+
+    rng = np.random.default_rng(1)
+    a, b = rng.integers(0, 7, 500), rng.integers(0, 3, 500)
+    v = rng.random(500)
+    v[::50] = np.nan
+    first, (second,), (sums,) = group_sum([a, b], [7, 3], [v])
+    want = pd.DataFrame({"a": a, "b": b, "v": v}).groupby(["a", "b"])["v"].sum()
+    got = pd.Series(sums, index=pd.MultiIndex.from_arrays([first, second]))
+    pd.testing.assert_series_equal(
+        got.sort_index(), want.sort_index(), check_names=False, check_index_type=False
+    )
