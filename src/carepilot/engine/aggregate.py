@@ -36,7 +36,7 @@ def aggregate(patient_level: ir.Table, *, by_age_band: bool) -> pd.DataFrame:
     the same rows (tested).
     """
     keys = ["period_id", "practice_pseudo_id", *(["sband"] if by_age_band else [])]
-    relation = _duckdb_relation(_categories(patient_level, keys, RAW_ATTRIBUTES))
+    relation = _duckdb_relation(categories_expr(patient_level, keys, RAW_ATTRIBUTES))
     if relation is None:
         return aggregate_expr(patient_level, by_age_band=by_age_band).to_pandas()
     return relation.query("_patient_level", grouping_sets_sql(keys)).df()
@@ -61,8 +61,10 @@ def grouping_sets_sql(
     )
 
 
-def _categories(
-    patient_level: ir.Table, keys: list[str], attributes: tuple[str, ...]
+def categories_expr(
+    patient_level: ir.Table,
+    keys: list[str],
+    attributes: tuple[str, ...] = RAW_ATTRIBUTES,
 ) -> ir.Table:
     """Keys, measures and one category text column `v_<attr>` per attribute.
 

@@ -21,7 +21,13 @@ import numpy as np
 import pandas as pd
 
 from carepilot.disclosure import DisclosurePolicy, release
-from carepilot.engine.aggregate import MEASURES, aggregate, aggregate_expr
+from carepilot.engine.aggregate import (
+    MEASURES,
+    aggregate,
+    aggregate_expr,
+    categories_expr,
+    grouping_sets_sql,
+)
 from carepilot.engine.areas import roll_up
 from carepilot.engine.breakdowns import BREAKDOWNS, derive_breakdowns
 from carepilot.engine.statistics import (
@@ -251,14 +257,8 @@ class Engine:
     ) -> pd.DataFrame:
         """Results after disclosure control: what may leave the engine."""
         results = self.results(definition)
-        # Nullable Float64 columns make `release` work on copies: with pandas 3
-        # copy-on-write, plain float64 columns reach it as read-only arrays.
-        floats = [c for c in _FLOAT_COLUMNS if c in results.columns]
-        released = release(
-            results.astype(dict.fromkeys(floats, "Float64")),
-            policy,
-            value_fn=value_fn_for(definition),
-        )
+        released = release(results, policy, value_fn=value_fn_for(definition))
+        floats = [c for c in _FLOAT_COLUMNS if c in released.columns]
         return released.astype(dict.fromkeys(floats, "float64"))
 
 
@@ -311,5 +311,10 @@ def explain_sql(
     """The SQL of the indicator's single database pass (grid included)."""
     compiled = compile_indicator(definition, tables, periods)
     standardised = definition.value_type in (ValueType.DSR, ValueType.ISR)
+    if dialect == "duckdb":
+        keys = ["period_id", "practice_pseudo_id", *(["sband"] if standardised else [])]
+        base = categories_expr(compiled.patient_level, keys)
+        inner = str(ibis.to_sql(base, dialect=dialect))
+        return f"WITH _patient_level AS (\n{inner}\n)\n{grouping_sets_sql(keys)}"
     expr = aggregate_expr(compiled.patient_level, by_age_band=standardised)
     return str(ibis.to_sql(expr, dialect=dialect))

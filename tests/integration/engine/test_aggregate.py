@@ -33,3 +33,16 @@ def test_grouping_sets_match_union_all(
         want = _sorted(union)
         got = _sorted(sets[union.columns])
         pd.testing.assert_frame_equal(got, want, check_dtype=False, rtol=1e-9)
+
+
+def test_explain_sql_shows_the_grouping_sets_pass(
+    duck_tables: dict[str, Any],
+    examples: list[IndicatorDefinition],
+    periods: list[Period],
+) -> None:
+    from carepilot.engine.run import explain_sql
+
+    duck = explain_sql(examples[0], duck_tables, periods, dialect="duckdb")
+    assert "GROUPING SETS" in duck and "_patient_level" in duck
+    sqlite = explain_sql(examples[0], duck_tables, periods, dialect="sqlite")
+    assert "GROUPING SETS" not in sqlite and "UNION ALL" in sqlite
