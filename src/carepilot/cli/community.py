@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
 import datetime as dt
 from pathlib import Path
 
@@ -62,7 +67,7 @@ def _comparison(db: Path, from_: str, to: str, disclosure: str):  # type: ignore
         "patient_experience",
         "providers",
     )
-    data = {n: tables[n].execute() for n in names}
+    data: dict[str, pd.DataFrame] = {n: tables[n].to_pandas() for n in names}
     if data["community_contacts"].empty:
         raise UserError(f"{db}: no community_contacts rows; load community data first")
     metrics = service_metrics(data, start, end)
@@ -89,14 +94,15 @@ def compare(
     """Quality, productivity and experience per provider and service vs peers."""
     cmp = _comparison(db, from_, to, disclosure)
     table = RichTable("provider", "service", "metric", "value", "peer", "comparison")
-    for r in cmp.itertuples():
+    for r in cmp.to_dict("records"):
+        value, peer = r["value"], r["peer_value"]
         table.add_row(
-            str(r.provider_name),
-            str(r.service),
-            str(r.metric),
-            "*" if r.value != r.value else f"{r.value:.2f}",
-            "-" if r.peer_value != r.peer_value else f"{r.peer_value:.2f}",
-            str(r.comparison),
+            str(r["provider_name"]),
+            str(r["service"]),
+            str(r["metric"]),
+            "*" if value != value else f"{value:.2f}",
+            "-" if peer != peer else f"{peer:.2f}",
+            str(r["comparison"]),
         )
     console.print(table)
     _write(cmp, out)
@@ -115,14 +121,15 @@ def scorecard_cmd(
 
     card = scorecard(_comparison(db, from_, to, disclosure))
     table = RichTable("provider", "better", "similar", "worse", "not compared", "score")
-    for r in card.itertuples():
+    for r in card.to_dict("records"):
+        score = r["score"]
         table.add_row(
-            str(r.provider_name),
-            str(r.better),
-            str(r.similar),
-            str(r.worse),
-            str(r.not_compared),
-            "-" if r.score != r.score else f"{r.score:+.2f}",
+            str(r["provider_name"]),
+            str(r["better"]),
+            str(r["similar"]),
+            str(r["worse"]),
+            str(r["not_compared"]),
+            "-" if score != score else f"{score:+.2f}",
         )
     console.print(table)
     _write(card, out)

@@ -53,21 +53,17 @@ def calculate(
         "patients needed",
         title=f"{parsed.name} - {year}/{(year + 1) % 100:02d} (not for publication)",
     )
-    for r in out.itertuples():
-        ach = (
-            "-"
-            if r.achievement is None or r.achievement != r.achievement
-            else f"{r.achievement:.1f}"
-        )
+    for r in out.to_dict("records"):
+        achievement, needed = r["achievement"], r["patients_needed"]
         table.add_row(
-            str(r.practice_code),
-            str(r.scheme_indicator),
-            ach,
-            f"{r.points:.2f}/{r.max_points}",
-            f"{r.payment:,.2f}",
+            str(r["practice_code"]),
+            str(r["scheme_indicator"]),
             "-"
-            if r.patients_needed is None or r.patients_needed != r.patients_needed
-            else str(int(r.patients_needed)),
+            if achievement is None or achievement != achievement
+            else f"{achievement:.1f}",
+            f"{r['points']:.2f}/{r['max_points']}",
+            f"{r['payment']:,.2f}",
+            "-" if needed is None or needed != needed else str(int(needed)),
         )
     console.print(table)
     summary = practice_summary(out)

@@ -231,7 +231,7 @@ def _event_text(node: EventAgg, period_text: str) -> str:
     what = f"a `{src.codelist}` code" if src.codelist else "a record"
     where = TABLE_SHORT.get(src.table, src.table)
     filters = "".join(
-        f", {col} {'in ' + str(list(vals)) if len(vals) > 1 else '= ' + repr(vals[0])}"
+        f", {col} {'in ' + str(list(vals)) if len(vals) > 1 else '= ' + repr(next(iter(vals), None))}"
         for col, vals in src.filters
     )
     dated = f" (dated by {src.date_column})" if src.date_column not in ("date",) else ""

@@ -206,7 +206,7 @@ def to_fingertips(
     breakdown = frame["breakdown"].astype(str)
     category = frame["category"].astype(str)
     pair = breakdown + "\x1f" + category
-    pairs = pd.Series(pair.unique())
+    pairs = pd.Series(pair.unique(), dtype=str)
     split = pairs.str.split("\x1f", n=1, expand=True)
     sex_of = dict(
         zip(
@@ -238,12 +238,15 @@ def to_fingertips(
     distinct = frame.loc[~period_key.duplicated(), ["period_start", "period_end"]]
     keys = period_key.loc[distinct.index]
     label_of: dict[str, str] = {}
-    sortable_of: dict[str, str] = {}
+    sortable_of: dict[str, int] = {}
     range_of: dict[str, str] = {}
     start_of: dict[str, str] = {}
     end_of: dict[str, str] = {}
     for key, s, e in zip(
-        keys, distinct["period_start"], distinct["period_end"], strict=True
+        keys.astype(str),
+        distinct["period_start"],
+        distinct["period_end"],
+        strict=True,
     ):
         label_of[key] = period_label(s, e)
         sortable_of[key] = sortable(s)

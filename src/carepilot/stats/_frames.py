@@ -12,7 +12,6 @@ Pure pandas/NumPy: no file, database or web access.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -44,8 +43,8 @@ def require_columns(df: pd.DataFrame, columns: Sequence[str]) -> None:
 def numeric_column(df: pd.DataFrame, column: str) -> FloatArray:
     """Return `column` as float64, raising `InputDataError` at the first non-number."""
     require_columns(df, [column])
-    series = cast(pd.Series, df[column])
-    converted = cast(pd.Series, pd.to_numeric(series, errors="coerce"))
+    series = df[column]
+    converted = pd.to_numeric(series, errors="coerce")
     bad = converted.isna().to_numpy() & series.notna().to_numpy()
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
@@ -82,7 +81,7 @@ def grouped_sums(
         sums = {c: [float(np.sum(numeric_column(df, c)))] for c in columns}
         return pd.DataFrame(sums)
     grouped = work.groupby(list(group_by), sort=False, dropna=False)
-    return cast(pd.DataFrame, grouped[list(columns)].sum(skipna=False)).reset_index()
+    return grouped[list(columns)].sum(skipna=False).reset_index()
 
 
 def split_groups(
