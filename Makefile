@@ -36,25 +36,29 @@ system-deps:
 	bash scripts/ensure-poppler.sh
 
 demo: install assets
-	@echo "==> 1/7 generating a synthetic population ($(DEMO_PATIENTS) patients, seed $(DEMO_SEED), staggered pilot starts)"
+	@echo "==> 1/8 generating a synthetic population ($(DEMO_PATIENTS) patients, seed $(DEMO_SEED), staggered pilot starts)"
 	$(BIN)/carepilot synth --patients $(DEMO_PATIENTS) --seed $(DEMO_SEED) --practices $(DEMO_PRACTICES) --pilot-practices $(DEMO_PILOT_PRACTICES) --staggered --out $(DEMO_DIR)/extract
-	@echo "==> 2/7 validating and loading it into DuckDB"
+	@echo "==> 2/8 validating and loading it into DuckDB"
 	$(BIN)/carepilot load $(DEMO_DIR)/extract --db $(DEMO_DIR)/carepilot.duckdb --replace
 	$(BIN)/carepilot info --db $(DEMO_DIR)/carepilot.duckdb
-	@echo "==> 3/7 running the indicator library (every financial year, every breakdown and area level, disclosure-controlled)"
+	@echo "==> 3/8 running the indicator library (every financial year, every breakdown and area level, disclosure-controlled)"
 	$(BIN)/carepilot indicators run --db $(DEMO_DIR)/carepilot.duckdb --from $(DEMO_FROM) --to $(DEMO_TO) --frequency year --disclosure opensafely --out $(DEMO_DIR)/indicator_results.parquet
-	@echo "==> 4/7 publishing open data"
+	@echo "==> 4/8 publishing open data"
 	$(BIN)/carepilot opendata export --results $(DEMO_DIR)/indicator_results.parquet --out $(DEMO_DIR)/open-data
-	@echo "==> 5/7 evaluating the demo pilot against matched comparators"
+	@echo "==> 5/8 evaluating the demo pilot against matched comparators"
 	$(BIN)/carepilot evaluate --pilot $(DEMO_PILOT) --db $(DEMO_DIR)/carepilot.duckdb --outcomes $(DEMO_OUTCOMES) --design staggered --year 3 --out $(DEMO_DIR)/evaluation
-	@echo "==> 6/7 creating the workflow database and a demo programme with one user per role"
+	@echo "==> 6/7 settling and simulating the demo pilot's capitated outcome contract"
+	$(BIN)/carepilot contracts settle --contract examples/contracts/demo_pilot.yaml --db $(DEMO_DIR)/carepilot.duckdb --results $(DEMO_DIR)/indicator_results.parquet --year 2023 --out $(DEMO_DIR)/contracts
+	$(BIN)/carepilot contracts simulate --contract examples/contracts/demo_pilot.yaml --db $(DEMO_DIR)/carepilot.duckdb --results $(DEMO_DIR)/indicator_results.parquet --year 2023 --runs 200 --out $(DEMO_DIR)/contracts
+	@echo "==> 7/8 creating the workflow database and a demo programme with one user per role"
 	CAREPILOT_DATABASE_URL=sqlite:///$(DEMO_DIR)/workflow.sqlite $(BIN)/carepilot db upgrade
 	CAREPILOT_DATABASE_URL=sqlite:///$(DEMO_DIR)/workflow.sqlite $(BIN)/carepilot db seed-demo
-	@echo "==> 7/7 done. Where to look:"
+	@echo "==> 8/8 done. Where to look:"
 	@echo "  analytics database     $(DEMO_DIR)/carepilot.duckdb   (carepilot info --db $(DEMO_DIR)/carepilot.duckdb)"
 	@echo "  indicator results      $(DEMO_DIR)/indicator_results.parquet"
 	@echo "  open data              $(DEMO_DIR)/open-data/"
 	@echo "  evaluation reports     $(DEMO_DIR)/evaluation/<outcome>/report.html (+ report.pdf, numbers.json)"
+	@echo "  contract statement     $(DEMO_DIR)/contracts/demo-icp01-capitated-2023.html (+ .pdf, .csv, .json, simulation)"
 	@echo "  web application        CAREPILOT_DATABASE_URL=sqlite:///$(DEMO_DIR)/workflow.sqlite $(BIN)/carepilot serve --results $(DEMO_DIR)/indicator_results.parquet"
 	@echo "                         then open http://127.0.0.1:8000/ (logins printed above)"
 
