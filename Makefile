@@ -47,7 +47,7 @@ demo: install assets
 	$(BIN)/carepilot opendata export --results $(DEMO_DIR)/indicator_results.parquet --out $(DEMO_DIR)/open-data
 	@echo "==> 5/8 evaluating the demo pilot against matched comparators"
 	$(BIN)/carepilot evaluate --pilot $(DEMO_PILOT) --db $(DEMO_DIR)/carepilot.duckdb --outcomes $(DEMO_OUTCOMES) --design staggered --year 3 --out $(DEMO_DIR)/evaluation
-	@echo "==> 6/7 settling and simulating the demo pilot's capitated outcome contract"
+	@echo "==> 6/8 settling and simulating the demo pilot's capitated outcome contract"
 	$(BIN)/carepilot contracts settle --contract examples/contracts/demo_pilot.yaml --db $(DEMO_DIR)/carepilot.duckdb --results $(DEMO_DIR)/indicator_results.parquet --year 2023 --out $(DEMO_DIR)/contracts
 	$(BIN)/carepilot contracts simulate --contract examples/contracts/demo_pilot.yaml --db $(DEMO_DIR)/carepilot.duckdb --results $(DEMO_DIR)/indicator_results.parquet --year 2023 --runs 200 --out $(DEMO_DIR)/contracts
 	@echo "==> 7/8 creating the workflow database and a demo programme with one user per role"
