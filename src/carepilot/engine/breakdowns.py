@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 
+from carepilot.engine.areas import group_sum
 from carepilot.schema import categories as cat
 
 BREAKDOWNS: tuple[str, ...] = (
@@ -108,27 +110,49 @@ def derive_breakdowns(
     Returns:
         Rows with `keys`, `breakdown`, `category` and summed `measures`.
     """
+    # Integer codes for the keys and the raw values, factorised once; each
+    # breakdown is then one numpy group-sum (see `areas.group_sum`).
+    key_codes: list[np.ndarray] = []
+    key_values: list[pd.Index] = []
+    for k in keys:
+        codes, uniques = pd.factorize(raw[k], use_na_sentinel=False)
+        key_codes.append(codes)
+        key_values.append(pd.Index(uniques))
+    value_codes, values = pd.factorize(raw["value"], use_na_sentinel=False)
+    attributes = raw["attribute"].to_numpy()
+    measure_arrays = [raw[m].to_numpy(dtype=float) for m in measures]
     frames: list[pd.DataFrame] = []
     for breakdown in breakdowns:
         attr = "sex" if breakdown == "total" else DERIVED[breakdown][0]
-        part = raw[raw["attribute"] == attr]
-        if part.empty:
+        rows = np.flatnonzero(attributes == attr)
+        if len(rows) == 0:
             continue
         if breakdown == "total":
-            category = pd.Series("all", index=part.index)
+            labels = np.array(["all"], dtype=object)
+            category = np.zeros(len(rows), dtype=np.int64)
         else:
             mapping = DERIVED[breakdown][1]
-            uniques = part["value"].unique()
-            lookup = {u: mapping(u) for u in uniques}
-            category = part["value"].map(lookup)
-        grouped = (
-            part.assign(category=category)
-            .groupby([*keys, "category"], sort=False, dropna=False)[measures]
-            .sum()
-            .reset_index()
+            used = np.unique(value_codes[rows])
+            mapped = [mapping(str(values[u])) for u in used]
+            label_codes, labels_index = pd.factorize(pd.Index(mapped, dtype=object))
+            labels = np.asarray(labels_index, dtype=object)
+            lookup = np.zeros(len(values), dtype=np.int64)
+            lookup[used] = label_codes
+            category = lookup[value_codes[rows]]
+        first, rest, sums = group_sum(
+            [*(c[rows] for c in key_codes), category],
+            [*(len(v) for v in key_values), len(labels)],
+            [m[rows] for m in measure_arrays],
         )
-        grouped.insert(len(keys), "breakdown", breakdown)
-        frames.append(grouped)
+        codes_out = [first, *rest]
+        out: dict[str, object] = {
+            k: key_values[i].take(codes_out[i]).to_numpy() for i, k in enumerate(keys)
+        }
+        out["breakdown"] = breakdown
+        out["category"] = labels[codes_out[len(keys)]]
+        for m, v in zip(measures, sums, strict=True):
+            out[m] = v
+        frames.append(pd.DataFrame(out))
     if not frames:
         return pd.DataFrame(columns=[*keys, "breakdown", "category", *measures])
     return pd.concat(frames, ignore_index=True)
