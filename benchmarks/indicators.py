@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import os
 import subprocess
 import sys
 import time
@@ -184,7 +185,7 @@ def main() -> None:
     periods = periods[: args.months]
 
     con = ibis.duckdb.connect(str(db), read_only=True)
-    con.raw_sql("SET threads TO 2")
+    con.raw_sql(f"SET threads TO {os.cpu_count() or 1}")
     tables = tables_from_connection(con)
     engine = Engine(tables, periods)
     with measure() as m:
