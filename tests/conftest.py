@@ -21,6 +21,19 @@ settings.register_profile("thorough", max_examples=2000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+def _clone_origin() -> Path | None:
+    """The local repository this checkout was cloned from, if any."""
+    config = REPO_ROOT / ".git" / "config"
+    if not config.is_file():
+        return None
+    for line in config.read_text(encoding="utf-8").splitlines():
+        key, _, value = line.strip().partition("=")
+        if key.strip() == "url":
+            path = Path(value.strip())
+            return path if path.is_absolute() and path.is_dir() else None
+    return None
+
+
 def find_shared_dir() -> Path:
     """Locate ../shared (public oracles and reference data) beside the repository.
 
@@ -29,6 +42,11 @@ def find_shared_dir() -> Path:
     override = os.environ.get("CAREPILOT_SHARED")
     candidates = [Path(override)] if override else []
     candidates += [REPO_ROOT.parent / "shared", REPO_ROOT.parent.parent / "shared"]
+    origin = _clone_origin()
+    if (
+        origin is not None
+    ):  # a local clone (e.g. a fresh-clone CI check): look beside its origin
+        candidates.append(origin.parent / "shared")
     for candidate in candidates:
         if (candidate / "oracles").is_dir():
             return candidate
