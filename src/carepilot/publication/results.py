@@ -22,33 +22,9 @@ import numpy as np
 import pandas as pd
 
 from carepilot.disclosure import POLICIES, DisclosurePolicy
+from carepilot.engine.run import RESULT_COLUMNS  # the one definition of the contract
 from carepilot.errors import InputDataError, PermissionDenied
 from carepilot.indicators.model import IndicatorDefinition
-
-RESULT_COLUMNS: tuple[str, ...] = (
-    "indicator_id",
-    "indicator_version",
-    "period_start",
-    "period_end",
-    "area_type",
-    "area_code",
-    "area_name",
-    "parent_area_code",
-    "breakdown",
-    "category",
-    "numerator",
-    "denominator",
-    "exceptions",
-    "value",
-    "lower_ci_95",
-    "upper_ci_95",
-    "lower_ci_99_8",
-    "upper_ci_99_8",
-    "comparison",
-    "suppressed",
-    "suppression_reason",
-)
-"""Columns of the shared results contract, in order."""
 
 
 @dataclass(frozen=True, slots=True)
