@@ -117,10 +117,25 @@ def file_checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
+_FRAME_CHECKSUMS: dict[int, tuple[pd.DataFrame, str]] = {}
+
+
 def frame_checksum(results: pd.DataFrame) -> str:
-    """SHA-256 of a results frame's content (cache key for in-memory tables)."""
+    """SHA-256 of a results frame's content (cache key for in-memory tables).
+
+    Hashing a large published table costs seconds, and the same frame object is
+    keyed on every page view, so the digest is remembered per object (holding a
+    reference so its id cannot be reused). Callers treat results as immutable.
+    """
+    known = _FRAME_CHECKSUMS.get(id(results))
+    if known is not None and known[0] is results:
+        return known[1]
     hashed = pd.util.hash_pandas_object(results, index=False).to_numpy()
-    return hashlib.sha256(hashed.tobytes()).hexdigest()
+    digest = hashlib.sha256(hashed.tobytes()).hexdigest()
+    if len(_FRAME_CHECKSUMS) > 32:
+        _FRAME_CHECKSUMS.clear()
+    _FRAME_CHECKSUMS[id(results)] = (results, digest)
+    return digest
 
 
 def _visible_counts(results: pd.DataFrame, column: str) -> np.ndarray:

@@ -281,7 +281,20 @@ def _area_or_404(pub: Publication, area_code: str) -> pd.Series:
     return rows.iloc[0]
 
 
+_OPTIONS: dict[tuple[int, str], dict[str, Any]] = {}
+
+
 def _options(pub: Publication) -> dict[str, Any]:
+    """Choices for the filter forms, computed once per published results file."""
+    key = (id(pub), pub.checksum)
+    if key not in _OPTIONS:
+        if len(_OPTIONS) > 16:
+            _OPTIONS.clear()
+        _OPTIONS[key] = _build_options(pub)
+    return _OPTIONS[key]
+
+
+def _build_options(pub: Publication) -> dict[str, Any]:
     """Choices for the filter forms (indicators, areas, breakdowns, periods)."""
     results = pub.released()
     areas = (
@@ -289,10 +302,11 @@ def _options(pub: Publication) -> dict[str, Any]:
         .drop_duplicates("area_code")
         .sort_values(["area_type", "area_name"])
     )
-    present = set(results["breakdown"])
+    present = set(results["breakdown"].unique())
+    area_types_present = set(results["area_type"].unique())
     return {
         "indicators": sorted(
-            ((i, pub.meta[i].title) for i in set(results["indicator_id"])),
+            ((i, pub.meta[i].title) for i in results["indicator_id"].unique()),
             key=lambda x: x[1],
         ),
         "areas": [
@@ -300,10 +314,12 @@ def _options(pub: Publication) -> dict[str, Any]:
             for kind, code, name in areas.itertuples(index=False)
         ],
         "area_types": [
-            (k, v) for k, v in AREA_TYPES.items() if k in set(results["area_type"])
+            (k, v) for k, v in AREA_TYPES.items() if k in area_types_present
         ],
         "breakdowns": [(k, v) for k, v in BREAKDOWNS.items() if k in present],
-        "periods": sorted({str(p) for p in results["period_start"]}, reverse=True),
+        "periods": sorted(
+            {str(p) for p in results["period_start"].unique()}, reverse=True
+        ),
     }
 
 
