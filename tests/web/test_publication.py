@@ -303,3 +303,20 @@ def test_quality_account_pdf_download(pub_app: FastAPI) -> None:
     resp = admin.get("/quality-accounts/A81001/2022/download/pdf")
     assert resp.status_code == 200
     assert resp.content.startswith(b"%PDF")
+
+
+def test_a_view_without_enough_data_becomes_a_note_not_an_error(monkeypatch):
+    """A gap needs two published groups; when it cannot be drawn the page still renders."""
+    from carepilot.errors import InsufficientDataError
+    from carepilot.web.routers import publication as routes
+
+    real = routes.build_view
+
+    def fake(chart, params, pub):
+        if chart == "gap":
+            raise InsufficientDataError("no period has two published groups")
+        return real(chart, params, pub)
+
+    monkeypatch.setattr(routes, "build_view", fake)
+    blocks, notes = routes._safe_views([("gap", {})], object())  # type: ignore[arg-type]
+    assert blocks == [] and notes == ["no period has two published groups"]

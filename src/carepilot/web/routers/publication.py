@@ -28,7 +28,12 @@ import pandas as pd
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, Response
 
-from carepilot.errors import InputDataError, UserError
+from carepilot.errors import (
+    InputDataError,
+    InsufficientDataError,
+    UnsupportedOperation,
+    UserError,
+)
 from carepilot.programmes.model import NotFound
 from carepilot.publication import choice, dashboards, inequalities
 from carepilot.publication.colours import SIGNIFICANCE_COLOURS
@@ -397,7 +402,8 @@ def _safe_views(
     for chart, params in specs:
         try:
             view = build_view(chart, params, pub)
-        except InputDataError as exc:
+        except (InputDataError, InsufficientDataError, UnsupportedOperation) as exc:
+            # e.g. too few published groups for a gap, or no funnel for a DSR
             notes.append(str(exc))
             continue
         blocks.append(_block(view, chart, params))
