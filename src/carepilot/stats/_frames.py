@@ -105,3 +105,38 @@ def column_values(df: pd.DataFrame, column: str) -> list[object]:
 def filter_rows(df: pd.DataFrame, mask: npt.NDArray[np.bool_]) -> pd.DataFrame:
     """Rows where `mask` is true, re-indexed from 0."""
     return df.loc[mask].reset_index(drop=True)
+
+
+def counts_frame(
+    data: pd.DataFrame,
+    x: str,
+    n: str,
+    group_by: str | Sequence[str] | None,
+    measure: str,
+) -> tuple[pd.DataFrame, FloatArray, FloatArray]:
+    """Validated (optionally grouped) numerator/denominator columns of `data`.
+
+    Shared by the proportion and rate data-frame functions so both reject bad
+    input the same way: missing or non-numeric columns, a negative numerator,
+    or a denominator that is not positive (naming the 1-based row).
+
+    Returns:
+        The working frame (a copy, or the grouped sums), and the numerator and
+        denominator as float arrays.
+    """
+    groups = as_list(group_by)
+    if groups:
+        out = grouped_sums(data, groups, [x, n])
+    else:
+        require_columns(data, [x, n])
+        out = data.copy()
+    xs = numeric_column(out, x)
+    ns = numeric_column(out, n)
+    check_column_non_negative(xs, x)
+    bad = np.flatnonzero(ns <= 0)
+    if bad.size:
+        raise InputDataError(
+            f"column `{n}` must be greater than zero for a {measure}; row "
+            f"{int(bad[0]) + 1} is zero or negative"
+        )
+    return out, xs, ns

@@ -163,21 +163,7 @@ def phe_proportion(
         {'area': ['A', 'B'], 'value': [65.0, 20.0]}
     """
     levels = normalise_confidence_levels(confidence)
-    groups = _frames.as_list(group_by)
-    if groups:
-        out = _frames.grouped_sums(data, groups, [x, n])
-    else:
-        _frames.require_columns(data, [x, n])
-        out = data.copy()
-    xs = _frames.numeric_column(out, x)
-    ns = _frames.numeric_column(out, n)
-    _frames.check_column_non_negative(xs, x)
-    bad = np.flatnonzero(ns <= 0)
-    if bad.size:
-        raise InputDataError(
-            f"column `{n}` must be greater than zero for a proportion; row "
-            f"{int(bad[0]) + 1} is zero or negative"
-        )
+    out, xs, ns = _frames.counts_frame(data, x, n, group_by, "proportion")
     over = np.flatnonzero(xs > ns)
     if over.size:
         raise InputDataError(

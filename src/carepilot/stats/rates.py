@@ -15,7 +15,6 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from carepilot.errors import InputDataError
 from carepilot.stats import _frames, _scipy
 from carepilot.stats._common import (
     PHE_CONFIDENCE_LEVELS,
@@ -220,21 +219,7 @@ def phe_rate(
         65.0
     """
     levels = normalise_confidence_levels(confidence)
-    groups = _frames.as_list(group_by)
-    if groups:
-        out = _frames.grouped_sums(data, groups, [x, n])
-    else:
-        _frames.require_columns(data, [x, n])
-        out = data.copy()
-    xs = _frames.numeric_column(out, x)
-    ns = _frames.numeric_column(out, n)
-    _frames.check_column_non_negative(xs, x)
-    bad = np.flatnonzero(ns <= 0)
-    if bad.size:
-        raise InputDataError(
-            f"column `{n}` must be greater than zero for a rate; row "
-            f"{int(bad[0]) + 1} is zero or negative"
-        )
+    out, xs, ns = _frames.counts_frame(data, x, n, group_by, "rate")
     value, _, _ = rate_interval(xs, ns, multiplier, levels[0])
     out["value"] = value
     for level in levels:
