@@ -133,6 +133,13 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=1_000_000)
     parser.add_argument("--months", type=int, default=36)
     parser.add_argument("--indicators", type=int, default=20)
+    parser.add_argument(
+        "--practice-breakdowns",
+        default="total",
+        help="breakdowns reported for practices and PCNs (comma-separated, or 'all'); "
+        "default total only, as `carepilot indicators run`",
+    )
+    parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/carepilot-bench"))
     parser.add_argument("--prepare", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -187,13 +194,20 @@ def main() -> None:
     con = ibis.duckdb.connect(str(db), read_only=True)
     con.raw_sql(f"SET threads TO {os.cpu_count() or 1}")
     tables = tables_from_connection(con)
-    engine = Engine(tables, periods)
+    practice_breakdowns = (
+        None
+        if args.practice_breakdowns == "all"
+        else tuple(args.practice_breakdowns.split(","))
+    )
+    engine = Engine(tables, periods, practice_breakdowns=practice_breakdowns)
     with measure() as m:
         results = run_indicators(engine, defs, OPENSAFELY)
     print(
-        f"engine: {len(defs)} indicators x {len(periods)} periods x all breakdowns/areas: "
-        f"{m.seconds:.1f} s wall, peak RSS {m.peak_rss_mb:,.0f} MB, "
-        f"{len(results):,} output rows (grid {engine.timings.grid:.1f} s)"
+        f"engine: {len(defs)} indicators x {len(periods)} periods x all breakdowns/areas "
+        f"(practice/PCN breakdowns: {args.practice_breakdowns}): "
+        f"{m.seconds:.1f} s wall, {m.cpu_seconds:.1f} s CPU, peak RSS "
+        f"{m.peak_rss_mb:,.0f} MB, {len(results):,} output rows "
+        f"({len(results) / m.seconds:,.0f} rows/s; grid {engine.timings.grid:.1f} s)"
     )
     for d in defs[: len(examples)]:
         print(
@@ -201,10 +215,12 @@ def main() -> None:
             f"  post {engine.timings.post[d.id]:5.2f} s"
         )
 
+    if args.skip_baseline:
+        return
     by_id = {d.id: d for d in examples}
     for ind, kind in (("acsc-emergency-admissions", "rate"), ("dm-prevalence", "dx")):
         d = by_id[ind]
-        fresh = Engine(tables, periods)
+        fresh = Engine(tables, periods, practice_breakdowns=practice_breakdowns)
         t0 = time.perf_counter()
         fresh.results(d)
         t_engine = time.perf_counter() - t0

@@ -143,6 +143,14 @@ def run(
         help="opensafely | suppress | none (none: INTERNAL USE ONLY, row-level "
         "access; never publish its output).",
     ),
+    practice_breakdowns: str = typer.Option(
+        "total",
+        "--practice-breakdowns",
+        help="Breakdowns reported for practices and PCNs, comma-separated (e.g. "
+        "total,sex,imd_quintile) or `all`. Default: totals only, as Fingertips "
+        "publishes practices; national, commissioner and pilot rows always have "
+        "every breakdown.",
+    ),
 ) -> None:
     """Run indicators for every period and breakdown and write the results table."""
     from carepilot.disclosure import OPENSAFELY, ROW_LEVEL_ACCESS, SUPPRESS_1_TO_7
@@ -172,7 +180,11 @@ def run(
             "controlled; internal use by people with row-level access only"
         )
     con = ibis_connection(db)  # read-only: the engine writes only temp tables
-    engine = Engine(tables_from_connection(con), periods)
+    engine = Engine(
+        tables_from_connection(con),
+        periods,
+        practice_breakdowns=parse_practice_breakdowns(practice_breakdowns),
+    )
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -194,6 +206,26 @@ def run(
         f"wrote {len(results):,} rows for {len(defs)} indicator(s) x "
         f"{len(periods)} period(s) to {out}"
     )
+
+
+def parse_practice_breakdowns(text: str) -> tuple[str, ...] | None:
+    """`--practice-breakdowns` as the engine's tuple (None for `all`).
+
+    Raises:
+        UserError: an unknown breakdown name (listing the choices).
+    """
+    from carepilot.indicators.model import BREAKDOWN_NAMES
+
+    if text.strip() == "all":
+        return None
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in BREAKDOWN_NAMES]
+    if unknown:
+        raise UserError(
+            f"--practice-breakdowns: unknown breakdown(s) {', '.join(unknown)}; "
+            f"choose from all, {', '.join(BREAKDOWN_NAMES)}"
+        )
+    return tuple(dict.fromkeys(["total", *names]))
 
 
 def register(app: typer.Typer) -> None:

@@ -26,7 +26,12 @@ from carepilot.engine.breakdowns import MISSING_LABEL, N_AGE_BANDS, RAW_ATTRIBUT
 MEASURES = ("num", "den", "exc", "num_sq")
 
 
-def aggregate(patient_level: ir.Table, *, by_age_band: bool) -> pd.DataFrame:
+def aggregate(
+    patient_level: ir.Table,
+    *,
+    by_age_band: bool,
+    attributes: tuple[str, ...] = RAW_ATTRIBUTES,
+) -> pd.DataFrame:
     """Run the aggregation and return it as a DataFrame (see `aggregate_expr`).
 
     On DuckDB this is ONE `GROUP BY GROUPING SETS` over the patient-level rows, so
@@ -36,10 +41,12 @@ def aggregate(patient_level: ir.Table, *, by_age_band: bool) -> pd.DataFrame:
     the same rows (tested).
     """
     keys = ["period_id", "practice_pseudo_id", *(["sband"] if by_age_band else [])]
-    relation = _duckdb_relation(categories_expr(patient_level, keys, RAW_ATTRIBUTES))
+    relation = _duckdb_relation(categories_expr(patient_level, keys, attributes))
     if relation is None:
-        return aggregate_expr(patient_level, by_age_band=by_age_band).to_pandas()
-    return relation.query("_patient_level", grouping_sets_sql(keys)).df()
+        return aggregate_expr(
+            patient_level, by_age_band=by_age_band, attributes=attributes
+        ).to_pandas()
+    return relation.query("_patient_level", grouping_sets_sql(keys, attributes)).df()
 
 
 def grouping_sets_sql(
@@ -79,18 +86,24 @@ def categories_expr(
     return t.select(*keys, *MEASURES, **cols)
 
 
+def backend_name(expr: ir.Table) -> str | None:
+    """Name of the Ibis backend the expression is bound to (None if unbound)."""
+    try:
+        backend = expr._find_backend()  # pyright: ignore[reportPrivateUsage]
+    except Exception:  # noqa: BLE001 - unbound expression: no backend
+        return None
+    return getattr(backend, "name", None)
+
+
 def _duckdb_relation(expr: ir.Table) -> Any | None:
     """The expression as a DuckDB relation (in-memory tables registered), or None.
 
     Uses the DuckDB backend's own compile-and-register step (not part of Ibis's
     documented API; if it goes away the UNION ALL path is used).
     """
-    try:
-        backend = expr._find_backend()  # pyright: ignore[reportPrivateUsage]
-    except Exception:  # noqa: BLE001 - unbound expression: no backend
+    if backend_name(expr) != "duckdb":
         return None
-    if getattr(backend, "name", None) != "duckdb":
-        return None
+    backend = expr._find_backend()  # pyright: ignore[reportPrivateUsage]
     to_relation = getattr(backend, "_to_duckdb_relation", None)
     if to_relation is None:  # pragma: no cover - depends on the Ibis version
         return None

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from carepilot.engine.frames import categorical, constant, stack
 from carepilot.indicators.periods import Period
 
 NATIONAL_CODE = "national"
@@ -79,13 +80,21 @@ def roll_up(
             [rows[m].to_numpy() for m in measures],
         )
         out: dict[str, object] = {
-            "area_type": area_type,
-            "area_code": area_codes[area],
-            "area_name": names[area],
-            "parent_area_code": parents[area] if parents is not None else None,
+            "area_type": constant(area_type, len(area)),
+            "area_code": categorical(area_codes, area),
+            "area_name": categorical(names, area),
+            "parent_area_code": categorical(
+                parents if parents is not None else np.array([None], dtype=object),
+                area if parents is not None else np.zeros(len(area), dtype=np.int64),
+            ),
         }
         for k, c in zip(keys, codes, strict=True):
-            out[k] = decode[k].take(c).to_numpy()
+            values = decode[k]
+            out[k] = (
+                values.to_numpy()[c]
+                if values.dtype.kind in "biuf"
+                else categorical(values.to_numpy(dtype=object), c)
+            )
         for m, v in zip(measures, sums, strict=True):
             out[m] = v
         frames.append(pd.DataFrame(out))
@@ -144,7 +153,7 @@ def roll_up(
                 *measures,
             ]
         )
-    return pd.concat(frames, ignore_index=True)
+    return stack(frames)
 
 
 def group_sum(
@@ -163,7 +172,7 @@ def group_sum(
     key = np.zeros(len(codes[0]), dtype=np.int64)
     for c, n in zip(codes, sizes, strict=True):
         key = key * max(n, 1) + np.asarray(c, dtype=np.int64)
-    uniq, inverse = np.unique(key, return_inverse=True)
+    uniq, inverse = _unique(key, int(np.prod([max(n, 1) for n in sizes], dtype=float)))
     sums = [
         np.bincount(
             inverse,
@@ -179,6 +188,21 @@ def group_sum(
         rest = rest // max(n, 1)
     out.reverse()
     return out[0], out[1:], sums
+
+
+def _unique(key: np.ndarray, space: float) -> tuple[np.ndarray, np.ndarray]:
+    """`np.unique(key, return_inverse=True)` for keys in ``range(space)``.
+
+    When the key space is small a presence table replaces the sort.
+    """
+    if 0 < space <= max(4 * len(key), 1 << 20):
+        present = np.zeros(int(space), dtype=bool)
+        present[key] = True
+        uniq = np.flatnonzero(present)
+        rank = np.cumsum(present, dtype=np.int64) - 1
+        return uniq.astype(np.int64), rank[key]
+    uniq, inverse = np.unique(key, return_inverse=True)
+    return uniq, inverse.reshape(-1)
 
 
 def _first_seen(inverse: np.ndarray) -> np.ndarray:

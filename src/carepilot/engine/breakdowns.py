@@ -14,21 +14,11 @@ import numpy as np
 import pandas as pd
 
 from carepilot.engine.areas import group_sum
+from carepilot.engine.frames import categorical, constant, stack
+from carepilot.indicators.model import BREAKDOWN_NAMES
 from carepilot.schema import categories as cat
 
-BREAKDOWNS: tuple[str, ...] = (
-    "total",
-    "sex",
-    "age_band",
-    "ethnicity_5",
-    "ethnicity_16",
-    "imd_quintile",
-    "imd_decile",
-    "religion",
-    "disability",
-    "sexual_orientation",
-    "rural_urban",
-)
+BREAKDOWNS: tuple[str, ...] = BREAKDOWN_NAMES
 """Every breakdown in output order (results contract)."""
 
 RAW_ATTRIBUTES: tuple[str, ...] = (
@@ -146,13 +136,20 @@ def derive_breakdowns(
         )
         codes_out = [first, *rest]
         out: dict[str, object] = {
-            k: key_values[i].take(codes_out[i]).to_numpy() for i, k in enumerate(keys)
+            k: _take(key_values[i], codes_out[i]) for i, k in enumerate(keys)
         }
-        out["breakdown"] = breakdown
-        out["category"] = labels[codes_out[len(keys)]]
+        out["breakdown"] = constant(breakdown, len(first))
+        out["category"] = categorical(labels, codes_out[len(keys)])
         for m, v in zip(measures, sums, strict=True):
             out[m] = v
         frames.append(pd.DataFrame(out))
     if not frames:
         return pd.DataFrame(columns=[*keys, "breakdown", "category", *measures])
-    return pd.concat(frames, ignore_index=True)
+    return stack(frames)
+
+
+def _take(values: pd.Index, codes: np.ndarray) -> object:
+    """`values[codes]`: NumPy for numbers, a categorical for text."""
+    if values.dtype.kind in "biuf":
+        return values.to_numpy()[codes]
+    return categorical(values.to_numpy(dtype=object), codes)

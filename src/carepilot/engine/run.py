@@ -25,11 +25,18 @@ from carepilot.engine.aggregate import (
     MEASURES,
     aggregate,
     aggregate_expr,
+    backend_name,
     categories_expr,
     grouping_sets_sql,
 )
 from carepilot.engine.areas import roll_up
-from carepilot.engine.breakdowns import BREAKDOWNS, derive_breakdowns
+from carepilot.engine.breakdowns import (
+    BREAKDOWNS,
+    DERIVED,
+    RAW_ATTRIBUTES,
+    derive_breakdowns,
+)
+from carepilot.engine.columnar import PatientCategories, aggregate_columnar
 from carepilot.engine.statistics import (
     add_comparison,
     add_statistics,
@@ -120,22 +127,50 @@ class Engine:
         *,
         cache_grid: bool = True,
         breakdowns: tuple[str, ...] = BREAKDOWNS,
+        practice_breakdowns: tuple[str, ...] | None = None,
+        columnar: bool | None = None,
     ) -> None:
+        """
+        Args:
+            tables: data-model tables on one backend.
+            periods: reporting periods (all evaluated in one pass).
+            cache_grid: materialise the patient x period grid once per run.
+            breakdowns: breakdowns reported (national, commissioner and pilot
+                rows; also practice and PCN rows unless `practice_breakdowns`).
+            practice_breakdowns: breakdowns reported for practice and PCN rows
+                (None: the same as `breakdowns`). Fingertips publishes practices
+                as totals only; the `indicators run` CLI defaults to that.
+            columnar: aggregate on integer codes in NumPy
+                (`carepilot.engine.columnar`); None: on in-process backends
+                (DuckDB), else in SQL.
+        """
         if not periods:
             raise UserError("no periods to report on; check --from and --to")
-        unknown = [b for b in breakdowns if b not in BREAKDOWNS]
-        if unknown:
-            raise UserError(
-                f"unknown breakdown(s) {', '.join(unknown)}; choose from {', '.join(BREAKDOWNS)}"
-            )
+        for option, chosen in (
+            ("breakdown", breakdowns),
+            ("practice breakdown", practice_breakdowns or ()),
+        ):
+            unknown = [b for b in chosen if b not in BREAKDOWNS]
+            if unknown:
+                raise UserError(
+                    f"unknown {option}(s) {', '.join(unknown)}; "
+                    f"choose from {', '.join(BREAKDOWNS)}"
+                )
         self.tables = tables
         self.periods = list(periods)
         self.breakdowns = breakdowns
+        self.practice_breakdowns = (
+            breakdowns
+            if practice_breakdowns is None
+            else tuple(b for b in breakdowns if b in practice_breakdowns)
+        )
         self.timings = RunTimings()
         self._grid_periods = periods_table(self.periods)
         self._cache_grid = cache_grid
+        self._columnar = columnar
         self._grid: ir.Table | None = None
         self._orgs: Organisations | None = None
+        self._categories: PatientCategories | None = None
 
     @property
     def grid(self) -> ir.Table:
@@ -153,6 +188,41 @@ class Engine:
             self._orgs = Organisations.read(self.tables)
         return self._orgs
 
+    def breakdowns_for(self, definition: IndicatorDefinition) -> tuple[str, ...]:
+        """The run's breakdowns that the indicator reports (its YAML may narrow them).
+
+        Age band is dropped for standardised indicators (they are age-adjusted).
+        """
+        wanted = definition.breakdowns
+        standardised = definition.value_type in (ValueType.DSR, ValueType.ISR)
+        return tuple(
+            b
+            for b in self.breakdowns
+            if (wanted is None or b in wanted or b == "total")
+            and not (standardised and b == "age_band")
+        )
+
+    def raw_attributes(self, definition: IndicatorDefinition) -> tuple[str, ...]:
+        """Raw attributes the aggregation must group by for the breakdowns."""
+        needed = {"sex"}  # the `total` rows are the sum of the sex categories
+        for b in self.breakdowns_for(definition):
+            if b != "total":
+                needed.add(DERIVED[b][0])
+        return tuple(a for a in RAW_ATTRIBUTES if a in needed)
+
+    @property
+    def categories(self) -> PatientCategories:
+        """Every patient's category codes (columnar aggregation), read once."""
+        if self._categories is None:
+            attrs = tuple(a for a in RAW_ATTRIBUTES if a != "age_band")
+            self._categories = PatientCategories.read(self.tables["patients"], attrs)
+        return self._categories
+
+    def _use_columnar(self, expr: ir.Table) -> bool:
+        if self._columnar is not None:
+            return self._columnar
+        return backend_name(expr) == "duckdb"
+
     def patient_level(self, definition: IndicatorDefinition) -> ir.Table:
         """The compiled patient-level expression (for tests and `explain`)."""
         return compile_indicator(
@@ -166,7 +236,22 @@ class Engine:
             definition, self.tables, self.periods, grid=self.grid
         )
         standardised = definition.value_type in (ValueType.DSR, ValueType.ISR)
-        raw = aggregate(compiled.patient_level, by_age_band=standardised)
+        attributes = self.raw_attributes(definition)
+        if compiled.population is not None and self._use_columnar(compiled.population):
+            raw = aggregate_columnar(
+                compiled.population,
+                self.categories,
+                by_age_band=standardised,
+                attributes=attributes,
+                constants=compiled.constants,
+                aliases=compiled.aliases,
+            )
+        else:
+            raw = aggregate(
+                compiled.patient_level,
+                by_age_band=standardised,
+                attributes=attributes,
+            )
         self.timings.database[definition.id] = time.perf_counter() - start
         return raw
 
@@ -177,9 +262,7 @@ class Engine:
         standardised = definition.value_type in (ValueType.DSR, ValueType.ISR)
         keys = ["period_id", "practice_pseudo_id", *(["sband"] if standardised else [])]
         measures: list[str] = list(MEASURES)
-        breakdowns = tuple(
-            b for b in self.breakdowns if not (standardised and b == "age_band")
-        )
+        breakdowns = self.breakdowns_for(definition)
         if raw.empty:
             out = pd.DataFrame(columns=list(RESULT_COLUMNS))
             self.timings.post[definition.id] = time.perf_counter() - start
@@ -198,11 +281,25 @@ class Engine:
             orgs.pilot_members,
             self.periods,
         )
+        rolled = self._drop_practice_breakdowns(rolled)
         with_stats = add_statistics(rolled, definition)
         with_cmp = add_comparison(with_stats, definition)
         out = self._format(with_cmp, definition)
         self.timings.post[definition.id] = time.perf_counter() - start
         return out
+
+    def _drop_practice_breakdowns(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """Keep only `practice_breakdowns` on practice and PCN rows.
+
+        Dropped before statistics and disclosure: most rows of a run are
+        practice x category rows, which is what makes the output (and everything
+        after it) large.
+        """
+        if set(self.practice_breakdowns) >= set(self.breakdowns):
+            return rows
+        small_area = rows["area_type"].isin(["practice", "pcn"]).to_numpy()
+        kept = rows["breakdown"].isin(list(self.practice_breakdowns)).to_numpy()
+        return rows[~small_area | kept].reset_index(drop=True)
 
     def _format(
         self, rows: pd.DataFrame, definition: IndicatorDefinition

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import ibis
 import ibis.expr.types as ir
@@ -350,11 +350,21 @@ class CompiledIndicator:
             contribution), `den` (denominator contribution), `exc`
             (personalised care adjustment) and `num_sq` (for means).
         periods: the periods table used.
+        population: `patient_level` before the patient attributes are joined
+            (`patient_id`, `period_id`, `practice_pseudo_id`, `age` and the
+            measures): engines that code the attributes themselves read this.
+        constants: measures that are the same literal on every row (e.g.
+            `exc` = 0 without exceptions), so aggregations need not read them.
+        aliases: measures equal to another measure on every row (`num_sq` of a
+            proportion is `num`).
     """
 
     definition: IndicatorDefinition
     patient_level: ir.Table
     periods: ir.Table
+    population: ir.Table | None = None
+    constants: Mapping[str, float] = field(default_factory=dict[str, float])
+    aliases: Mapping[str, str] = field(default_factory=dict[str, str])
 
 
 def compile_indicator(
@@ -385,12 +395,15 @@ def compile_indicator(
         population = population & ~ctx.bool_(definition.exclusions)
     vt = definition.value_type
     measures: dict[str, ir.Value] = {}
+    constants: dict[str, float] = {}
+    aliases: dict[str, str] = {"num_sq": "num"} if vt is ValueType.PROPORTION else {}
     if vt is ValueType.PROPORTION:
         num = ctx.bool_(definition.numerator)
         if definition.exceptions is not None:
             exc = ctx.bool_(definition.exceptions) & ~num
         else:
             exc = ibis.literal(False)
+            constants.update(exc=0.0, den=1.0)
         measures["num"] = num.cast("float64")
         measures["exc"] = exc.cast("float64")
         measures["den"] = 1.0 - exc.cast("float64")
@@ -402,6 +415,7 @@ def compile_indicator(
         measures["exc"] = ibis.literal(0.0)
         measures["den"] = ibis.literal(1.0)
         measures["num_sq"] = value * value
+        constants.update(exc=0.0, den=1.0)
     else:
         value = ctx.value(definition.numerator)
         if definition.numerator.type is Type.BOOL:
@@ -411,6 +425,7 @@ def compile_indicator(
         measures["exc"] = ibis.literal(0.0)
         measures["den"] = ibis.literal(1.0)
         measures["num_sq"] = num * num
+        constants.update(exc=0.0, den=1.0)
     keep = ["patient_id", "period_id", "practice_pseudo_id", "age"]
     attrs = [c for c in PATIENT_ATTRIBUTES if c not in ("lsoa_code", "date_of_birth")]
     filtered = t.filter(population).select(
@@ -418,7 +433,7 @@ def compile_indicator(
     )
     pats = tables["patients"].select("patient_id", *attrs)
     out = filtered.join(pats, "patient_id").select(*keep, *attrs, *measures)
-    return CompiledIndicator(definition, out, per)
+    return CompiledIndicator(definition, out, per, filtered, constants, aliases)
 
 
 def _prepare(

@@ -21,6 +21,7 @@ from carepilot.errors import DefinitionError
 from carepilot.indicators.codelists import Codelist, parse_codelist
 from carepilot.indicators.expr import Type
 from carepilot.indicators.model import (
+    BREAKDOWN_NAMES,
     DEFAULT_MULTIPLIER,
     IndicatorDefinition,
     Polarity,
@@ -64,6 +65,7 @@ class _RawDefinition(BaseModel):
     numerator: str
     exclusions: str | None = None
     exceptions: str | None = None
+    breakdowns: list[str] | None = None
 
     @field_validator("id")
     @classmethod
@@ -164,6 +166,7 @@ def load_definition(text: str, source: str, read_text: ReadText) -> IndicatorDef
             "adjustments) apply only to proportions; remove them or use "
             "`value_type: proportion`"
         )
+    errors += _check_breakdowns(doc, raw.breakdowns)
     if errors:
         raise DefinitionError("\n".join(errors))
     return IndicatorDefinition(
@@ -188,7 +191,22 @@ def load_definition(text: str, source: str, read_text: ReadText) -> IndicatorDef
         source=source,
         reference=raw.reference,
         lines={str(p[0]): line for p, line in doc.lines.items() if len(p) == 1},
+        breakdowns=tuple(dict.fromkeys(["total", *raw.breakdowns]))
+        if raw.breakdowns is not None
+        else None,
     )
+
+
+def _check_breakdowns(doc: Located, breakdowns: list[str] | None) -> list[str]:
+    """Each listed breakdown must be one the engine reports."""
+    errors: list[str] = []
+    for i, name in enumerate(breakdowns or []):
+        if name not in BREAKDOWN_NAMES:
+            errors.append(
+                f"{doc.where(('breakdowns', i))}: unknown breakdown `{name}`; "
+                f"choose from {', '.join(BREAKDOWN_NAMES)}"
+            )
+    return errors
 
 
 def _check_types(doc: Located, parsed: dict[str, Any], vt: ValueType) -> list[str]:

@@ -50,6 +50,22 @@ DEFAULT_MULTIPLIER: dict[ValueType, float] = {
 }
 
 
+BREAKDOWN_NAMES: tuple[str, ...] = (
+    "total",
+    "sex",
+    "age_band",
+    "ethnicity_5",
+    "ethnicity_16",
+    "imd_quintile",
+    "imd_decile",
+    "religion",
+    "disability",
+    "sexual_orientation",
+    "rural_urban",
+)
+"""Every breakdown the engine reports, in output order (results contract)."""
+
+
 @dataclass(frozen=True, slots=True)
 class IndicatorDefinition:
     """One indicator, validated and resolved.
@@ -76,6 +92,9 @@ class IndicatorDefinition:
         source: where the definition came from (file path), for messages.
         reference: optional citation (QOF code, Fingertips id, ...).
         lines: line of each top-level key in the source file.
+        breakdowns: the breakdowns the indicator supports (None: all); `total`
+            is always reported. E.g. a sex-specific screening indicator lists
+            no `sex` breakdown.
     """
 
     id: str
@@ -97,6 +116,7 @@ class IndicatorDefinition:
     source: str = "<memory>"
     reference: str | None = None
     lines: Mapping[str, int] = field(default_factory=dict[str, int], compare=False)
+    breakdowns: tuple[str, ...] | None = None
 
     def expressions(self) -> list[Node]:
         """All expression trees of the definition."""

@@ -73,6 +73,40 @@ def test_run_writes_parquet(db: Path, tmp_path: Path) -> None:
     assert set(table.indicator_id) == {"dm-prevalence", "acsc-emergency-admissions"}
     assert table.period_start.nunique() == 2
     assert table.suppressed.any()  # opensafely is the default
+    practice = table[table.area_type == "practice"]
+    assert set(practice.breakdown) == {"total"}  # practices: totals by default
+    assert "imd_quintile" in set(table[table.area_type == "national"].breakdown)
+
+
+def test_run_practice_breakdowns_option(db: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.parquet"
+    args = [
+        "indicators",
+        "run",
+        "--db",
+        str(db),
+        "-d",
+        EXAMPLES,
+        "-i",
+        "dm-prevalence",
+        "--from",
+        "2022-01",
+        "--to",
+        "2022-01",
+        "--out",
+        str(out),
+    ]
+    result = runner.invoke(app, [*args, "--practice-breakdowns", "sex,imd_quintile"])
+    assert result.exit_code == 0, result.output
+    table = pq.read_table(out).to_pandas()
+    assert set(table[table.area_type == "practice"].breakdown) == {
+        "total",
+        "sex",
+        "imd_quintile",
+    }
+    bad = runner.invoke(app, [*args, "--practice-breakdowns", "sex,imd_quintel"])
+    assert bad.exit_code != 0
+    assert "unknown breakdown(s) imd_quintel" in str(bad.exception)
 
 
 def test_run_disclosure_none_warns(db: Path, tmp_path: Path) -> None:

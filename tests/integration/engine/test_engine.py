@@ -3,6 +3,7 @@ evaluator agrees, the results contract holds, disclosure control is applied."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 from carepilot.disclosure import OPENSAFELY, ROW_LEVEL_ACCESS, SUPPRESS_1_TO_7
 from carepilot.engine.output import RESULT_SCHEMA, write_results
 from carepilot.engine.run import RESULT_COLUMNS, Engine, run_indicators
+from carepilot.errors import UserError
 from carepilot.indicators.model import IndicatorDefinition, ValueType
 from carepilot.indicators.periods import Period
 from carepilot.indicators.reference import evaluate_indicator
@@ -201,3 +203,48 @@ def _unused(
     d: IndicatorDefinition, p: Period
 ) -> None:  # keeps imports honest for pyright
     del d, p
+
+
+def test_practice_breakdowns_keep_practice_totals_only(
+    duck_tables: dict[str, Any],
+    duck_results: pd.DataFrame,
+    examples,  # type: ignore[no-untyped-def]
+    periods,  # type: ignore[no-untyped-def]
+) -> None:
+    """Practice and PCN rows drop the other breakdowns; every other row is the
+    same as in the full run."""
+    engine = Engine(duck_tables, periods, practice_breakdowns=("total", "sex"))
+    out = run_indicators(engine, examples[:3], ROW_LEVEL_ACCESS)
+    small = out.area_type.isin(["practice", "pcn"])
+    assert set(out.loc[small, "breakdown"]) == {"total", "sex"}
+    assert set(out.loc[~small, "breakdown"]) > {"total", "sex", "imd_quintile"}
+    full = duck_results[
+        duck_results.indicator_id.isin([d.id for d in examples[:3]])
+        & (
+            ~duck_results.area_type.isin(["practice", "pcn"])
+            | duck_results.breakdown.isin(["total", "sex"])
+        )
+    ]
+    pd.testing.assert_frame_equal(_sorted(out), _sorted(full), check_dtype=False)
+
+
+def test_definition_breakdowns_narrow_the_run(
+    duck_tables: dict[str, Any],
+    examples,  # type: ignore[no-untyped-def]
+    periods,  # type: ignore[no-untyped-def]
+) -> None:
+    narrowed = dataclasses.replace(examples[0], breakdowns=("total", "imd_quintile"))
+    engine = Engine(duck_tables, periods)
+    out = engine.results(narrowed)
+    assert set(out.breakdown) == {"total", "imd_quintile"}
+    full = engine.results(examples[0])
+    keep = full.breakdown.isin(["total", "imd_quintile"])
+    pd.testing.assert_frame_equal(_sorted(out), _sorted(full[keep]), check_dtype=False)
+
+
+def test_unknown_practice_breakdown_is_a_clear_error(
+    duck_tables: dict[str, Any],
+    periods,  # type: ignore[no-untyped-def]
+) -> None:
+    with pytest.raises(UserError, match="unknown practice breakdown.*imd_quintel"):
+        Engine(duck_tables, periods, practice_breakdowns=("total", "imd_quintel"))

@@ -201,3 +201,20 @@ def test_duplicate_ids_across_files(tmp_path: Path) -> None:
     (tmp_path / "b.yaml").write_text(GOOD)
     with pytest.raises(DefinitionError, match="already used"):
         load_definitions([tmp_path])
+
+
+def test_breakdowns_field_loads_with_total_first() -> None:
+    d = load(GOOD + "breakdowns: [sex, imd_quintile]\n")
+    assert d.breakdowns == ("total", "sex", "imd_quintile")
+    assert load(GOOD).breakdowns is None
+
+
+def test_unknown_breakdown_names_its_line_and_the_choices() -> None:
+    msg = error(GOOD + "breakdowns:\n  - sex\n  - imd_quintel\n")
+    assert "lib/x.yaml:16" in msg
+    assert "unknown breakdown `imd_quintel`" in msg and "imd_quintile" in msg
+
+
+def test_breakdowns_must_be_a_list_of_names() -> None:
+    msg = error(GOOD + "breakdowns: 3\n")
+    assert "lib/x.yaml:14" in msg and "breakdowns" in msg
