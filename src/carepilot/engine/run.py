@@ -319,7 +319,7 @@ class Engine:
                 "area_type": rows["area_type"].astype(str),
                 "area_code": rows["area_code"].astype(str),
                 "area_name": rows["area_name"].astype(str),
-                "parent_area_code": rows["parent_area_code"],
+                "parent_area_code": _text_or_none(rows["parent_area_code"]),
                 "breakdown": rows["breakdown"].astype(str),
                 "category": rows["category"].astype(str),
                 "numerator": rows["num"].astype(float),
@@ -357,6 +357,12 @@ class Engine:
         released = release(results, policy, value_fn=value_fn_for(definition))
         floats = [c for c in _FLOAT_COLUMNS if c in released.columns]
         return released.astype(dict.fromkeys(floats, "float64"))
+
+
+def _text_or_none(column: pd.Series) -> np.ndarray:
+    """A (possibly categorical) text column as plain objects, missing as None."""
+    values = np.asarray(column.astype(object), dtype=object)
+    return np.where(pd.isna(values), None, values)
 
 
 def value_fn_for(

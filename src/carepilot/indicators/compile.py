@@ -160,31 +160,49 @@ def build_grid(tables: Mapping[str, ir.Table], periods: ir.Table) -> ir.Table:
     Returns:
         The grid with columns `GRID_COLUMNS`.
     """
-    regs = tables["practice_registrations"]
+    all_regs = tables["practice_registrations"]
     per = periods.select("period_id", "period_start", "period_end")
-    reg_end = regs.end_date.fill_null(ibis.literal(FAR_FUTURE, "date"))
-    joined = regs.join(
-        per,
-        [regs.start_date <= per.period_end, reg_end >= per.period_start],
-    ).select(
-        patient_id=regs.patient_id,
-        period_id=per.period_id,
-        period_start=per.period_start,
-        period_end=per.period_end,
-        # One sortable integer per registration: current at the period end first,
-        # then latest start, then highest practice id. A GROUP BY max() of it picks
-        # the attributed registration without a window function (much faster).
-        key=(reg_end >= per.period_end).cast("int64") * _COVERS
-        + _ymd(regs.start_date) * _START
-        + regs.practice_pseudo_id.cast("int64"),
+    # Most patients have one registration: their (patient, period) rows are
+    # unique straight from the range join. Only patients with several need the
+    # GROUP BY that picks one per period - a hash aggregate over every row was
+    # the most expensive step of the grid.
+    # The date of birth is joined to the (small) registrations table, not to the
+    # (large) grid; registrations of patients missing from `patients` drop out.
+    counts = all_regs.group_by("patient_id").aggregate(_n_regs=all_regs.count())
+    pats = tables["patients"].select("patient_id", "date_of_birth")
+    counted = all_regs.join(counts, "patient_id").join(pats, "patient_id")
+
+    def overlapping(regs: ir.Table) -> ir.Table:
+        reg_end = regs.end_date.fill_null(ibis.literal(FAR_FUTURE, "date"))
+        return regs.join(
+            per,
+            [regs.start_date <= per.period_end, reg_end >= per.period_start],
+        ).select(
+            patient_id=regs.patient_id,
+            period_id=per.period_id,
+            period_start=per.period_start,
+            period_end=per.period_end,
+            date_of_birth=regs.date_of_birth,
+            # One sortable integer per registration: current at the period end
+            # first, then latest start, then highest practice id. A GROUP BY max()
+            # of it picks the attributed registration without a window function.
+            key=(reg_end >= per.period_end).cast("int64") * _COVERS
+            + _ymd(regs.start_date) * _START
+            + regs.practice_pseudo_id.cast("int64"),
+        )
+
+    single = overlapping(counted.filter(counted._n_regs == 1))
+    several = overlapping(counted.filter(counted._n_regs > 1))
+    picked = several.group_by(["patient_id", "period_id"]).aggregate(
+        key=several.key.max(),
+        period_start=several.period_start.max(),
+        period_end=several.period_end.max(),
+        date_of_birth=several.date_of_birth.max(),
     )
-    chosen = joined.group_by(["patient_id", "period_id"]).aggregate(
-        key=joined.key.max(),
-        period_start=joined.period_start.max(),
-        period_end=joined.period_end.max(),
-    )
-    pats = tables["patients"]
-    grid = chosen.join(pats, chosen.patient_id == pats.patient_id).select(
+    cols = ["patient_id", "period_id", "period_start", "period_end", "key"]
+    cols.append("date_of_birth")
+    chosen = ibis.union(single.select(*cols), picked.select(*cols), distinct=False)
+    grid = chosen.select(
         chosen.patient_id,
         chosen.period_id,
         chosen.period_start,
@@ -192,7 +210,7 @@ def build_grid(tables: Mapping[str, ir.Table], periods: ir.Table) -> ir.Table:
         practice_pseudo_id=chosen.key % _START,
         reg_start_ymd=(chosen.key // _START) % (_COVERS // _START),
         covers_end=(chosen.key // _COVERS) == 1,
-        date_of_birth=pats.date_of_birth,
+        date_of_birth=chosen.date_of_birth,
     )
     return grid.mutate(
         age=_age(grid.date_of_birth, grid.period_end),
