@@ -155,6 +155,7 @@ EXPECTED_ACCESS: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/inequalities"): EVERYONE,
     ("GET", "/dashboards/{chart}.csv"): EVERYONE,
     ("GET", "/choose-a-practice"): EVERYONE,
+    ("GET", "/choose-a-service"): EVERYONE,
     ("GET", "/open-data"): EVERYONE,
     ("GET", "/open-data/files/{name}"): EVERYONE,
     ("GET", "/api/opendata/indicators"): EVERYONE,
