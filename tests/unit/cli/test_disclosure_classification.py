@@ -52,6 +52,7 @@ EXPECTED: dict[str, str] = {
     "db downgrade": NO_AGGREGATES,
     "db verify-audit": NO_AGGREGATES,
     "db seed-demo": NO_AGGREGATES,
+    "db create-user": NO_AGGREGATES,
 }
 
 
