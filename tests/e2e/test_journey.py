@@ -184,7 +184,9 @@ def test_draft_to_frontrunner_in_the_browser(
     admin.page.get_by_label("PCT code (commissioners)").fill("5QJ")
     admin.page.get_by_label("Initial password").fill("A-longer-passphrase-2026")
     admin.page.get_by_role("button", name="Create account").click()
-    expect(admin.page.get_by_role("heading", name="Manage New Assessor")).to_be_visible()
+    expect(
+        admin.page.get_by_role("heading", name="Manage New Assessor")
+    ).to_be_visible()
     check(admin, "13-user-manage")
     admin.goto("/account/password")
     check(admin, "14-change-password")
