@@ -92,6 +92,7 @@ EXPECTED_ACCESS: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/pilots/{bid_id}/risks"): STEERING_ADMIN,
     ("POST", "/pilots/{bid_id}/risks/{risk_id}/status"): STEERING_ADMIN,
     ("POST", "/pilots/{bid_id}/learning"): STEERING_ADMIN,
+    ("POST", "/pilots/{bid_id}/milestones/{milestone_id}"): STEERING_ADMIN,
     ("POST", "/pilots/{bid_id}/milestones"): STEERING_ADMIN,
     ("POST", "/api/tokens"): SIGNED_IN,
     ("GET", "/api/me"): SIGNED_IN,
