@@ -32,7 +32,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "carepilot.cli.evaluate": ("evaluate-panel",),
     "carepilot.cli.evaluate_pilot": ("evaluate",),
     "carepilot.cli.indicators": ("indicators",),
-    "carepilot.cli.load": ("load", "info"),
+    "carepilot.cli.load": ("load", "info", "fhir"),
     "carepilot.cli.publish": ("quality-account", "opendata"),
     "carepilot.cli.qof": ("qof",),
     "carepilot.cli.serve": ("serve",),
