@@ -110,6 +110,14 @@ def _age(dob: pd.Series, on: dt.date) -> np.ndarray:
     return years - before.astype(int)
 
 
+def _within(
+    ev: pd.DataFrame, col: str, start: pd.Timestamp, end: pd.Timestamp, ids: pd.Series
+) -> np.ndarray:
+    """Which of `ids` have an event dated from `start` to `end`."""
+    hit = ev.loc[(ev[col] >= start) & (ev[col] <= end), "patient_id"]
+    return ids.isin(hit.unique()).to_numpy()
+
+
 def pandas_measures(con, defs, periods) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     """The 4 measures in plain pandas, month by month.
 
@@ -170,8 +178,7 @@ def pandas_measures(con, defs, periods) -> pd.DataFrame:  # type: ignore[no-unty
         age = _age(pop["date_of_birth"], period.end)
 
         def within(ev: pd.DataFrame, col: str = "date") -> np.ndarray:
-            hit = ev.loc[(ev[col] >= start) & (ev[col] <= end), "patient_id"]
-            return pop["patient_id"].isin(hit.unique()).to_numpy()
+            return _within(ev, col, start, end, pop["patient_id"])
 
         has_dm = pop["patient_id"].map(dm_first).le(end).to_numpy()
         rules = {

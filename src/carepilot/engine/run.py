@@ -37,6 +37,13 @@ from carepilot.engine.breakdowns import (
     derive_breakdowns,
 )
 from carepilot.engine.columnar import PatientCategories, aggregate_columnar
+from carepilot.engine.providers import (
+    ProviderIndex,
+    attributed_patient_level,
+    attributing_event,
+    attribution,
+    provider_areas,
+)
 from carepilot.engine.statistics import (
     add_comparison,
     add_statistics,
@@ -129,6 +136,7 @@ class Engine:
         breakdowns: tuple[str, ...] = BREAKDOWNS,
         practice_breakdowns: tuple[str, ...] | None = None,
         columnar: bool | None = None,
+        providers: bool = True,
     ) -> None:
         """
         Args:
@@ -143,6 +151,8 @@ class Engine:
             columnar: aggregate on integer codes in NumPy
                 (`carepilot.engine.columnar`); None: on in-process backends
                 (DuckDB), else in SQL.
+            providers: also report provider rows (`carepilot.engine.providers`)
+                when the database has providers.
         """
         if not periods:
             raise UserError("no periods to report on; check --from and --to")
@@ -171,6 +181,8 @@ class Engine:
         self._grid: ir.Table | None = None
         self._orgs: Organisations | None = None
         self._categories: PatientCategories | None = None
+        self.providers = providers and "providers" in tables
+        self._provider_index: ProviderIndex | None = None
 
     @property
     def grid(self) -> ir.Table:
@@ -223,6 +235,43 @@ class Engine:
             return self._columnar
         return backend_name(expr) == "duckdb"
 
+    @property
+    def provider_index(self) -> ProviderIndex:
+        if self._provider_index is None:
+            self._provider_index = ProviderIndex.from_frame(
+                self.tables["providers"].to_pandas()
+            )
+        return self._provider_index
+
+    def provider_aggregate(
+        self, definition: IndicatorDefinition
+    ) -> pd.DataFrame | None:
+        """The database pass for provider rows (see `engine.providers`), or None.
+
+        None when provider rows are off, there are no providers, or the
+        indicator's population has no event on a provider table.
+        """
+        agg = attributing_event(definition)
+        if agg is None or not self.providers or len(self.provider_index.codes) == 0:
+            return None
+        start = time.perf_counter()
+        compiled = compile_indicator(
+            definition, self.tables, self.periods, grid=self.grid
+        )
+        attributed = attribution(
+            agg, definition, self.tables, self.periods, self.provider_index
+        )
+        standardised = definition.value_type in (ValueType.DSR, ValueType.ISR)
+        raw = aggregate(
+            attributed_patient_level(compiled.patient_level, attributed),
+            by_age_band=standardised,
+            attributes=self.raw_attributes(definition),
+        )
+        self.timings.database[definition.id] = (
+            self.timings.database.get(definition.id, 0.0) + time.perf_counter() - start
+        )
+        return raw
+
     def patient_level(self, definition: IndicatorDefinition) -> ir.Table:
         """The compiled patient-level expression (for tests and `explain`)."""
         return compile_indicator(
@@ -258,6 +307,7 @@ class Engine:
     def results(self, definition: IndicatorDefinition) -> pd.DataFrame:
         """Unsuppressed results (row-level-access view) for one indicator."""
         raw = self.aggregate(definition)
+        provider_raw = self.provider_aggregate(definition)
         start = time.perf_counter()
         standardised = definition.value_type in (ValueType.DSR, ValueType.ISR)
         keys = ["period_id", "practice_pseudo_id", *(["sband"] if standardised else [])]
@@ -267,7 +317,6 @@ class Engine:
             out = pd.DataFrame(columns=list(RESULT_COLUMNS))
             self.timings.post[definition.id] = time.perf_counter() - start
             return out
-        raw["value"] = raw["value"].astype(str)
         derived = derive_breakdowns(raw, keys, measures, breakdowns)
         orgs = self.organisations
         other_keys = [k for k in keys if k != "practice_pseudo_id"]
@@ -282,6 +331,13 @@ class Engine:
             self.periods,
         )
         rolled = self._drop_practice_breakdowns(rolled)
+        if provider_raw is not None and not provider_raw.empty:
+            provider_raw["value"] = provider_raw["value"].astype(str)
+            by_provider = derive_breakdowns(provider_raw, keys, measures, breakdowns)
+            rolled = pd.concat(
+                [rolled, provider_areas(by_provider, self.provider_index)],
+                ignore_index=True,
+            )
         with_stats = add_statistics(rolled, definition)
         with_cmp = add_comparison(with_stats, definition)
         out = self._format(with_cmp, definition)
@@ -338,7 +394,7 @@ class Engine:
         order = {
             a: i
             for i, a in enumerate(
-                ("national", "commissioner", "pcn", "practice", "pilot")
+                ("national", "commissioner", "pcn", "practice", "pilot", "provider")
             )
         }
         border = {b: i for i, b in enumerate(BREAKDOWNS)}
