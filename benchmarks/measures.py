@@ -177,18 +177,16 @@ def pandas_measures(con, defs, periods) -> pd.DataFrame:  # type: ignore[no-unty
         )
         age = _age(pop["date_of_birth"], period.end)
 
-        def within(ev: pd.DataFrame, col: str = "date") -> np.ndarray:
-            return _within(ev, col, start, end, pop["patient_id"])
-
+        ids = pop["patient_id"]
         has_dm = pop["patient_id"].map(dm_first).le(end).to_numpy()
         rules = {
-            "flu-vaccinated-65": (age >= 65, within(flu)),
+            "flu-vaccinated-65": (age >= 65, _within(flu, "date", start, end, ids)),
             "emergency-admitted": (
                 np.ones(len(pop), bool),
-                within(apcs, "admission_date"),
+                _within(apcs, "admission_date", start, end, ids),
             ),
-            "dm-hba1c-recorded": (has_dm, within(hba1c)),
-            "bp-recorded-40": (age >= 40, within(sbp)),
+            "dm-hba1c-recorded": (has_dm, _within(hba1c, "date", start, end, ids)),
+            "bp-recorded-40": (age >= 40, _within(sbp, "date", start, end, ids)),
         }
         for indicator, (den, num) in rules.items():
             rows = pop[den].assign(num=num[den].astype(float), den=1.0)

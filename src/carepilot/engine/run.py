@@ -418,7 +418,8 @@ class Engine:
 def _text_or_none(column: pd.Series) -> np.ndarray:
     """A (possibly categorical) text column as plain objects, missing as None."""
     values = np.asarray(column.astype(object), dtype=object)
-    return np.where(pd.isna(values), None, values)
+    values[pd.isna(values)] = None
+    return values
 
 
 def value_fn_for(
