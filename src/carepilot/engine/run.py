@@ -417,7 +417,7 @@ class Engine:
 
 def _text_or_none(column: pd.Series) -> np.ndarray:
     """A (possibly categorical) text column as plain objects, missing as None."""
-    values = np.asarray(column.astype(object), dtype=object)
+    values = np.array(column.astype(object), dtype=object, copy=True)
     values[pd.isna(values)] = None
     return values
 
