@@ -25,9 +25,13 @@ from carepilot.indicators.expr import (
     Age,
     Agg,
     And,
+    Arith,
     Coalesce,
     Compare,
+    DateShift,
+    DaysBetween,
     EventAgg,
+    EventColumn,
     InList,
     IsNull,
     Literal,
@@ -37,11 +41,12 @@ from carepilot.indicators.expr import (
     PatientColumn,
     PeriodDate,
     Registered,
+    RelativeWindow,
     Window,
     WindowKind,
     event_aggs,
 )
-from carepilot.indicators.model import IndicatorDefinition, Polarity, ValueType
+from carepilot.indicators.model import IndicatorDefinition, Polarity, Unit, ValueType
 from carepilot.indicators.periods import PeriodRuleKind
 
 Terms = Mapping[str, Mapping[str, str]]
@@ -201,7 +206,10 @@ for _id in (
 # -- English rendering of expressions -------------------------------------------------
 
 
-def _window(window: Window, period_text: str) -> str:
+def _window(window: Window | RelativeWindow, period_text: str) -> str:
+    if isinstance(window, RelativeWindow):
+        anchor = describe(window.anchor, period_text)
+        return f"{window.describe(anchor)} (up to the period end)"
     if window.kind is WindowKind.EVER:
         return "at any time up to the period end"
     if window.kind is WindowKind.PERIOD:
@@ -235,8 +243,12 @@ def _event_text(node: EventAgg, period_text: str) -> str:
         for col, vals in src.filters
     )
     dated = f" (dated by {src.date_column})" if src.date_column not in ("date",) else ""
+    if src.where is not None:
+        filters += f", where {describe(src.where, period_text)}"
     when = _window(node.window, period_text)
     value = f" `{src.value_column}`" if src.value_column else ""
+    if src.value_expr is not None:
+        value = f" ({describe(src.value_expr, period_text)})"
     head = _AGG_TEXT[node.agg]
     if node.agg is Agg.EXISTS:
         return f"has {what} in {where}{filters}{dated} {when}"
@@ -251,6 +263,21 @@ def describe(node: Node, period_text: str = "the reporting period") -> str:  # n
         return repr(node.value) if isinstance(node.value, str) else str(node.value)
     if isinstance(node, PatientColumn):
         return node.column.replace("_", " ")
+    if isinstance(node, EventColumn):
+        return f"the event's {node.column.replace('_', ' ')}"
+    if isinstance(node, Arith):
+        return (
+            f"({describe(node.left, period_text)} {node.op} "
+            f"{describe(node.right, period_text)})"
+        )
+    if isinstance(node, DateShift):
+        sign = "+" if node.days >= 0 else "-"
+        return f"{describe(node.operand, period_text)} {sign} {abs(node.days)} days"
+    if isinstance(node, DaysBetween):
+        return (
+            f"the days from {describe(node.right, period_text)} to "
+            f"{describe(node.left, period_text)}"
+        )
     if isinstance(node, PeriodDate):
         return node.which.replace("_", " ")
     if isinstance(node, Age):
@@ -312,7 +339,8 @@ def period_text(defn: IndicatorDefinition) -> str:
 def tables_used(defn: IndicatorDefinition) -> list[str]:
     """Data-model tables an indicator reads, patients and registrations first."""
     names = ["patients", "practice_registrations"]
-    for agg in event_aggs(defn.expressions()):
+    counted = [defn.events] if defn.events is not None else []
+    for agg in [*counted, *event_aggs(defn.expressions())]:
         if agg.source.table not in names:
             names.append(agg.source.table)
     return names
@@ -377,6 +405,22 @@ def render_page(
             "(achievement = A / (B - C)); patients who met the numerator stay in.",
         ),
     ]
+    if defn.unit is Unit.EVENT and defn.events is not None:
+        sections[0] = (
+            "Denominator (events)",
+            defn.population,
+            "population",
+            "The denominator counts EVENTS, not patients: every "
+            f"{_event_text(defn.events, ptext).removeprefix('has ')} of patients "
+            "meeting this condition in the period; each event is attributed to the "
+            "patient's practice and attributes in that period.",
+        )
+        sections[1] = (
+            "Exclusions",
+            defn.exclusions,
+            "exclusions",
+            "Events removed from the denominator.",
+        )
     for title, node, key, intro in sections:
         if node is None:
             if key == "exceptions":
@@ -418,6 +462,10 @@ _CORE_TEXT = {
 
 def _numerator_intro(defn: IndicatorDefinition) -> str:
     vt = defn.value_type
+    if defn.unit is Unit.EVENT:
+        if vt is ValueType.MEAN:
+            return "The per-event value averaged over the events (events without a value are left out)."
+        return "Events in the denominator that meet this condition (the event's own columns are read per event)."
     if vt is ValueType.PROPORTION:
         return "Patients in the denominator who meet this condition."
     if vt is ValueType.MEAN:
