@@ -228,30 +228,18 @@ def _age(dob: ir.DateValue, on: ir.DateValue) -> ir.IntegerValue:
 
 
 def _days(day: ir.DateValue) -> ir.IntegerValue:
-    """A date as its Julian day number, by integer arithmetic only.
+    """A date as a day number (days since 1970-01-01).
 
-    Date differences and shifts use this instead of interval arithmetic, which
-    SQLite (before 3.46) and other backends do not share. Years start in March
-    so that February's length only matters through the leap-year terms; every
-    operand is positive, so floor and truncating division agree.
+    Date differences, shifts and relative windows compare day numbers rather
+    than use interval arithmetic, which SQLite (before 3.46) lacks. Ibis's
+    `epoch_days` (a DateDelta) is implemented by DuckDB, SQLite and PySpark and
+    keeps the SQL shallow (SQLite's parser has a nesting limit).
     """
-    m = day.month().cast("int64")
-    early = (m <= 2).cast("int64")
-    y = day.year().cast("int64") + 4800 - early
-    mm = m + 12 * early - 3
-    return (
-        day.day().cast("int64")
-        + (153 * mm + 2) // 5
-        + 365 * y
-        + y // 4
-        - y // 100
-        + y // 400
-        - 32045
-    )
+    return day.epoch_days().cast("int64")
 
 
-_ORDINAL_TO_JDN = 1721425
-"""Julian day number minus Python's proleptic ordinal (1 Jan year 1 = 1)."""
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+"""Python's proleptic ordinal of the day-number origin."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -477,18 +465,18 @@ def _add_relative_features(
         ]
         if not ready:  # pragma: no cover - anchors cannot refer to themselves
             raise DefinitionError("internal: circular relative windows")
+        # Every group of a layer is computed from the same base (not from the
+        # table with the previous group joined), so the query grows linearly.
+        view = t.view()  # the summaries are joined back onto t itself
+        ctx = _Ctx(view, prefixes, row_prefix)
+        layer: dict[_FeatureGroup, str] = {}
         for group in ready:
-            prefix = f"f{len(prefixes)}"
+            prefix = f"f{len(prefixes) + len(layer)}"
             window = group.window
             assert isinstance(window, RelativeWindow)
-            ctx = _Ctx(t, prefixes, row_prefix)
             outer_id: ir.Value | None = None
             if outer_table is not None and outer_table == group.source.table:
-                outer_id = t[row_prefix + TABLES[outer_table].primary_key[0]]
-            view = t.view()  # the summaries are joined back onto t itself
-            ctx = _Ctx(view, prefixes, row_prefix)
-            if outer_id is not None:
-                outer_id = view[row_prefix + TABLES[str(outer_table)].primary_key[0]]
+                outer_id = view[row_prefix + TABLES[outer_table].primary_key[0]]
             feat = _relative_feature(
                 group,
                 pending.pop(group),
@@ -501,7 +489,8 @@ def _add_relative_features(
                 outer_id,
             )
             t = _join_features(t, keys, prefix, feat)
-            prefixes[group] = prefix
+            layer[group] = prefix
+        prefixes.update(layer)
     return t
 
 
@@ -779,7 +768,7 @@ class _Ctx:
         if isinstance(node, DateShift):
             return self.days(node.operand) + node.days
         if isinstance(node, Literal) and isinstance(node.value, dt.date):
-            return ibis.literal(node.value.toordinal() + _ORDINAL_TO_JDN, "int64")
+            return ibis.literal(node.value.toordinal() - _EPOCH_ORDINAL, "int64")
         return _days(self.value(node))
 
     def value(self, node: Node) -> ir.Value:  # noqa: C901 - one branch per node type

@@ -273,7 +273,16 @@ def _check_types(doc: Located, parsed: dict[str, Any], vt: ValueType) -> list[st
             f"{doc.where(('numerator',))}: a mean's numerator is the per-patient "
             f"number to average, not a {num.type.value} value"
         )
-    elif vt in (ValueType.CRUDE_RATE, ValueType.DSR, ValueType.ISR, ValueType.COUNT):
+    elif vt in (ValueType.CRUDE_RATE, ValueType.COUNT):
+        # Totals of whole-number values (bed days: `sum_value(..., value=discharge
+        # - admission)`) are counts too, so FLOAT is accepted here.
+        if num.type not in (Type.BOOL, Type.INT, Type.FLOAT):
+            errors.append(
+                f"{doc.where(('numerator',))}: a {vt.value} numerator counts people "
+                f"(a condition), events (`count(...)`) or a total (`sum_value(...)`), "
+                f"not a {num.type.value} value"
+            )
+    elif vt in (ValueType.DSR, ValueType.ISR):
         if num.type not in (Type.BOOL, Type.INT):
             errors.append(
                 f"{doc.where(('numerator',))}: a {vt.value} numerator counts people "
