@@ -257,12 +257,21 @@ def _org_tables(
     prov_names: list[str] = [f"{c} (GP practice)" for c in practice_code]
     prov_types: list[str] = ["gp"] * k
     prov_pct: list[str] = [pct_codes[p] for p in pct.tolist()]
-    for kind, _, name in _PROVIDER_KINDS:
+    prov_post: list[str] = practices["postcode"].to_pylist()
+    prov_lat: list[float] = practices["latitude"].to_pylist()
+    prov_lon: list[float] = practices["longitude"].to_pylist()
+    for i, (kind, _, name) in enumerate(_PROVIDER_KINDS):
+        # Main sites on a fixed ring around the PCT centre (no random draws, so
+        # adding locations left every other synthetic table unchanged).
+        angle = 2 * np.pi * i / len(_PROVIDER_KINDS)
         for j in range(n_pct):
             prov_codes.append(provider_codes[kind][j])
             prov_names.append(name.format(place=_place(j)))
             prov_types.append(kind)
             prov_pct.append(pct_codes[j])
+            prov_post.append(f"ZZ{j % 90 + 10} {i + 1}PV")
+            prov_lat.append(round(float(pct_lat[j] + 0.05 * np.sin(angle)), 5))
+            prov_lon.append(round(float(pct_lon[j] + 0.08 * np.cos(angle)), 5))
     providers = build_table(
         "providers",
         len(prov_codes),
@@ -271,6 +280,9 @@ def _org_tables(
             "provider_name": prov_names,
             "provider_type": prov_types,
             "commissioner_code": prov_pct,
+            "postcode": prov_post,
+            "latitude": prov_lat,
+            "longitude": prov_lon,
         },
     )
     pilot_sites, members = _pilot_tables(
