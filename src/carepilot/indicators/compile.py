@@ -108,6 +108,10 @@ GRID_COLUMNS = (
     "age_at_start",
 )
 
+EVENT_PROVIDER = "event_provider_code"
+"""Column of event-level patient-level tables: the counted event's provider
+(`engine.providers` attributes each event to it)."""
+
 _IBIS_TYPES = {
     Type.BOOL: "boolean",
     Type.INT: "int64",
@@ -572,6 +576,8 @@ def compile_indicator(
         measures["den"] = ibis.literal(1.0)
         measures["num_sq"] = num * num
     keep = ["patient_id", "period_id", "practice_pseudo_id", "age"]
+    if EVENT_PROVIDER in t.columns:
+        keep.append(EVENT_PROVIDER)
     attrs = [c for c in PATIENT_ATTRIBUTES if c not in ("lsoa_code", "date_of_birth")]
     filtered = t.filter(population).select(
         *keep, **{k: v.cast("float64") for k, v in measures.items()}
@@ -618,6 +624,8 @@ def _prepare_events(
         n.column for root in row_exprs for n in walk(root) if isinstance(n, EventColumn)
     }
     used |= set(TABLES[src.table].primary_key)
+    if TABLES[src.table].has_column("provider_code"):
+        used.add("provider_code")  # each event counts for its own provider
     ev = rows.select(
         _epid=rows.patient_id,
         _d=rows[src.date_column],
@@ -644,6 +652,8 @@ def _prepare_events(
             row_prefix="r_",
             outer_table=src.table,
         )
+    if "r_provider_code" in out.columns:
+        out = out.mutate(**{EVENT_PROVIDER: out.r_provider_code.cast("string")})
     return out, _Ctx(out, prefixes, "r_"), per
 
 

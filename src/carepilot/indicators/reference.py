@@ -332,6 +332,8 @@ def evaluate_indicator(
             for event in ctx.matching_rows(definition.events):
                 row = _measure_row(ctx, definition, event, table)
                 if row is not None:
+                    # The counted event's provider (None if the table has none).
+                    row["event_provider_code"] = event.get("provider_code")
                     rows.append({"patient_id": pid, "period_id": i, **row})
             continue
         row = _measure_row(ctx, definition, None, None)

@@ -241,10 +241,12 @@ def test_community_contacts_dna_patients() -> None:
             attendance_status=status,
         )
 
+    # One row per attended or missed contact in the 12 months.
     tables = merge(
-        person(1),  # attended then missed -> (1, 1, 0)
+        person(1),  # attended, missed, missed -> (2, 3, 0)
         contact(1, "2023-05-01", "attended"),
         contact(1, "2023-06-01", "dna"),
+        contact(1, "2023-04-01", "dna"),  # first day of the window
         person(2),  # attended only -> (0, 1, 0)
         contact(2, "2023-09-01", "attended"),
         person(3),  # cancelled only -> not in the population
@@ -252,10 +254,9 @@ def test_community_contacts_dna_patients() -> None:
         person(4),  # missed before the 12-month window -> not in the population
         contact(4, "2022-01-10", "dna"),
     )
-    assert RUN.rows("community-contacts-dna", tables) == {
-        1: (1.0, 1.0, 0.0),
-        2: (0.0, 1.0, 0.0),
-    }
+    rows = RUN.rows("community-contacts-dna", tables)
+    assert rows == {1: (2.0, 3.0, 0.0), 2: (0.0, 1.0, 0.0)}
+    assert totals(rows) == (2.0, 4.0, 0.0)  # 50 % of contacts missed
 
 
 def test_delayed_discharge_days_mean() -> None:
