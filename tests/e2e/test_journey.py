@@ -169,6 +169,27 @@ def test_draft_to_frontrunner_in_the_browser(
     admin.goto("/admin/audit")
     expect(admin.page.get_by_text("Hash chain verified")).to_be_visible()
     check(admin, "10-audit-log")
+
+    # admin creates an account, with a form error first
+    admin.goto("/admin/users")
+    check(admin, "11-user-accounts")
+    admin.page.get_by_role("link", name="Create a user account").click()
+    admin.page.get_by_label("Email address").fill("new.assessor@test.nhs")
+    admin.page.get_by_label("Full name").fill("New Assessor")
+    admin.page.get_by_label("Role").select_option("commissioner")
+    admin.page.get_by_label("Initial password").fill("A-longer-passphrase-2026")
+    admin.page.get_by_role("button", name="Create account").click()
+    expect(admin.page.locator(".nhsuk-error-summary")).to_be_visible()
+    check(admin, "12-user-form-errors")
+    admin.page.get_by_label("PCT code (commissioners)").fill("5QJ")
+    admin.page.get_by_label("Initial password").fill("A-longer-passphrase-2026")
+    admin.page.get_by_role("button", name="Create account").click()
+    expect(
+        admin.page.get_by_role("heading", name="Manage New Assessor")
+    ).to_be_visible()
+    check(admin, "13-user-manage")
+    admin.goto("/account/password")
+    check(admin, "14-change-password")
     admin.close()
 
     assert not problems, f"serious/critical accessibility violations: {problems}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import text
 
 from carepilot.audit import service as audit
@@ -77,6 +79,39 @@ def test_bid_goes_from_draft_to_frontrunner_with_every_step_audited(
     page = steering.get(f"/pilots/{bid}")
     assert "12 (high)" in page.text
 
+    # milestones are added, then their progress recorded (a slipped due date)
+    added = steering.post(
+        f"/pilots/{bid}/milestones",
+        {"milestone_title": "Shared care record live", "due": "2027-03-31"},
+    )
+    assert added.status_code == 303, added.text[:2000]
+    mid = re.search(
+        rf'action="/pilots/{bid}/milestones/(\d+)"',
+        steering.get(f"/pilots/{bid}").text,
+    )
+    assert mid, "no milestone update form"
+    bad = steering.post(
+        f"/pilots/{bid}/milestones/{mid.group(1)}",
+        {"milestone_status": "late", "due": "2027-06-30"},
+    )
+    assert bad.status_code == 400
+    moved = steering.post(
+        f"/pilots/{bid}/milestones/{mid.group(1)}",
+        {"milestone_status": "at_risk", "due": "2027-06-30"},
+    )
+    assert moved.status_code == 303, moved.text[:2000]
+    page = steering.get(f"/pilots/{bid}").text
+    assert "Due 2027-06-30" in page and "At risk" in page
+    assert (
+        users["steering_other"]
+        .post(
+            f"/pilots/{bid}/milestones/{mid.group(1)}",
+            {"milestone_status": "done", "due": "2027-06-30"},
+        )
+        .status_code
+        == 403
+    )
+
     with app.state.session_factory() as s:
         report = audit.verify(s)
         actions = {e.action for e in audit.recent(s, 500)}
@@ -100,5 +135,7 @@ def test_bid_goes_from_draft_to_frontrunner_with_every_step_audited(
         "bid.score",
         "bid.decide",
         "pilot.risk.add",
+        "pilot.milestone.add",
+        "pilot.milestone.update",
     } <= actions
     assert versions == 1

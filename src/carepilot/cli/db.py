@@ -70,6 +70,77 @@ def verify_audit(database_url: str | None = _URL_OPTION) -> None:
     typer.echo(f"audit chain OK: {report.events} events verified")
 
 
+@db_app.command("create-user")
+def create_user(
+    email: str = typer.Option(..., "--email", help="Sign-in email address."),
+    name: str = typer.Option(..., "--name", help="Full name."),
+    role: str = typer.Option(
+        "admin", "--role", help="admin, assessor, steering, commissioner or bidder."
+    ),
+    pct_code: str | None = typer.Option(None, "--pct-code", help="Commissioners: PCT."),
+    sha_code: str | None = typer.Option(None, "--sha-code", help="Steering: SHA."),
+    organisation_code: str | None = typer.Option(
+        None, "--organisation-code", help="Bidders/assessors: own organisation."
+    ),
+    database_url: str | None = _URL_OPTION,
+) -> None:
+    """Create an account (e.g. the first admin of a new deployment).
+
+    The password is read from CAREPILOT_NEW_USER_PASSWORD if set (for scripted
+    set-up), otherwise asked for twice without echo; it never appears in the
+    command line or the audit log. Further accounts are managed at /admin/users.
+    """
+    import os
+
+    from carepilot.accounts import admin as accounts_admin
+    from carepilot.accounts import service as accounts
+    from carepilot.accounts.model import SYSTEM_ACTOR, Role
+    from carepilot.db.session import make_engine, make_session_factory
+    from carepilot.errors import UserError
+    from carepilot.programmes.model import FormInvalid
+
+    try:
+        chosen = Role(role)
+    except ValueError:
+        raise UserError(
+            f"--role {role!r} is not a role; choose admin, assessor, steering, "
+            "commissioner or bidder"
+        ) from None
+    codes = [
+        c.strip().upper() if c else None
+        for c in (organisation_code, pct_code, sha_code)
+    ]
+    errors = accounts_admin.scope_errors(chosen, *codes)
+    if errors:
+        raise UserError(
+            "; ".join(f"--{k.replace('_', '-')}: {v}" for k, v in errors.items())
+        )
+    password = os.environ.get("CAREPILOT_NEW_USER_PASSWORD") or typer.prompt(
+        "Password", hide_input=True, confirmation_prompt=True
+    )
+    engine = make_engine(_settings(database_url).database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            created = accounts.create_user(
+                session,
+                SYSTEM_ACTOR,
+                email=email,
+                name=name,
+                role=chosen,
+                password=password,
+                organisation_code=codes[0],
+                pct_code=codes[1],
+                sha_code=codes[2],
+            )
+    except FormInvalid as exc:
+        raise UserError("; ".join(exc.errors.values())) from None
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"created {created.role.value} account {created.email} (id {created.id})"
+    )
+
+
 DEMO_USERS: tuple[tuple[str, str, str, dict[str, str]], ...] = (
     ("admin@demo.carepilot.test", "Asha Patel", "admin", {}),
     (

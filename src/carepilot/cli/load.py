@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import typer
@@ -11,6 +12,7 @@ from rich.table import Table as RichTable
 from carepilot.config import load_settings
 from carepilot.errors import ConfigError
 from carepilot.ingest import DEFAULT_MAX_ERRORS, LoadMode, load_extract
+from carepilot.ingest.fhir import ConvertResult, convert_fhir, holds_fhir
 from carepilot.store import database_info
 
 console = Console()
@@ -24,7 +26,8 @@ def _db_path(db: Path | None) -> Path:
 def load(
     directory: Path = typer.Argument(
         ...,
-        help="Folder of <table>.csv / <table>.parquet files (ehrQL core names accepted).",
+        help="Folder of <table>.csv / <table>.parquet files (ehrQL core names "
+        "accepted), or of FHIR R4 .ndjson/.json files (converted first).",
     ),
     db: Path | None = typer.Option(
         None,
@@ -51,7 +54,21 @@ def load(
         raise ConfigError("choose one of --replace and --append, not both.")
     mode = LoadMode.REPLACE if replace else LoadMode.APPEND if append else LoadMode.NEW
     path = _db_path(db)
-    result = load_extract(directory, path, mode, max_errors=max_errors)
+    if holds_fhir(directory):
+        with tempfile.TemporaryDirectory(prefix="carepilot-fhir-") as scratch:
+            converted = convert_fhir(
+                directory, Path(scratch) / "extract", max_errors=max_errors
+            )
+            _report_conversion(converted)
+            result = load_extract(
+                converted.extract_dir,
+                path,
+                mode,
+                max_errors=max_errors,
+                origin=directory,
+            )
+    else:
+        result = load_extract(directory, path, mode, max_errors=max_errors)
     for warning in result.warnings:
         err_console.print(
             f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True
@@ -67,6 +84,39 @@ def load(
     console.print(
         f"{result.total_rows:,} rows from {len(result.files)} files in "
         f"{result.seconds:.1f} s (load {result.load_id})."
+    )
+
+
+def _report_conversion(converted: ConvertResult) -> None:
+    for warning in converted.warnings:
+        err_console.print(
+            f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True
+        )
+    read = ", ".join(f"{n:,} {k}" for k, n in sorted(converted.resources.items()))
+    wrote = ", ".join(f"{n:,} {k}" for k, n in sorted(converted.rows.items()))
+    console.print(f"FHIR: read {read}; converted to {wrote}.")
+
+
+def convert(
+    source: Path = typer.Argument(
+        ..., help="Folder of FHIR R4 .ndjson (bulk data) / .json Bundle files."
+    ),
+    out: Path = typer.Option(
+        ..., "--out", help="New folder for the data-model extract (CSV files)."
+    ),
+    max_errors: int = typer.Option(
+        DEFAULT_MAX_ERRORS, "--max-errors", min=1, help="How many problems to list."
+    ),
+) -> None:
+    """Convert FHIR resources to a data-model extract you can inspect and load.
+
+    `carepilot load` converts FHIR folders itself; use this to see the CSVs first.
+    """
+    converted = convert_fhir(source, out, max_errors=max_errors)
+    _report_conversion(converted)
+    console.print(
+        f"Wrote {out} (patient id crosswalk in {out / 'crosswalk'}); load it with "
+        f"`carepilot load {out}`."
     )
 
 
@@ -126,3 +176,9 @@ def register(app: typer.Typer) -> None:
     """Add `load` and `info` to the root command."""
     app.command("load")(load)
     app.command("info")(info)
+    fhir_app = typer.Typer(
+        help="HL7 FHIR R4: convert bulk-data exports to the data model.",
+        no_args_is_help=True,
+    )
+    fhir_app.command("convert")(convert)
+    app.add_typer(fhir_app, name="fhir")

@@ -30,6 +30,13 @@ from carepilot.engine.aggregate import (
 )
 from carepilot.engine.areas import roll_up
 from carepilot.engine.breakdowns import BREAKDOWNS, derive_breakdowns
+from carepilot.engine.providers import (
+    ProviderIndex,
+    attributed_patient_level,
+    attributing_event,
+    attribution,
+    provider_areas,
+)
 from carepilot.engine.statistics import (
     add_comparison,
     add_statistics,
@@ -120,6 +127,7 @@ class Engine:
         *,
         cache_grid: bool = True,
         breakdowns: tuple[str, ...] = BREAKDOWNS,
+        providers: bool = True,
     ) -> None:
         if not periods:
             raise UserError("no periods to report on; check --from and --to")
@@ -136,6 +144,8 @@ class Engine:
         self._cache_grid = cache_grid
         self._grid: ir.Table | None = None
         self._orgs: Organisations | None = None
+        self.providers = providers and "providers" in tables
+        self._provider_index: ProviderIndex | None = None
 
     @property
     def grid(self) -> ir.Table:
@@ -152,6 +162,42 @@ class Engine:
         if self._orgs is None:
             self._orgs = Organisations.read(self.tables)
         return self._orgs
+
+    @property
+    def provider_index(self) -> ProviderIndex:
+        if self._provider_index is None:
+            self._provider_index = ProviderIndex.from_frame(
+                self.tables["providers"].to_pandas()
+            )
+        return self._provider_index
+
+    def provider_aggregate(
+        self, definition: IndicatorDefinition
+    ) -> pd.DataFrame | None:
+        """The database pass for provider rows (see `engine.providers`), or None.
+
+        None when provider rows are off, there are no providers, or the
+        indicator's population has no event on a provider table.
+        """
+        agg = attributing_event(definition)
+        if agg is None or not self.providers or len(self.provider_index.codes) == 0:
+            return None
+        start = time.perf_counter()
+        compiled = compile_indicator(
+            definition, self.tables, self.periods, grid=self.grid
+        )
+        attributed = attribution(
+            agg, definition, self.tables, self.periods, self.provider_index
+        )
+        standardised = definition.value_type in (ValueType.DSR, ValueType.ISR)
+        raw = aggregate(
+            attributed_patient_level(compiled.patient_level, attributed),
+            by_age_band=standardised,
+        )
+        self.timings.database[definition.id] = (
+            self.timings.database.get(definition.id, 0.0) + time.perf_counter() - start
+        )
+        return raw
 
     def patient_level(self, definition: IndicatorDefinition) -> ir.Table:
         """The compiled patient-level expression (for tests and `explain`)."""
@@ -173,6 +219,7 @@ class Engine:
     def results(self, definition: IndicatorDefinition) -> pd.DataFrame:
         """Unsuppressed results (row-level-access view) for one indicator."""
         raw = self.aggregate(definition)
+        provider_raw = self.provider_aggregate(definition)
         start = time.perf_counter()
         standardised = definition.value_type in (ValueType.DSR, ValueType.ISR)
         keys = ["period_id", "practice_pseudo_id", *(["sband"] if standardised else [])]
@@ -198,6 +245,13 @@ class Engine:
             orgs.pilot_members,
             self.periods,
         )
+        if provider_raw is not None and not provider_raw.empty:
+            provider_raw["value"] = provider_raw["value"].astype(str)
+            by_provider = derive_breakdowns(provider_raw, keys, measures, breakdowns)
+            rolled = pd.concat(
+                [rolled, provider_areas(by_provider, self.provider_index)],
+                ignore_index=True,
+            )
         with_stats = add_statistics(rolled, definition)
         with_cmp = add_comparison(with_stats, definition)
         out = self._format(with_cmp, definition)
@@ -241,7 +295,7 @@ class Engine:
         order = {
             a: i
             for i, a in enumerate(
-                ("national", "commissioner", "pcn", "practice", "pilot")
+                ("national", "commissioner", "pcn", "practice", "pilot", "provider")
             )
         }
         border = {b: i for i, b in enumerate(BREAKDOWNS)}

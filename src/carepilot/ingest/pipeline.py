@@ -105,6 +105,7 @@ def load_extract(
     *,
     max_errors: int = DEFAULT_MAX_ERRORS,
     today: dt.date | None = None,
+    origin: Path | str | None = None,
 ) -> LoadResult:
     """Validate every file of `source_dir` and load them all, or nothing.
 
@@ -114,6 +115,9 @@ def load_extract(
         mode: `new` (refuse if the database holds data), `replace` or `append`.
         max_errors: how many example problems the error message lists.
         today: the load date for "not in the future" checks (default: today).
+        origin: what the load history records as the source (default:
+            `source_dir`); a FHIR export converted to a scratch extract records
+            the export's folder.
 
     Returns:
         What was loaded, with warnings (unknown files, ignored columns, defaults).
@@ -155,7 +159,8 @@ def load_extract(
             if log:
                 raise log.error(str(source_dir), warnings)
             seconds = time.perf_counter() - started
-            load_id = _record_load(conn, source_dir, mode, loads, seconds)
+            recorded = Path(origin) if origin is not None else source_dir
+            load_id = _record_load(conn, recorded, mode, loads, seconds)
             conn.execute("CHECKPOINT")
         finally:
             conn.close()

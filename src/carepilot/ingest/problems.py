@@ -39,6 +39,7 @@ class ProblemKind(StrEnum):
     DUPLICATE_KEY = "duplicate primary key"
     REFERENCE = "reference to an unknown row"
     ROW_LOGIC = "dates in the wrong order"
+    FHIR = "invalid FHIR resource"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +50,8 @@ class Problem:
         kind: the kind of problem.
         file: file name as the user supplied it.
         row: 1-based data row as seen in the file (CSV: the line number, header
-            is line 1; Parquet: the row number, first row is 1), or None for a
+            is line 1; Parquet: the row number, first row is 1; FHIR NDJSON: the
+            line; FHIR Bundle: the entry number), or None for a
             problem with the whole file.
         column: column name, or None.
         value: the offending value as text, or None.
@@ -67,7 +69,7 @@ class Problem:
         """Render as one line: `file line 7, column `sex`: 'M' - expected ...`."""
         where = self.file
         if self.row is not None:
-            where += f" {'line' if self.file.endswith('.csv') else 'row'} {self.row}"
+            where += f" {_row_unit(self.file)} {self.row}"
         if self.column is not None:
             where += f", column `{self.column}`"
         shown = ""
@@ -138,6 +140,15 @@ class ProblemLog:
             lines += [f"  {w}" for w in warnings]
         lines.append("Fix the files and run the load again.")
         return InputDataError("\n".join(lines))
+
+
+def _row_unit(file: str) -> str:
+    """CSV and NDJSON rows are lines; Bundle rows are entries; Parquet rows are rows."""
+    if file.endswith((".csv", ".ndjson")):
+        return "line"
+    if file.endswith(".json"):
+        return "entry"
+    return "row"
 
 
 def _sort_key(problem: Problem) -> tuple[str, int, str]:

@@ -230,6 +230,13 @@ class MilestoneInput(_Input):
     status: MilestoneStatus = MilestoneStatus.PLANNED
 
 
+class MilestoneUpdateInput(_Input):
+    """A milestone's progress: new status and, when it slips, a new due date."""
+
+    status: MilestoneStatus
+    due: date
+
+
 def _message(err: Any) -> tuple[str, str]:
     loc = [str(p) for p in err.get("loc", ()) if not str(p).isdigit()]
     field = loc[0] if loc else "form"

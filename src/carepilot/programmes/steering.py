@@ -17,6 +17,7 @@ from carepilot.programmes.baselines import BaselineProvider, TrajectoryPoint
 from carepilot.programmes.inputs import (
     LearningInput,
     MilestoneInput,
+    MilestoneUpdateInput,
     RiskInput,
     RiskStatusInput,
 )
@@ -208,6 +209,34 @@ def add_milestone(
         "milestone",
         row.id,
         after=data.model_dump(mode="json") | {"bid_id": bid_id},
+    )
+    session.commit()
+    return v.MilestoneView(row.id, row.title, row.due, row.status)
+
+
+def update_milestone(
+    session: Session,
+    actor: Actor,
+    bid_id: int,
+    milestone_id: int,
+    data: MilestoneUpdateInput,
+) -> v.MilestoneView:
+    """Record a milestone's progress (status, re-planned due date); audited."""
+    _pilot(session, actor, bid_id)
+    row = session.get(MilestoneRow, milestone_id)
+    if row is None or row.bid_id != bid_id:
+        raise NotFound(f"milestone {milestone_id} is not in pilot {bid_id}")
+    before = {"status": row.status, "due": row.due}
+    row.status = data.status.value
+    row.due = data.due.isoformat()
+    audit.record(
+        session,
+        actor,
+        "pilot.milestone.update",
+        "milestone",
+        row.id,
+        before=before,
+        after={"status": row.status, "due": row.due},
     )
     session.commit()
     return v.MilestoneView(row.id, row.title, row.due, row.status)

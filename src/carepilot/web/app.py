@@ -166,6 +166,7 @@ def create_app(
         publication,
         quality_accounts,
         steering,
+        users,
     )
 
     app = FastAPI(
@@ -197,6 +198,7 @@ def create_app(
         publication,
         quality_accounts,
         opendata_api,
+        users,
         api,
     ):
         # Added flat (not include_router) so `app.routes` lists every route for the

@@ -414,5 +414,9 @@ def milestone_fields(form: FormData | None = None) -> list[FieldSpec]:
     ]
 
 
+def milestone_update_fields(form: FormData | None = None) -> list[FieldSpec]:
+    return [f for f in milestone_fields(form) if f.name != "milestone_title"]
+
+
 def form_dict(form: FormData, names: Sequence[str]) -> dict[str, Any]:
     return {n: form.get(n, "") for n in names}

@@ -23,6 +23,7 @@ EXPECTED: dict[str, str] = {
     "synth": NO_AGGREGATES,  # synthetic people only
     "load": INTERNAL,  # row counts of the extract the user just loaded
     "info": INTERNAL,  # row counts of the user's own database
+    "fhir convert": INTERNAL,  # row-level extract for the data controller's own load
     "indicators check": NO_AGGREGATES,
     "indicators list": NO_AGGREGATES,
     "indicators explain": NO_AGGREGATES,
@@ -51,6 +52,7 @@ EXPECTED: dict[str, str] = {
     "db downgrade": NO_AGGREGATES,
     "db verify-audit": NO_AGGREGATES,
     "db seed-demo": NO_AGGREGATES,
+    "db create-user": NO_AGGREGATES,
 }
 
 

@@ -12,20 +12,23 @@ from carepilot.programmes import steering
 from carepilot.programmes.inputs import (
     LearningInput,
     MilestoneInput,
+    MilestoneUpdateInput,
     RiskInput,
     RiskStatusInput,
     parse,
 )
-from carepilot.programmes.model import FormInvalid
+from carepilot.programmes.model import FormInvalid, MilestoneStatus
 from carepilot.web.deps import BaselinesDep, PilotManager, SessionDep, SteeringOrAdmin
 from carepilot.web.forms import (
     FieldSpec,
     learning_fields,
     milestone_fields,
+    milestone_update_fields,
     risk_fields,
     risk_status_fields,
 )
 from carepilot.web.rendering import render
+from carepilot.web.trajectory_chart import trajectory_svg
 
 router = APIRouter(tags=["pages: steering group"])
 
@@ -60,6 +63,13 @@ async def pilot_detail(
             "risk_status_fields": risk_status_fields(),
             "learning_fields": learning_fields(),
             "milestone_fields": milestone_fields(),
+            "milestone_statuses": [
+                (s.value, s.value.replace("_", " ").capitalize())
+                for s in MilestoneStatus
+            ],
+            "charts": {
+                t.indicator_id: trajectory_svg(t) for t in view.trajectories if t.points
+            },
         },
     )
 
@@ -190,6 +200,35 @@ async def pilot_milestone_add(
                     "due": f.get("due") or None,
                     "status": f.get("milestone_status") or "planned",
                 },
+            ),
+        ),
+    )
+
+
+@router.post(
+    "/pilots/{bid_id}/milestones/{milestone_id}", name="pilot_milestone_update"
+)
+async def pilot_milestone_update(
+    request: Request,
+    bid_id: int,
+    milestone_id: int,
+    actor: PilotManager,
+    db: SessionDep,
+) -> Response:
+    return await _post(
+        request,
+        bid_id,
+        "Update a milestone",
+        f"/pilots/{bid_id}/milestones/{milestone_id}",
+        milestone_update_fields,
+        lambda f: steering.update_milestone(
+            db,
+            actor,
+            bid_id,
+            milestone_id,
+            parse(
+                MilestoneUpdateInput,
+                {"status": f.get("milestone_status", ""), "due": f.get("due") or None},
             ),
         ),
     )
