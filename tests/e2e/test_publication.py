@@ -20,7 +20,7 @@ from carepilot.web import create_app
 from carepilot.web.routers.publication import load_publication
 from tests.e2e.conftest import REPO, _free_port
 from tests.e2e.pages import Session
-from tests.unit.publication.builders import META, released_results
+from tests.unit.publication.builders import META, released_with_trusts, trust_table
 
 PAGES = [
     ("01-indicators", "/indicators", "Hypertension: BP 140/90 or less"),
@@ -35,6 +35,11 @@ PAGES = [
     ),
     ("07-choose-a-practice", "/choose-a-practice?q=pcn", "Riverside Surgery"),
     ("08-open-data", "/open-data", "SHA256SUMS"),
+    (
+        "09-choose-a-service",
+        "/choose-a-service?lat=54.52&lon=-1.55&radius=30",
+        "Riverside Hospitals NHS Trust",
+    ),
 ]
 
 
@@ -45,7 +50,7 @@ def pub_server(sqlite_workflow_db: str, tmp_path: Path) -> Iterator[str]:
     if not (REPO / "src/carepilot/web/static/nhsuk/nhsuk-frontend.min.css").exists():
         pytest.fail("NHS.UK frontend assets are not built: run scripts/build-assets.sh")
     results = tmp_path / "results.parquet"
-    released_results().to_parquet(results)
+    released_with_trusts().to_parquet(results)
     app = create_app(
         Settings(
             environment="test",
@@ -58,6 +63,7 @@ def pub_server(sqlite_workflow_db: str, tmp_path: Path) -> Iterator[str]:
     app.state.publication = load_publication(
         results, None, tmp_path / "pub" / "open-data", meta=META
     )
+    app.state.publication.providers = trust_table()
     port = _free_port()
     srv = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")

@@ -20,7 +20,13 @@ from fastapi.testclient import TestClient
 from carepilot.config import Settings
 from carepilot.web import create_app
 from carepilot.web.routers.publication import load_publication
-from tests.unit.publication.builders import META, raw_results, released_results
+from tests.unit.publication.builders import (
+    META,
+    raw_results,
+    released_results,
+    released_with_trusts,
+    trust_table,
+)
 from tests.web.helpers import Users
 
 
@@ -320,3 +326,58 @@ def test_a_view_without_enough_data_becomes_a_note_not_an_error(monkeypatch):
     monkeypatch.setattr(routes, "build_view", fake)
     blocks, notes = routes._safe_views([("gap", {})], object())  # type: ignore[arg-type]
     assert blocks == [] and notes == ["no period has two published groups"]
+
+
+@pytest.fixture
+def trust_app(sqlite_workflow_db: str, tmp_path: Path) -> Iterator[FastAPI]:
+    """Released results with provider rows (practice rows relabelled as trusts:
+    the figures stay disclosure controlled) and a providers table with locations."""
+    path = tmp_path / "trusts.parquet"
+    released_with_trusts().to_parquet(path)
+    app = _make(sqlite_workflow_db, tmp_path, path)
+    app.state.publication.providers = trust_table()
+    yield app
+    app.state.engine.dispose()
+
+
+def test_choose_a_service_near_a_place_by_type(trust_app: FastAPI) -> None:
+    client = TestClient(trust_app)
+    page = client.get("/choose-a-service")
+    assert page.status_code == 200 and "Search near a place" in page.text
+    near = client.get("/choose-a-service?lat=54.52&lon=-1.55&radius=30").text
+    assert "Riverside Hospitals NHS Trust" in near
+    assert "Hill Community Health Services" in near
+    assert "Harbour Hospitals" not in near  # about 42 km away
+    assert near.index("Riverside Hospitals") < near.index("Hill Community")
+    assert "England average" in near and "Hospitals, 1.3 km away" in near
+    acute = client.get("/choose-a-service?lat=54.52&lon=-1.55&radius=60&kind=acute")
+    assert "Hill Community" not in acute.text and "Harbour Hospitals" in acute.text
+    by_name = client.get("/choose-a-service?q=community").text
+    assert "Hill Community Health Services" in by_name
+    assert "Riverside Hospitals" not in by_name
+    assert "No services matched" in client.get("/choose-a-service?q=zzzz").text
+    bad = client.get("/choose-a-service?lat=54.5&lon=-1.5&kind=dentist")
+    assert bad.status_code == 400 and "dentist" in bad.text
+
+
+def test_quality_account_of_an_acute_trust(trust_app: FastAPI) -> None:
+    users = Users(trust_app)
+    admin = users["admin"]
+    url = "/quality-accounts/RA001/2022"
+    priorities = "\n".join(
+        f"- title: Priority {i}\n  domain: patient safety\n"
+        f"  indicators: [bp-control]\n  aim: Improve {i}"
+        for i in range(3)
+    )
+    assert admin.get(f"{url}/edit").status_code == 200
+    ok = admin.post(
+        f"{url}/edit", {"ceo_statement": "Our wards.", "priorities": priorities}
+    )
+    assert ok.status_code == 303
+    page = admin.get(url).text
+    assert "Riverside Hospitals NHS Trust" in page
+    assert "Core indicators (acute providers)" in page
+    assert "emergency-readmissions-30-days" in page  # listed as not in the results
+    # the test commissioner (5QJ) is not the trust's host commissioner (5J9)
+    assert users["commissioner"].get(f"{url}/edit").status_code == 403
+    assert users["steering"].get(f"{url}/edit").status_code == 403

@@ -40,6 +40,7 @@ def synth(
     pilot_practices: int | None = typer.Option(None, "--pilot-practices", help="Practices in the pilot (default ~20 %)."),
     pilot_start_month: int | None = typer.Option(None, "--pilot-start-month", help="0-based month the pilot starts (default months // 3)."),
     staggered: bool = typer.Option(False, "--staggered", help="Stagger PCN start dates by 0/3/6/9 months."),
+    pilots: int | None = typer.Option(None, "--pilots", help="Most pilot sites to open (default one per commissioner with pilot practices; 1 = every pilot practice in ICP01)."),
     workers: int = typer.Option(1, "--workers", help="Processes generating patient chunks in parallel (same output; ~2 GB RAM each at the default chunk size)."),
     chunk_size: int = typer.Option(250_000, "--chunk-size", help="Patients per chunk (bounds memory; part of the random stream layout, so it changes the data)."),
     null_effects: bool = typer.Option(False, "--null-effects", help="Plant no effect at all (null scenario)."),
@@ -76,6 +77,7 @@ def synth(
         pilot_practices=pilot_practices,
         pilot_start_month=pilot_start_month,
         staggered=staggered,
+        pilots=pilots,
         effects=PilotEffects(values),
         chunk_size=chunk_size,
     )

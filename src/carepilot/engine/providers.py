@@ -16,8 +16,9 @@ Rule (documented in docs/indicators.md terms):
   population of a practice is not a provider's activity.
 * A patient is attributed, per period, to the provider of their LATEST such event
   in the window (ties on the same day: the highest provider code, so the choice is
-  deterministic). Codes that are not in the `providers` table (e.g. a practice code
-  in a GP survey) attribute nobody.
+  deterministic). Codes that are not in the `providers` table, and GP practices
+  (``provider_type = "gp"``: they already have practice rows, by registration),
+  attribute nobody.
 * Rows get ``area_type = "provider"``, the provider's code and name and parent
   ``national``. Providers do not partition the country, so - like pilots - they are
   not in the disclosure hierarchy; disclosure control applies to them exactly as to
@@ -73,6 +74,9 @@ class ProviderIndex:
 
     @staticmethod
     def from_frame(providers: pd.DataFrame) -> ProviderIndex:
+        """Non-GP providers of the `providers` table, ordered by code."""
+        if "provider_type" in providers.columns:
+            providers = providers[providers["provider_type"] != "gp"]
         frame = (
             providers[["provider_code", "provider_name"]]
             .dropna(subset=["provider_code"])

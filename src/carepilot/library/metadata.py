@@ -130,6 +130,10 @@ CAVEATS: dict[str, tuple[str, ...]] = {
         "end: readmissions of discharges late in the window fall in the next "
         "window and are missed (under-estimate).",
     ),
+    "community-contacts-dna": (
+        "Patient-level: the published rate is missed contacts / all contacts, "
+        "which needs an event-level denominator.",
+    ),
     "outpatient-dna": (
         "Patient-level: the published DNA rate is missed appointments / all "
         "appointments, which needs an event-level denominator.",

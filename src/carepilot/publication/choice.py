@@ -1,11 +1,14 @@
-"""Choose a practice or service: nearby practices compared on what patients ask.
+"""Choose a practice or service: nearby places compared on what patients ask.
 
 `nearby_practices` finds practices within a distance of a point (great-circle
 distance from the practices' latitude/longitude in the data model) and compares
 them on the indicators patients care about, grouped into four topics: getting an
 appointment (access), experience of care, outcomes, and waiting times. Each
-figure comes with a plain-English sentence. Public page: the results table must
-be disclosure controlled, and suppressed figures are explained, not shown.
+figure comes with a plain-English sentence. `nearby_services` does the same for
+providers (acute, community, mental health trusts; `providers` table location)
+on their provider rows - figures about the provider's own activity
+(`carepilot.engine.providers`). Public page: the results table must be disclosure
+controlled, and suppressed figures are explained, not shown.
 """
 
 from __future__ import annotations
@@ -51,6 +54,38 @@ TOPICS: dict[str, tuple[str, ...]] = {
     "waiting": ("rtt-incomplete-18-weeks",),
 }
 """Topic → indicator ids (those present in the results are used)."""
+
+SERVICE_TOPICS: dict[str, tuple[str, ...]] = {
+    "access": ("outpatient-dna", "community-contacts-dna"),
+    "experience": (
+        "experience-overall-experience",
+        "experience-confidence-and-trust",
+        "experience-involved-in-decisions",
+    ),
+    "outcomes": (
+        "emergency-readmissions-30-days",
+        "proms-hip-eq5d-improved",
+        "proms-knee-eq5d-improved",
+        "proms-ltc-eq5d-improved",
+        "social-care-after-discharge",
+    ),
+    "waiting": ("rtt-incomplete-18-weeks",),
+}
+"""Topic → indicator ids with provider rows (those present are used)."""
+
+SERVICE_TOPIC_TITLES: dict[str, str] = {
+    "access": "Turning up: missed appointments",
+    "experience": "What patients say",
+    "outcomes": "Results of care",
+    "waiting": "Waiting times",
+}
+
+SERVICE_TYPES: dict[str, str] = {
+    "acute": "Hospitals",
+    "community": "Community health services",
+    "mental_health": "Mental health services",
+}
+"""Provider types offered on the choose-a-service page (their provider rows)."""
 
 TOPIC_TITLES: dict[str, str] = {
     "access": "Getting an appointment and your record",
@@ -105,6 +140,8 @@ class PracticeChoice:
     figures: dict[str, list[dict[str, object]]] = field(
         default_factory=dict[str, list[dict[str, object]]]
     )
+    kind: str = ""
+    """Provider type for services (``acute``, ...); empty for practices."""
 
 
 def nearby_practices(
@@ -142,11 +179,101 @@ def nearby_practices(
             f"practices table lacks {', '.join(sorted(missing))}; load the "
             "`practices` table of the data model"
         )
+    sites = pd.DataFrame(
+        {
+            "code": practices["practice_code"],
+            "name": practices["practice_name"],
+            "latitude": practices["latitude"],
+            "longitude": practices["longitude"],
+            "postcode": practices["postcode"] if "postcode" in practices else None,
+            "kind": "",
+        }
+    )
+    return _nearby(
+        results, sites, "practice", latitude, longitude, radius_km, limit, meta, topics
+    )
+
+
+def nearby_services(
+    results: pd.DataFrame,
+    providers: pd.DataFrame,
+    latitude: float,
+    longitude: float,
+    radius_km: float = 25.0,
+    limit: int = 10,
+    meta: Mapping[str, IndicatorMeta] | None = None,
+    topics: Mapping[str, Sequence[str]] = SERVICE_TOPICS,
+    kinds: Sequence[str] = tuple(SERVICE_TYPES),
+) -> list[PracticeChoice]:
+    """Providers of `kinds` within `radius_km`, nearest first, with figures by topic.
+
+    Figures are the provider rows of the results (patients attributed to the
+    provider of their denominator event), so a trust is compared on its own
+    activity, not on its local population.
+
+    Args:
+        results: Released results table (checked).
+        providers: The ``providers`` table (``provider_code``,
+            ``provider_name``, ``provider_type``, ``latitude``, ``longitude``,
+            optional ``postcode``).
+        latitude, longitude: The patient's location (WGS84).
+        radius_km: Search radius.
+        limit: Most providers returned.
+        meta: Indicator metadata.
+        topics: Topic → indicator ids.
+        kinds: Provider types to include.
+
+    Raises:
+        InputDataError: providers lack the location or type columns.
+        PermissionDenied: the results table is not disclosure controlled.
+    """
+    needed = {
+        "provider_code",
+        "provider_name",
+        "provider_type",
+        "latitude",
+        "longitude",
+    }
+    missing = needed - set(providers.columns)
+    if missing:
+        raise InputDataError(
+            f"providers table lacks {', '.join(sorted(missing))}; load the "
+            "`providers` table of the data model with its optional location columns"
+        )
+    chosen = providers[providers["provider_type"].isin(list(kinds))]
+    sites = pd.DataFrame(
+        {
+            "code": chosen["provider_code"],
+            "name": chosen["provider_name"],
+            "latitude": chosen["latitude"],
+            "longitude": chosen["longitude"],
+            "postcode": chosen["postcode"] if "postcode" in chosen else None,
+            "kind": chosen["provider_type"],
+        }
+    )
+    return _nearby(
+        results, sites, "provider", latitude, longitude, radius_km, limit, meta, topics
+    )
+
+
+def _nearby(
+    results: pd.DataFrame,
+    sites: pd.DataFrame,
+    area_type: str,
+    latitude: float,
+    longitude: float,
+    radius_km: float,
+    limit: int,
+    meta: Mapping[str, IndicatorMeta] | None,
+    topics: Mapping[str, Sequence[str]],
+) -> list[PracticeChoice]:
+    """Sites (`code`, `name`, `latitude`, `longitude`, `postcode`, `kind`) near a
+    point, with the latest total figures of their `area_type` rows by topic."""
     verify_released(results)
     frame = public_rows(results)
-    frame = frame[(frame["area_type"] == "practice") & (frame["breakdown"] == "total")]
+    frame = frame[(frame["area_type"] == area_type) & (frame["breakdown"] == "total")]
     info = meta_for(frame, meta)
-    located = practices.dropna(subset=["latitude", "longitude"]).copy()
+    located = sites.dropna(subset=["latitude", "longitude"]).copy()
     located["distance_km"] = haversine_km(
         latitude,
         longitude,
@@ -158,7 +285,7 @@ def nearby_practices(
     frame = frame[frame["period_start"] == latest]
     out: list[PracticeChoice] = []
     for _, p in near.iterrows():
-        own = frame[frame["area_code"] == p["practice_code"]].set_index("indicator_id")
+        own = frame[frame["area_code"] == p["code"]].set_index("indicator_id")
         figures: dict[str, list[dict[str, object]]] = {}
         for topic, ids in topics.items():
             items = []
@@ -184,13 +311,14 @@ def nearby_practices(
         postcode = p.get("postcode")
         out.append(
             PracticeChoice(
-                code=str(p["practice_code"]),
-                name=str(p["practice_name"]),
+                code=str(p["code"]),
+                name=str(p["name"]),
                 distance_km=round(float(p["distance_km"]), 2),
                 postcode=None
                 if postcode is None or pd.isna(postcode)
                 else str(postcode),
                 figures=figures,
+                kind=str(p["kind"]),
             )
         )
     return out

@@ -44,7 +44,12 @@ def mixed_data(synth_data: dict[str, pa.Table]) -> dict[str, pa.Table]:
     latest-event rule and the tie and unknown-code handling are all exercised.
     """
     rng = np.random.default_rng(3)
-    codes = [*synth_data["providers"]["provider_code"].to_pylist()[:3], "XUNKNOWN"]
+    providers = synth_data["providers"].to_pylist()
+    hospitals = [p["provider_code"] for p in providers if p["provider_type"] != "gp"]
+    a_practice = next(
+        p["provider_code"] for p in providers if p["provider_type"] == "gp"
+    )
+    codes = [*hospitals[:3], a_practice, "XUNKNOWN"]
     out = dict(synth_data)
     for name in ("opa", "apcs"):
         table = synth_data[name]
@@ -70,7 +75,9 @@ def _expected(
     agg = attributing_event(d)
     assert agg is not None
     rows = {name: t.to_pylist() for name, t in data.items()}
-    known = {r["provider_code"] for r in rows["providers"]}
+    known = {
+        r["provider_code"] for r in rows["providers"] if r["provider_type"] != "gp"
+    }
     source = agg.source
     events: dict[int, list[tuple[dt.date, str]]] = defaultdict(list)
     for e in rows[source.table]:
@@ -120,7 +127,10 @@ def test_provider_rows_match_plain_python_attribution(
     got = Engine(mixed_tables, periods).results(d)
     got = got[(got["area_type"] == PROVIDER_AREA_TYPE) & (got["breakdown"] == "total")]
     want = _expected(d, mixed_data, periods)
-    assert "XUNKNOWN" not in set(got["area_code"])
+    assert not {
+        "XUNKNOWN",
+        *mixed_data["practices"]["practice_code"].to_pylist(),
+    } & set(got["area_code"])
     assert len(want) > 0
     key = ["period_start", "area_code"]
     merged = want.merge(
@@ -175,6 +185,17 @@ def test_registration_based_indicators_have_no_provider_rows(
     flu = next(d for d in examples if d.id == "flu-vaccination-65")
     assert attributing_event(flu) is None
     got = Engine(duck_tables, periods).results(flu)
+    assert not (got["area_type"] == PROVIDER_AREA_TYPE).any()
+
+
+def test_gp_survey_answers_do_not_make_practices_providers(
+    duck_tables: dict[str, Any], periods: list[Period]
+) -> None:
+    outcomes = load_definitions([SHIPPED_LIBRARY / "outcomes"])
+    survey = next(d for d in outcomes if d.id == "experience-overall-experience")
+    assert attributing_event(survey) is not None  # patient_experience has a provider
+    got = Engine(duck_tables, periods).results(survey)
+    assert got.loc[got["area_type"] == "practice", "denominator"].sum() > 0
     assert not (got["area_type"] == PROVIDER_AREA_TYPE).any()
 
 

@@ -29,6 +29,9 @@ INDICATORS = (
     "diabetes-hba1c-58",
     "hypertension-bp-140-90-under-80",
     "flu-vaccination-65-plus",
+    "outpatient-dna",
+    "emergency-readmissions-30-days",
+    "proms-hip-eq5d-improved",
 )
 runner = CliRunner()
 
@@ -168,3 +171,57 @@ def test_quality_account_for_a_practice(
     ].iloc[0]
     if not row["suppressed"]:
         assert f"{row['value']:.1f}" in flat
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils")
+def test_quality_account_for_an_acute_trust(
+    demo: tuple[Path, Path, str], tmp_path: Path
+) -> None:
+    db, results, _ = demo
+    raw = duckdb.connect(str(db), read_only=True)
+    trust = raw.execute(
+        "SELECT provider_code, provider_name FROM providers "
+        "WHERE provider_type = 'acute' ORDER BY provider_code LIMIT 1"
+    ).fetchone()
+    raw.close()
+    assert trust is not None
+    out = runner.invoke(
+        app,
+        [
+            "quality-account",
+            "--provider",
+            str(trust[0]),
+            "--year",
+            "2023",
+            "--db",
+            str(db),
+            "--results",
+            str(results),
+            "--inputs",
+            str(ROOT / "examples" / "quality_accounts_acute"),
+            "--out",
+            str(tmp_path),
+        ],
+    )
+    assert out.exit_code == 0, out.output
+    pdf = next(tmp_path.glob("*.pdf"))
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    flat = " ".join(text.split())
+    assert str(trust[1]) in flat
+    assert "Core indicators (acute providers)" in flat
+    assert "Outpatient did-not-attend" in flat
+    frame = pd.read_parquet(results)
+    row = frame[
+        (frame["area_type"] == "provider")
+        & (frame["area_code"] == trust[0])
+        & (frame["indicator_id"] == "outpatient-dna")
+        & (frame["breakdown"] == "total")
+        & (frame["period_start"] == dt.date(2024, 1, 1))
+    ].iloc[0]
+    assert not row["suppressed"]
+    assert f"{row['value']:.1f}" in flat

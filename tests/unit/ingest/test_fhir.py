@@ -245,3 +245,15 @@ def test_no_fhir_files_and_non_empty_destination(tmp_path: Path) -> None:
     with pytest.raises(InputDataError, match="not empty"):
         convert_fhir(src, tmp_path / "full")
     assert (tmp_path / "full" / "x.txt").read_text() == "keep me"
+
+
+def test_files_that_are_not_utf8_are_named(tmp_path: Path) -> None:
+    src = tmp_path / "export"
+    src.mkdir()
+    (src / "Patient.ndjson").write_bytes(b'{"resourceType": "Patient", "id": "\xff"}\n')
+    (src / "bundle.json").write_bytes(b'{"resourceType": "Bundle", "x": "\xfe"}')
+    with pytest.raises(InputDataError) as info:
+        convert_fhir(src, tmp_path / "out")
+    message = str(info.value)
+    assert "Patient.ndjson:" in message and "bundle.json:" in message
+    assert message.count("re-export the file as UTF-8") == 2

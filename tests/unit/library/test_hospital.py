@@ -183,6 +183,33 @@ def test_outpatient_dna_patients() -> None:
     }
 
 
+def test_community_contacts_dna_patients() -> None:
+    def contact(pid: int, day: str, status: str):
+        return row(
+            "community_contacts",
+            pid,
+            contact_date=day,
+            service="district_nursing",
+            attendance_status=status,
+        )
+
+    tables = merge(
+        person(1),  # attended then missed -> (1, 1, 0)
+        contact(1, "2023-05-01", "attended"),
+        contact(1, "2023-06-01", "dna"),
+        person(2),  # attended only -> (0, 1, 0)
+        contact(2, "2023-09-01", "attended"),
+        person(3),  # cancelled only -> not in the population
+        contact(3, "2023-09-01", "cancelled"),
+        person(4),  # missed before the 12-month window -> not in the population
+        contact(4, "2022-01-10", "dna"),
+    )
+    assert RUN.rows("community-contacts-dna", tables) == {
+        1: (1.0, 1.0, 0.0),
+        2: (0.0, 1.0, 0.0),
+    }
+
+
 def test_delayed_discharge_days_mean() -> None:
     tables = merge(
         # 1 two discharges in the window with 3 and 0 delayed days -> 3

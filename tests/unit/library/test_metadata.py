@@ -67,6 +67,7 @@ def test_library_covers_the_issue() -> None:
         "outpatient-first-rate",
         "outpatient-follow-up-rate",
         "outpatient-dna",
+        "community-contacts-dna",
         "delayed-discharge-days",
         "social-care-after-discharge",
         "deaths-usual-residence",

@@ -221,3 +221,42 @@ def released_results(
 ) -> pd.DataFrame:
     """The results table after disclosure control, as the engine publishes it."""
     return release(raw_results(seed), policy, value_fn=_recompute)
+
+
+TRUSTS = {
+    # provider code: (practice whose released rows it reuses, name, type, lat, lon)
+    "RA001": ("A81001", "Riverside Hospitals NHS Trust", "acute", 54.53, -1.56),
+    "RY001": ("A81002", "Hill Community Health Services", "community", 54.57, -1.31),
+    "RA002": ("A81004", "Harbour Hospitals NHS Trust", "acute", 54.90, -1.40),
+}
+
+
+def released_with_trusts() -> pd.DataFrame:
+    """Released results plus provider rows: three practices' released rows
+    relabelled as trusts, so the provider figures stay disclosure controlled."""
+    released = released_results()
+    frames = [released]
+    for code, (practice, name, *_) in TRUSTS.items():
+        rows = released[released["area_code"] == practice].copy()
+        rows["area_type"], rows["area_code"], rows["area_name"] = "provider", code, name
+        rows["parent_area_code"] = "E92000001"
+        frames.append(rows)
+    return pd.concat(frames, ignore_index=True)
+
+
+def trust_table() -> pd.DataFrame:
+    """The `providers` table of `TRUSTS` (host commissioner 5J9), with locations."""
+    return pd.DataFrame(
+        [
+            {
+                "provider_code": code,
+                "provider_name": name,
+                "provider_type": kind,
+                "commissioner_code": "5J9",
+                "postcode": "ZZ1 1PV",
+                "latitude": lat,
+                "longitude": lon,
+            }
+            for code, (_, name, kind, lat, lon) in TRUSTS.items()
+        ]
+    )

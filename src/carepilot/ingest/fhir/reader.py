@@ -79,32 +79,14 @@ def _read_ndjson(path: Path, problems: list[Problem]) -> Iterator[Located]:
                     continue
                 yield Located(obj, path.name, number)
         except UnicodeDecodeError as exc:
-            problems.append(
-                Problem(
-                    ProblemKind.ENCODING,
-                    path.name,
-                    None,
-                    None,
-                    None,
-                    f"UTF-8 text ({exc.reason} at byte {exc.start}); re-export the file as UTF-8",
-                )
-            )
+            problems.append(_not_utf8(path.name, exc))
 
 
 def _read_json(path: Path, problems: list[Problem]) -> Iterator[Located]:
     try:
         obj = json.loads(path.read_text(encoding="utf-8-sig"))
     except UnicodeDecodeError as exc:
-        problems.append(
-            Problem(
-                ProblemKind.ENCODING,
-                path.name,
-                None,
-                None,
-                None,
-                f"UTF-8 text ({exc.reason} at byte {exc.start}); re-export the file as UTF-8",
-            )
-        )
+        problems.append(_not_utf8(path.name, exc))
         return
     except json.JSONDecodeError as exc:
         problems.append(
@@ -176,4 +158,15 @@ def _not_resource(file: str, row: int | None, got: str) -> Problem:
         None,
         got,
         'a FHIR resource: a JSON object with a "resourceType"',
+    )
+
+
+def _not_utf8(file: str, exc: UnicodeDecodeError) -> Problem:
+    return Problem(
+        ProblemKind.ENCODING,
+        file,
+        None,
+        None,
+        None,
+        f"UTF-8 text ({exc.reason} at byte {exc.start}); re-export the file as UTF-8",
     )

@@ -62,26 +62,30 @@ CORE_INDICATORS: dict[str, tuple[str, ...]] = {
         "hyp-bp-140-90",
         "experience-overall-experience",
     ),
+    # Providers: indicators attributed to the provider of the denominator event
+    # (provider rows of the results table, `carepilot.engine.providers`).
     "acute": (
         "emergency-readmissions-30-days",
         "outpatient-dna",
-        "ae-attendances-rate",
         "rtt-incomplete-18-weeks",
         "proms-hip-eq5d-improved",
         "proms-knee-eq5d-improved",
-        "experience-overall-experience",
+        "social-care-after-discharge",
     ),
     "community": (
-        "delayed-discharge-days",
-        "social-care-after-discharge",
-        "emergency-readmissions-30-days",
-        "experience-overall-experience",
+        "community-contacts-dna",
+        "proms-ltc-eq5d-improved",
     ),
-    "mental_health": (
-        "smi-physical-health-check",
-        "depression-iapt-referral",
-        "depression-review",
-        "experience-overall-experience",
+    "mental_health": ("community-contacts-dna",),
+    # A provider whose type is unknown (no providers table at hand).
+    "provider": (
+        "emergency-readmissions-30-days",
+        "outpatient-dna",
+        "community-contacts-dna",
+        "rtt-incomplete-18-weeks",
+        "proms-hip-eq5d-improved",
+        "proms-knee-eq5d-improved",
+        "proms-ltc-eq5d-improved",
     ),
 }
 """Provider type → core indicator ids (the engine's ids; absent ones are listed)."""

@@ -1,4 +1,4 @@
-"""Publication pages: indicator dashboards, open data downloads, choose a practice.
+"""Publication pages: indicator dashboards, open data, choose a practice or service.
 
 Thin routes over `carepilot.publication`: every page builds `View`s (chart spec +
 the exact rows it draws) with ``public=True``, so each figure passes through
@@ -9,8 +9,9 @@ no computation; the inline SVG is rendered once per view.
 
 Where the data comes from (`Publication`, kept on ``app.state.publication``):
 the indicator results file (``Settings.results``, ``carepilot serve --results``),
-indicator metadata of the shipped library, and the practices' coordinates from
-the analytics database (``Settings.analytics_db``) when it exists.
+indicator metadata of the shipped library, and the practices' and providers'
+coordinates and provider types from the analytics database
+(``Settings.analytics_db``) when it exists.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ AREA_TYPES: dict[str, str] = {
     "pcn": "Primary care networks",
     "commissioner": "Commissioners (PCTs)",
     "pilot": "Integrated care pilots",
+    "provider": "Providers (trusts)",
     "national": "England",
 }
 BREAKDOWNS: dict[str, str] = {
@@ -90,6 +92,9 @@ class Publication:
         meta: Indicator metadata (titles, definitions, polarity, targets).
         practices: ``practice_code``, ``practice_name``, ``latitude``,
             ``longitude``, ``postcode``, ``pcn``, ``commissioner`` (names).
+        providers: ``provider_code``, ``provider_name``, ``provider_type``,
+            ``commissioner_code``, ``postcode``, ``latitude``, ``longitude`` of
+            the providers with provider rows in the results.
         checksum: SHA-256 of the results file (open-data cache key).
         export_root: Folder where open-data exports are generated on demand.
         error: Why nothing can be published (no file, or not disclosure
@@ -99,6 +104,7 @@ class Publication:
     results: pd.DataFrame | None
     meta: dict[str, IndicatorMeta] = field(default_factory=dict[str, IndicatorMeta])
     practices: pd.DataFrame = field(default_factory=pd.DataFrame)
+    providers: pd.DataFrame = field(default_factory=pd.DataFrame)
     checksum: str = ""
     export_root: Path = Path("var/publication/open-data")
     error: UserError | None = None
@@ -150,6 +156,53 @@ def _practices_from_db(db: Path) -> pd.DataFrame | None:
         return None
 
 
+PROVIDER_COLUMNS = (
+    "provider_code",
+    "provider_name",
+    "provider_type",
+    "commissioner_code",
+    "postcode",
+    "latitude",
+    "longitude",
+)
+
+
+def _providers_from_db(db: Path) -> pd.DataFrame | None:
+    """The providers table; databases loaded before providers had a location lack
+    the location columns, which then stay empty."""
+    if not db.is_file():
+        return None
+    try:
+        from carepilot.store import open_database
+
+        con = open_database(db, read_only=True)
+        try:
+            frame = con.execute("SELECT * FROM providers").df()
+        finally:
+            con.close()
+    except Exception:  # noqa: BLE001 - provider details are optional (names remain)
+        return None
+    return frame.reindex(columns=list(PROVIDER_COLUMNS))
+
+
+def _providers(results: pd.DataFrame, analytics_db: Path | None) -> pd.DataFrame:
+    """Providers with provider rows in the results (type and location from the
+    database when it exists, else names only)."""
+    rows = results[results["area_type"] == "provider"][
+        ["area_code", "area_name"]
+    ].drop_duplicates("area_code")
+    from_db = _providers_from_db(analytics_db) if analytics_db else None
+    if from_db is not None:
+        return from_db[from_db["provider_code"].isin(set(rows["area_code"]))]
+    frame = pd.DataFrame(
+        {
+            "provider_code": rows["area_code"].to_numpy(),
+            "provider_name": rows["area_name"].to_numpy(),
+        }
+    )
+    return frame.reindex(columns=list(PROVIDER_COLUMNS))
+
+
 def _with_parents(practices: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
     """Add PCN and commissioner names, so a search by area name finds practices."""
     areas = results.drop_duplicates("area_code").set_index("area_code")
@@ -191,6 +244,7 @@ def load_publication(
         results=results,
         meta=info,
         practices=_with_parents(practices, results),
+        providers=_providers(results, analytics_db).reset_index(drop=True),
         checksum=file_checksum(results_path),
         export_root=export_root,
         has_coordinates=bool(practices["latitude"].notna().any()),
@@ -849,6 +903,102 @@ async def choose_practice(
             "lon": "" if lon is None else lon,
             "radius": radius,
             "has_coordinates": pub.has_coordinates,
+        },
+    )
+
+
+def _service_topics(
+    pub: Publication,
+) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+    """Service topics with provider rows; otherwise one topic per domain."""
+    results = pub.released()
+    present = set(results.loc[results["area_type"] == "provider", "indicator_id"])
+    topics = {
+        t: tuple(i for i in ids if i in present)
+        for t, ids in choice.SERVICE_TOPICS.items()
+    }
+    topics = {t: ids for t, ids in topics.items() if ids}
+    if topics:
+        return topics, dict(choice.SERVICE_TOPIC_TITLES)
+    by_domain: dict[str, list[str]] = {}
+    for i in sorted(present):
+        by_domain.setdefault(pub.meta[i].domain, []).append(i)
+    return (
+        {d: tuple(ids) for d, ids in by_domain.items()},
+        {d: d.replace("_", " ").capitalize() for d in by_domain},
+    )
+
+
+@router.get("/choose-a-service", name="choose_service")
+async def choose_service(
+    request: Request,
+    actor: Anyone,
+    pub: PublicationDep,
+    q: str | None = None,
+    kind: str | None = None,
+    lat: float | None = Query(None, ge=-90, le=90),
+    lon: float | None = Query(None, ge=-180, le=180),
+    radius: float = Query(25.0, gt=0, le=200),
+) -> Response:
+    """Nearby hospitals, community and mental health services on their own activity."""
+    page = _unavailable(request, pub, "Choose a hospital or service")
+    if page is not None:
+        return page
+    if kind and kind not in choice.SERVICE_TYPES:
+        raise InputDataError(
+            f"service type `{kind}` is not offered; choose from "
+            f"{', '.join(choice.SERVICE_TYPES)}"
+        )
+    kinds = [kind] if kind else list(choice.SERVICE_TYPES)
+    results = pub.released()
+    topics, titles = _service_topics(pub)
+    providers = pub.providers
+    located = bool(providers["latitude"].notna().any()) if len(providers) else False
+    found: list[choice.PracticeChoice] = []
+    searched = False
+    if lat is not None and lon is not None:
+        searched = True
+        found = choice.nearby_services(
+            results, providers, lat, lon, radius, 20, pub.meta, topics, kinds
+        )
+    elif q:
+        searched = True
+        hay = (
+            providers["provider_name"].astype(str).str.lower()
+            + " "
+            + providers["provider_code"].astype(str).str.lower()
+        )
+        matched = providers[hay.str.contains(q.strip().lower(), regex=False)].copy()
+        matched["latitude"], matched["longitude"] = 0.0, 0.0
+        matched["provider_type"] = matched["provider_type"].fillna("")
+        found = choice.nearby_services(
+            results, matched, 0.0, 0.0, 1.0, 50, pub.meta, topics,
+            [*kinds, ""] if not kind else kinds,
+        )  # fmt: skip
+        found = sorted(found, key=lambda p: p.name)
+    message = None
+    if searched and not found:
+        message = (
+            "No services matched. Try a larger distance, another type of service "
+            "or part of the organisation's name."
+        )
+    return render(
+        request,
+        "publication/service_choice.jinja",
+        {
+            "title": "Choose a hospital or service",
+            "found": found,
+            "titles": titles,
+            "kinds": choice.SERVICE_TYPES,
+            "kind": kind or "",
+            "searched": searched,
+            "by_distance": lat is not None and lon is not None,
+            "message": message,
+            "q": q or "",
+            "lat": "" if lat is None else lat,
+            "lon": "" if lon is None else lon,
+            "radius": radius,
+            "has_coordinates": located,
         },
     )
 

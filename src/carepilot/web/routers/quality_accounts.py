@@ -1,10 +1,11 @@
 """Quality account pages: providers edit their inputs, everyone reads published ones.
 
-Who may edit the quality account of provider ``X`` (a practice or a pilot in the
-results):
+Who may edit the quality account of provider ``X`` (a practice, a pilot or a
+provider - acute, community or mental health trust - in the results):
 
 * a bidder-role user (provider or consortium user) whose ``organisation_code`` is X;
-* a commissioner whose ``pct_code`` is the commissioner X rolls up to (practices);
+* a commissioner whose ``pct_code`` is the commissioner X rolls up to (practices)
+  or the provider's host commissioner (``providers.commissioner_code``);
 * a programme admin (any provider).
 
 Inputs are files under ``Settings.publication_dir / "quality_accounts" / X`` in the
@@ -40,7 +41,9 @@ from carepilot.web.routers.publication import Publication, PublicationDep
 router = APIRouter(tags=["pages: quality accounts"])
 
 EXAMPLES = Path(__file__).resolve().parents[4] / "examples" / "quality_accounts"
-PROVIDER_TYPES = {"practice": "gp", "pilot": "pilot"}
+PROVIDER_TYPES = {"practice": "gp", "pilot": "pilot", "provider": "provider"}
+"""Area type → provider type; a `provider` row's type (acute, community,
+mental_health) comes from the providers table (`Publication.providers`)."""
 
 Editor = Annotated[Actor, Depends(allow(Role.ADMIN, Role.COMMISSIONER, Role.BIDDER))]
 
@@ -52,14 +55,18 @@ def _root(request: Request) -> Path:
 
 
 def _provider(pub: Publication, code: str) -> tuple[str, str, str | None]:
-    """(name, provider type, commissioner code) of a practice or pilot."""
+    """(name, provider type, commissioner code) of a practice, pilot or provider."""
     results = pub.released()
     rows = results[
         (results["area_code"] == code) & results["area_type"].isin(PROVIDER_TYPES)
     ]
     if rows.empty:
-        raise NotFound(f"`{code}` is not a practice or pilot in the published results")
+        raise NotFound(
+            f"`{code}` is not a practice, pilot or provider in the published results"
+        )
     row = rows.iloc[0]
+    if row["area_type"] == "provider":
+        return _trust(pub, code, str(row["area_name"]))
     parents = results.drop_duplicates("area_code").set_index("area_code")[
         ["parent_area_code", "area_type"]
     ]
@@ -71,6 +78,22 @@ def _provider(pub: Publication, code: str) -> tuple[str, str, str | None]:
             break
         current = parents.loc[current, "parent_area_code"]
     return str(row["area_name"]), PROVIDER_TYPES[str(row["area_type"])], commissioner
+
+
+def _trust(pub: Publication, code: str, name: str) -> tuple[str, str, str | None]:
+    """(name, provider type, host commissioner) of a provider from its table."""
+    info = pub.providers
+    match = info[info["provider_code"] == code] if len(info) else info
+    if match.empty:
+        return name, "provider", None
+    row = match.iloc[0]
+    kind = row["provider_type"]
+    comm = row["commissioner_code"]
+    return (
+        name,
+        str(kind) if isinstance(kind, str) else "provider",
+        str(comm) if isinstance(comm, str) else None,
+    )
 
 
 def can_edit(actor: Actor | None, code: str, commissioner: str | None) -> bool:
