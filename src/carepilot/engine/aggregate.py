@@ -41,7 +41,11 @@ def aggregate(
     the same rows (tested).
     """
     keys = ["period_id", "practice_pseudo_id", *(["sband"] if by_age_band else [])]
-    relation = _duckdb_relation(categories_expr(patient_level, keys, attributes))
+    categories = categories_expr(patient_level, keys, attributes)
+    on_spark = _spark_grouping_sets(categories, keys, attributes)
+    if on_spark is not None:
+        return on_spark
+    relation = _duckdb_relation(categories)
     if relation is None:
         return aggregate_expr(
             patient_level, by_age_band=by_age_band, attributes=attributes
@@ -108,6 +112,28 @@ def _duckdb_relation(expr: ir.Table) -> Any | None:
     if to_relation is None:  # pragma: no cover - depends on the Ibis version
         return None
     return to_relation(expr)
+
+
+def _spark_grouping_sets(
+    expr: ir.Table, keys: list[str], attributes: tuple[str, ...] = RAW_ATTRIBUTES
+) -> pd.DataFrame | None:
+    """The GROUPING SETS query run by Spark SQL, or None on other backends.
+
+    Spark SQL has GROUPING SETS too; there the UNION ALL form re-plans and
+    re-runs the whole patient-level query once per attribute, which made each
+    indicator several times slower (measured in benchmarks/scale.py's notes).
+    Uses the backend's compile step and Spark session (Ibis internals, as above).
+    """
+    try:
+        backend = expr._find_backend()  # pyright: ignore[reportPrivateUsage]
+    except Exception:  # noqa: BLE001 - unbound expression: no backend
+        return None
+    if getattr(backend, "name", None) != "pyspark":
+        return None
+    backend._run_pre_execute_hooks(expr)  # registers in-memory tables
+    inner = backend.compile(expr)
+    query = f"WITH _patient_level AS ({inner}) {grouping_sets_sql(keys, attributes)}"
+    return backend._session.sql(query).toPandas()
 
 
 def aggregate_expr(
