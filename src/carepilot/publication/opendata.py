@@ -166,7 +166,7 @@ def _parent_comparison(
         if own_key.is_unique
         else np.flatnonzero(~own_key.duplicated(keep="first"))
     )
-    hit = lookup.get_indexer(group[has_parent] * n_areas + parent[has_parent])
+    hit = lookup.get_indexer(pd.Index(group[has_parent] * n_areas + parent[has_parent]))
     pos[has_parent] = np.where(hit >= 0, first_pos[np.maximum(hit, 0)], -1)
     values = frame["value"].to_numpy(float)
     parent_value = np.where(pos >= 0, values[np.maximum(pos, 0)], np.nan)
