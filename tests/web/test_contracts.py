@@ -236,3 +236,70 @@ def test_settle_view_download_and_simulate_through_the_web(
     assert other.get(sim_url).status_code == 404
     actions = _audit_actions(analytics_app)
     assert {"contract.create", "contract.settle", "contract.simulate"} <= set(actions)
+
+
+def test_settle_and_simulate_through_the_api_off_the_event_loop(
+    analytics_app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from carepilot.contracts import workflow
+
+    users = h.Users(analytics_app)
+    admin = users["admin"]
+    cid = _create(admin, SETTLED)
+    files = {"results": ("results.csv", _results_csv(), "text/csv")}
+    loops: list[bool] = []
+    real = workflow.settle_and_store
+
+    def spy(*args: object, **kwargs: object) -> object:
+        try:
+            asyncio.get_running_loop()
+            loops.append(True)
+        except RuntimeError:
+            loops.append(False)  # a worker thread: the event loop stays free
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(workflow, "settle_and_store", spy)
+    headers = {"X-CSRF-Token": admin.csrf}
+    bad = admin.client.post(
+        f"/api/contracts/{cid}/statements",
+        data={"year": "1999"},
+        files=files,
+        headers=headers,
+    )
+    assert bad.status_code == 400 and "Choose a contract year" in bad.text
+    resp = admin.client.post(
+        f"/api/contracts/{cid}/statements",
+        data={"year": "2021"},
+        files=files,
+        headers=headers,
+    )
+    assert resp.status_code == 201, resp.text[:3000]
+    doc = resp.json()
+    assert doc["kind"] == "settlement" and doc["year"] == 2021
+    assert all(r["ok"] for r in doc["statements"][0]["reconciliation"])
+    assert loops == [False, False]
+    runs = admin.api("GET", f"/api/contracts/{cid}/runs").json()
+    assert [r["id"] for r in runs if r["kind"] == "settlement"] == [doc["id"]]
+    sim = admin.client.post(
+        f"/api/contracts/{cid}/simulations",
+        data={"year": "2021", "runs": "60"},
+        files=files,
+        headers=headers,
+    )
+    assert sim.status_code == 201, sim.text[:3000]
+    assert "plot_svg" not in sim.json()["simulation"]
+    # providers read but cannot run; without the CSRF header the session cannot post
+    provider = users["bidder"]
+    denied = provider.client.post(
+        f"/api/contracts/{cid}/statements",
+        data={"year": "2021"},
+        files=files,
+        headers={"X-CSRF-Token": provider.csrf},
+    )
+    assert denied.status_code == 403
+    no_csrf = admin.client.post(
+        f"/api/contracts/{cid}/statements", data={"year": "2021"}, files=files
+    )
+    assert no_csrf.status_code == 403

@@ -155,6 +155,8 @@ EXPECTED_ACCESS: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/api/contracts/{contract_id}/runs"): CONTRACT_READERS,
     ("GET", "/api/contracts/{contract_id}/statements/{run_id}"): CONTRACT_READERS,
     ("GET", "/api/contracts/{contract_id}/simulations/{run_id}"): CONTRACT_READERS,
+    ("POST", "/api/contracts/{contract_id}/statements"): CONTRACT_EDITORS,
+    ("POST", "/api/contracts/{contract_id}/simulations"): CONTRACT_EDITORS,
     # publication: public dashboards (released figures only) and open data
     ("GET", "/indicators"): EVERYONE,
     ("GET", "/indicators/{indicator_id}"): EVERYONE,

@@ -9,7 +9,7 @@ Public API::
 Estimators can also be called directly: `did_2x2`, `twfe`, `callaway_santanna`,
 `event_study`, `interrupted_time_series`, `synthetic_control`, `synthetic_did`,
 `treatment_effect`, `match_comparators`, `matching_estimator`, `balance_table`,
-`effects_by_group`, `twfe_gap_change`. The HTML report lives in
+`effects_by_group`, `twfe_gap_change`, `poisson_imputation`. The HTML report lives in
 `carepilot.evaluation.report` (imported on demand because it needs Jinja2).
 """
 
@@ -23,6 +23,7 @@ from carepilot.evaluation.matching import (
     match_comparators,
     matching_estimator,
 )
+from carepilot.evaluation.rate_ratio import poisson_imputation
 from carepilot.evaluation.registry import (
     Method,
     MethodRegistry,
@@ -50,6 +51,7 @@ __all__ = [
     "interrupted_time_series",
     "match_comparators",
     "matching_estimator",
+    "poisson_imputation",
     "synthetic_control",
     "synthetic_did",
     "treatment_effect",

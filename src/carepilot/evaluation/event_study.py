@@ -21,7 +21,6 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from linearmodels.panel import PanelOLS
-from scipy import stats
 
 from carepilot.errors import InputDataError
 from carepilot.evaluation._checks import (
@@ -31,6 +30,7 @@ from carepilot.evaluation._checks import (
     require_min,
     time_column,
 )
+from carepilot.evaluation.pretrend import pretrend_test
 from carepilot.evaluation.results import Z95, Effect, EvaluationResult
 from carepilot.evaluation.staggered import callaway_santanna, first_treated_from_flags
 
@@ -183,12 +183,13 @@ def _twfe_event_study(
     leads = [c for e, c in names if e < -1]
     cov = fit.cov.loc[leads, leads].to_numpy()
     b = fit.params[leads].to_numpy()
-    stat = float(b @ np.linalg.pinv(cov) @ b)
-    pre = {
-        "statistic": stat,
-        "df": len(leads),
-        "p_value": float(stats.chi2.sf(stat, len(leads))),
-    }
+    codes = pd.Series(pd.factorize(np.asarray(clusters))[0], index=frame.index)
+    treated_units = frame.index.get_level_values(0).isin(ever[ever > 0].index)
+    pre = pretrend_test(
+        b, cov, [e for e, c in names if e < -1],
+        n_clusters=int(codes.nunique()),
+        n_treated_clusters=int(codes[treated_units].nunique()),
+    )  # fmt: skip
     post = [c for e, c in names if e >= 0]
     wvec = np.full(len(post), 1 / len(post))
     avg = float(fit.params[post].to_numpy() @ wvec)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,7 @@ from carepilot.evaluation._checks import (
     time_column,
 )
 from carepilot.evaluation._drdid import ESTIMATORS
+from carepilot.evaluation.pretrend import pretrend_test
 from carepilot.evaluation.results import Z95, Effect, EvaluationResult
 
 _IQR_Z = float(stats.norm.ppf(0.75) - stats.norm.ppf(0.25))
@@ -214,7 +216,14 @@ def callaway_santanna(
     es["ci_high"] = es["estimate"] + Z95 * es["se"]
     es["uniform_ci_low"] = es["estimate"] - crit_ev * es["se"]
     es["uniform_ci_high"] = es["estimate"] + crit_ev * es["se"]
-    pretest = _pretest(att, _collapse(inf, clusters), ~post, n)
+    pre_idx = [i for i in ev_idx if int(names[i].split(":")[1]) < 0]
+    pretest = _pretest(
+        np.array(est)[pre_idx],
+        _collapse(agg_inf[:, pre_idx], clusters),
+        [int(names[i].split(":")[1]) for i in pre_idx],
+        n,
+        _treated_clusters(panel.cohort, clusters),
+    )
     return EvaluationResult(
         method="staggered",
         estimand="ATT (Callaway-Sant'Anna aggregations)",
@@ -506,15 +515,28 @@ def _inference(
     return se, max(crit, Z95)
 
 
+def _treated_clusters(cohort: np.ndarray, clusters: np.ndarray | None) -> int:
+    """Clusters holding at least one eventually-treated unit."""
+    if clusters is None:
+        return int((cohort > 0).sum())
+    return len(np.unique(clusters[cohort > 0]))
+
+
 def _pretest(
-    att: np.ndarray, inf: np.ndarray, pre: np.ndarray, n: int
-) -> dict[str, float | int | None]:
-    """Wald test that all pre-period ATT(g,t) are zero (did's parallel-trends pre-test)."""
-    idx = np.flatnonzero(pre)
-    if len(idx) == 0:
-        return {"statistic": None, "df": 0, "p_value": None}
-    v = inf[:, idx].T @ inf[:, idx] / n / n  # rows: units or collapsed clusters
-    a = att[idx]
-    stat = float(a @ np.linalg.pinv(v) @ a)
-    df = int(np.linalg.matrix_rank(v))
-    return {"statistic": stat, "df": df, "p_value": float(stats.chi2.sf(stat, df))}
+    lead_est: np.ndarray,
+    rows: np.ndarray,
+    lead_times: list[int],
+    n: int,
+    n_treated_clusters: int,
+) -> dict[str, Any]:
+    """Joint test that the pre-period event-study coefficients are zero.
+
+    Uses the event-time aggregation of the pre-period ATT(g,t) (one coefficient
+    per lead instead of one per cell) with its cluster-robust covariance, binned
+    and referred to a Hotelling F when clusters are few (`pretrend_test`).
+    """
+    cov = rows.T @ rows / n / n  # rows: units or collapsed clusters
+    return pretrend_test(
+        lead_est, cov, lead_times, n_clusters=rows.shape[0],
+        n_treated_clusters=n_treated_clusters,
+    )  # fmt: skip

@@ -16,10 +16,12 @@ Designs (``--design``):
 * ``synth``: synthetic control of the pilot (practices pooled into one unit) from
   the comparator practices, placebo-in-space p-value (Abadie et al. 2010).
 
-The headline of a difference-scale design is also given as a **relative effect**
-``tau / (mean treated post-period outcome - tau)``: the change relative to the
-counterfactual level, with the interval scaled by the same factor (the
-counterfactual mean is treated as fixed, a first-order approximation).
+The headline of ``did`` and ``staggered`` is also given as a **relative effect**
+(``rate_ratio - 1``) estimated directly from the counts by Poisson imputation
+(`carepilot.evaluation.poisson_imputation`): dividing the additive ATT by a
+noisy estimated counterfactual level would be biased towards zero-or-positive
+values on small practices (issue 8). ``synth`` keeps
+``tau / (mean treated post-period outcome - tau)`` on its pooled unit.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from carepilot.evaluation import (
     default_registry,
     effects_by_group,
     match_comparators,
+    poisson_imputation,
     twfe,
     twfe_gap_change,
 )
@@ -194,15 +197,39 @@ def run_design(
             outcome="value", treated="treated", unit="practice_id", time="t"))  # fmt: skip
     else:
         raise UserError(f"--design {design!r}: choose one of {', '.join(DESIGNS)}.")
-    rel = (
-        relative_effect(res, panel, "value") if design in ("did", "staggered") else None
-    )
+    if design in ("did", "staggered"):
+        res.effects += rate_ratio_effects(panel, res.notes)
+        return res
+    rel = None
     if design == "synth":
         pooled = pooled_pilot(panel)
         rel = relative_effect(res, pooled[pooled["practice_id"] == 0], "value")
     if rel is not None:
         res.effects.append(rel)
     return res
+
+
+def rate_ratio_effects(panel: pd.DataFrame, notes: list[str]) -> list[Effect]:
+    """The ``relative`` effect (and ``rate_ratio``) by Poisson imputation.
+
+    Dividing the additive ATT by an estimated counterfactual level is biased
+    (Jensen) when that level is noisy, as it is with CS's single base period on
+    small practices; `poisson_imputation` estimates the rate ratio directly from
+    the counts with every untreated cell informing the counterfactual. Outcomes
+    that are not counts over a population (negative numerators, e.g. a mean
+    change) get no relative effect, with a note.
+    """
+    try:
+        rr = poisson_imputation(
+            panel, unit="practice_id", time="t", count="numerator",
+            exposure="denominator", first_treated="first_treated",
+        )  # fmt: skip
+    except UserError as exc:
+        notes.append(f"no relative effect: {exc}")
+        return []
+    notes.extend(rr.notes)
+    rel = rr.effect("relative")
+    return [rel, rr.effect("rate_ratio")]
 
 
 def pooled_pilot(panel: pd.DataFrame) -> pd.DataFrame:

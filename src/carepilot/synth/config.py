@@ -115,6 +115,9 @@ class SynthConfig:
         pilot_practices: practices that join the pilot; None picks ~20 %.
         pilot_start_month: month index (0-based, from `start`) the pilot begins.
         staggered: stagger practices' start by 0, 3, 6 or 9 months (by PCN).
+        pilots: most pilot sites to open; None opens one per commissioner with
+            pilot practices, 1 puts every pilot practice in one pilot ``ICP01``
+            (what a coverage study of one pilot needs).
         effects: planted pilot effects.
         chunk_size: patients generated per chunk (memory bound; part of the
             stream layout, so changing it changes the data).
@@ -128,6 +131,7 @@ class SynthConfig:
     pilot_practices: int | None = None
     pilot_start_month: int | None = None
     staggered: bool = False
+    pilots: int | None = None
     effects: PilotEffects = field(default_factory=PilotEffects)
     chunk_size: int = 250_000
 
@@ -158,6 +162,8 @@ class SynthConfig:
                 f"the pilot start month must fall inside the {self.months}-month "
                 f"period; got month {self.pilot_month}"
             )
+        if self.pilots is not None and self.pilots < 1:
+            raise ConfigError(f"--pilots must be at least 1; got {self.pilots}")
         if self.chunk_size < 1_000:
             raise ConfigError(f"chunk_size must be >= 1000; got {self.chunk_size}")
 

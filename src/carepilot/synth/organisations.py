@@ -150,8 +150,9 @@ def build_organisations(
         for kind, prefix, _ in _PROVIDER_KINDS
     }
     tables = _org_tables(
-        rng, pcn, pct, sha_of_pct, practice_code, provider_codes, is_pilot, pilot_day
-    )
+        rng, pcn, pct, sha_of_pct, practice_code, provider_codes, is_pilot, pilot_day,
+        config.pilots,
+    )  # fmt: skip
     return Organisations(
         practice_code=practice_code,
         pct=pct,
@@ -215,6 +216,7 @@ def _org_tables(
     provider_codes: dict[str, list[str]],
     is_pilot: BoolArray,
     pilot_day: IntArray,
+    max_sites: int | None = None,
 ) -> dict[str, pa.Table]:
     k = len(pcn)
     n_pct = len(sha_of_pct)
@@ -284,7 +286,7 @@ def _org_tables(
         },
     )
     pilot_sites, members = _pilot_tables(
-        rng, pct, pct_codes, provider_codes, is_pilot, pilot_day
+        rng, pct, pct_codes, provider_codes, is_pilot, pilot_day, max_sites
     )
     return {
         "commissioners": commissioners,
@@ -302,21 +304,33 @@ def _pilot_tables(
     provider_codes: dict[str, list[str]],
     is_pilot: BoolArray,
     pilot_day: IntArray,
+    max_sites: int | None = None,
 ) -> tuple[pa.Table, pa.Table]:
-    """One pilot site per commissioner with pilot practices; its community provider
-    joins with the site's earliest practice."""
+    """Pilot sites and their members.
+
+    By default one site per commissioner with pilot practices; `max_sites` caps
+    the number of sites (commissioners are dealt to sites in turn, so 1 puts
+    every pilot practice in ``ICP01``). A site is named after, and commissioned
+    by, its first commissioner; each commissioner's community provider joins with
+    the site's earliest practice.
+    """
     pilot_pcts = sorted(set(pct[is_pilot].tolist()))
-    site_of_pct = {p: i for i, p in enumerate(pilot_pcts)}
-    ids = [f"ICP{i + 1:02d}" for i in range(len(pilot_pcts))]
-    site_start = [int(pilot_day[is_pilot & (pct == p)].min()) for p in pilot_pcts]
-    ineq = rng.integers(0, len(cat.INEQUALITY_DIMENSIONS), len(pilot_pcts))
+    n_sites = len(pilot_pcts) if max_sites is None else min(max_sites, len(pilot_pcts))
+    site_of_pct = {p: i % max(n_sites, 1) for i, p in enumerate(pilot_pcts)}
+    first_pct = pilot_pcts[:n_sites]
+    ids = [f"ICP{i + 1:02d}" for i in range(n_sites)]
+    site_start = [
+        int(pilot_day[is_pilot & np.isin(pct, [p for p in pilot_pcts if site_of_pct[p] == s])].min())
+        for s in range(n_sites)
+    ]  # fmt: skip
+    ineq = rng.integers(0, len(cat.INEQUALITY_DIMENSIONS), n_sites)
     sites = build_table(
         "pilot_sites",
         len(ids),
         {
             "pilot_id": ids,
-            "pilot_name": [f"{_place(p)} Integrated Care Pilot" for p in pilot_pcts],
-            "commissioner_code": [pct_codes[p] for p in pilot_pcts],
+            "pilot_name": [f"{_place(p)} Integrated Care Pilot" for p in first_pct],
+            "commissioner_code": [pct_codes[p] for p in first_pct],
             "start_date": np.asarray(site_start, dtype=np.int64),
             "specific_inequality": Cat(ineq, cat.INEQUALITY_DIMENSIONS),
         },

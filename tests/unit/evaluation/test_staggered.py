@@ -120,7 +120,14 @@ def test_multiplier_bootstrap_is_seeded_and_close_to_published(mpdta):
 
 def test_pretrend_test_reported(cs_plain):
     pre = cs_plain.details["pretrend_test"]
-    assert pre["df"] == 5 and 0 < pre["p_value"] < 1
+    # one coefficient per lead (e = -3, -2, -1 of the event study), not one per
+    # pre-period ATT(g,t) cell: 500 counties are plenty of clusters, so no binning
+    assert (
+        pre["df"] == 3
+        and pre["n_leads"] == 3
+        and pre["bins"] == [[-3, -3], [-2, -2], [-1, -1]]
+    )
+    assert 0 < pre["p_value"] < 1
 
 
 def test_universal_base_period_zero_at_minus_one(mpdta):

@@ -18,7 +18,8 @@ def test_cli_writes_every_table_and_scenario(tmp_path: Path) -> None:
         app,
         ["synth", "--patients", "1500", "--seed", "4", "--out", str(out),
          "--practices", "6", "--pilot-practices", "2", "--months", "24",
-         "--staggered", "--effect-bp-control", "0.1"],
+         "--staggered", "--effect-bp-control", "0.1", "--pilots", "1",
+         "--effect-emergency-admissions", "-0.2"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert {p.stem for p in out.glob("*.parquet")} == set(TABLES)
@@ -26,8 +27,11 @@ def test_cli_writes_every_table_and_scenario(tmp_path: Path) -> None:
     truth = json.loads((out / "scenario.json").read_text())
     effects = {e["outcome"]: e["value"] for e in truth["effects"]}
     assert effects["bp_control"] == 0.1
-    assert effects["emergency_admissions"] == -0.08
+    assert effects["emergency_admissions"] == -0.2
     assert truth["parameters"]["months"] == 24
+    assert truth["parameters"]["pilots"] == 1
+    sites = pq.read_table(out / "pilot_sites.parquet").column("pilot_id").to_pylist()
+    assert sites == ["ICP01"]
 
 
 def test_cli_rejects_bad_format(tmp_path: Path) -> None:

@@ -10,12 +10,14 @@ what a user may not see answers 404.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from carepilot.accounts.model import Actor, Role
@@ -238,6 +240,53 @@ async def contract_check(
     )
 
 
+async def _execute(
+    form: FormData,
+    contract_id: int,
+    actor: Actor,
+    db: SessionDep,
+    settings: SettingsDep,
+    kind: str,
+) -> repo.RunView:
+    """Settle or simulate from a submitted form, off the event loop.
+
+    Settlement reads the analytics database and a simulation runs hundreds of
+    Monte Carlo settlements: seconds of blocking work. Running it in the thread
+    pool keeps every other user's pages answering meanwhile (the session is
+    used by one thread at a time, as the request awaits the result).
+    """
+    upload = form.get("results")
+    data, name = b"", "results.csv"
+    if isinstance(upload, UploadFile) and upload.filename:
+        data, name = await upload.read(), upload.filename
+    year = str(form.get("year") or "")
+    if kind == workflow.SETTLEMENT:
+        job = functools.partial(
+            workflow.settle_and_store,
+            db,
+            actor,
+            contract_id,
+            year,
+            data,
+            name,
+            settings.analytics_db,
+            quarterly=form.get("quarterly") in ("yes", "true"),
+        )
+    else:
+        job = functools.partial(
+            workflow.simulate_and_store,
+            db,
+            actor,
+            contract_id,
+            year,
+            str(form.get("runs") or ""),
+            data,
+            name,
+            settings.analytics_db,
+        )
+    return await run_in_threadpool(job)
+
+
 async def _run(
     request: Request,
     contract_id: int,
@@ -249,43 +298,17 @@ async def _run(
     workflow.editable(db, actor, contract_id)
     view = workflow.visible(db, actor, contract_id)
     form = await request.form()
-    upload = form.get("results")
-    data, name = b"", "results.csv"
-    if isinstance(upload, UploadFile) and upload.filename:
-        data, name = await upload.read(), upload.filename
     try:
-        if kind == workflow.SETTLEMENT:
-            run = workflow.settle_and_store(
-                db,
-                actor,
-                contract_id,
-                str(form.get("year") or ""),
-                data,
-                name,
-                settings.analytics_db,
-                quarterly=form.get("quarterly") == "yes",
-            )
-            return RedirectResponse(
-                f"/contracts/{contract_id}/statements/{run.id}", status_code=303
-            )
-        run = workflow.simulate_and_store(
-            db,
-            actor,
-            contract_id,
-            str(form.get("year") or ""),
-            str(form.get("runs") or ""),
-            data,
-            name,
-            settings.analytics_db,
-        )
-        return RedirectResponse(
-            f"/contracts/{contract_id}/simulations/{run.id}", status_code=303
-        )
+        run = await _execute(form, contract_id, actor, db, settings, kind)
     except FormInvalid as exc:
         db.rollback()
         ctx = _detail_context(db, actor, view)
         ctx["errors"] = exc.errors
         return render(request, "contracts/detail.jinja", ctx, status_code=400)
+    page = "statements" if kind == workflow.SETTLEMENT else "simulations"
+    return RedirectResponse(
+        f"/contracts/{contract_id}/{page}/{run.id}", status_code=303
+    )
 
 
 @router.post("/contracts/{contract_id}/settle", name="contract_settle")
@@ -507,3 +530,62 @@ def api_contract_simulation(
     _, run = workflow.get_run(db, actor, contract_id, run_id, workflow.SIMULATION)
     doc = {k: v for k, v in run.result.items() if k != "plot_svg"}
     return {**_api_run(run), "simulation": doc}
+
+
+async def _api_execute(
+    request: Request,
+    contract_id: int,
+    actor: Actor,
+    db: SessionDep,
+    settings: SettingsDep,
+    kind: str,
+) -> dict[str, Any]:
+    workflow.editable(db, actor, contract_id)
+    form = await request.form()
+    try:
+        run = await _execute(form, contract_id, actor, db, settings, kind)
+    except FormInvalid:
+        db.rollback()
+        raise
+    if kind == workflow.SETTLEMENT:
+        return {**_api_run(run), "statements": run.result["statements"]}
+    doc = {k: v for k, v in run.result.items() if k != "plot_svg"}
+    return {**_api_run(run), "simulation": doc}
+
+
+@router.post(
+    "/api/contracts/{contract_id}/statements",
+    name="api_contract_settle",
+    status_code=201,
+)
+async def api_contract_settle(
+    request: Request,
+    contract_id: int,
+    actor: ContractEditors,
+    db: SessionDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    """Settle a contract year: multipart form with `year`, optional
+    `quarterly=true` and the indicator results file as `results`."""
+    return await _api_execute(
+        request, contract_id, actor, db, settings, workflow.SETTLEMENT
+    )
+
+
+@router.post(
+    "/api/contracts/{contract_id}/simulations",
+    name="api_contract_simulate",
+    status_code=201,
+)
+async def api_contract_simulate(
+    request: Request,
+    contract_id: int,
+    actor: ContractEditors,
+    db: SessionDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    """Simulate a contract year: multipart form with `year`, `runs` and the
+    indicator results file as `results`."""
+    return await _api_execute(
+        request, contract_id, actor, db, settings, workflow.SIMULATION
+    )
