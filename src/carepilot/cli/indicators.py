@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -121,9 +122,96 @@ def explain(
     typer.echo(explain_sql(definition, tables, periods, dialect=dialect))
 
 
+BACKEND_CHOICES = ("duckdb", "spark")
+DEFAULT_SPARK_MASTER = "local[*]"
+
+
+def _parse_spark_conf(items: list[str] | None) -> dict[str, str]:
+    conf: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--spark-conf {item!r}: expected KEY=VALUE")
+        conf[key.strip()] = value.strip()
+    return conf
+
+
+def _check_source_options(
+    backend: str,
+    db: Path | None,
+    data: str | None,
+    spark_master: str,
+    spark_conf: dict[str, str],
+) -> None:
+    """Refuse inconsistent data-source options before anything is loaded."""
+    if backend not in BACKEND_CHOICES:
+        raise ConfigError(
+            f"--backend must be one of {', '.join(BACKEND_CHOICES)}, not `{backend}`"
+        )
+    if backend == "spark" and data is None:
+        raise ConfigError(
+            "--backend spark reads Parquet: give --data PARQUET_DIR (one file or "
+            "folder per data-model table), not --db"
+        )
+    if (db is None) == (data is None):
+        raise ConfigError(
+            "give exactly one of --db (a DuckDB database) or --data (a Parquet folder)"
+        )
+    if backend != "spark" and (spark_conf or spark_master != DEFAULT_SPARK_MASTER):
+        raise ConfigError("--spark-master and --spark-conf need --backend spark")
+
+
+def _engine_tables(
+    backend: str,
+    db: Path | None,
+    data: str | None,
+    spark_master: str,
+    spark_conf: dict[str, str],
+) -> dict[str, Any]:
+    """The data-model tables on the chosen backend (options checked first by
+    `_check_source_options`)."""
+    if backend == "spark":
+        assert data is not None
+        from carepilot.engine.spark import connect, spark_session, spark_tables
+
+        return spark_tables(connect(spark_session(spark_master, spark_conf)), data)
+    if data is not None:
+        import ibis
+
+        from carepilot.engine.parquet import duckdb_parquet_tables
+
+        return duckdb_parquet_tables(ibis.duckdb.connect(), data)
+    from carepilot.engine.tables import tables_from_connection
+    from carepilot.store import ibis_connection
+
+    assert db is not None
+    # read-only: the engine writes only temp tables
+    return tables_from_connection(ibis_connection(db))
+
+
 @indicators_app.command("run")
 def run(
-    db: Path = typer.Option(..., "--db", help="DuckDB analytics database."),
+    db: Path | None = typer.Option(None, "--db", help="DuckDB analytics database."),
+    data: str | None = typer.Option(
+        None,
+        "--data",
+        help="Instead of --db: a folder (or s3a://, hdfs:// ... URI) with one Parquet "
+        "file or folder per data-model table, read directly.",
+    ),
+    backend: str = typer.Option(
+        "duckdb", "--backend", help="duckdb (one machine) or spark (needs --data)."
+    ),
+    spark_master: str = typer.Option(
+        DEFAULT_SPARK_MASTER,
+        "--spark-master",
+        help="With --backend spark: local[N], spark://HOST:PORT, yarn or k8s://...",
+    ),
+    spark_conf: list[str] | None = typer.Option(
+        None,
+        "--spark-conf",
+        help="With --backend spark: extra Spark setting KEY=VALUE (repeatable), "
+        "e.g. spark.executor.memory=8g.",
+    ),
     definitions: list[Path] | None = DefinitionsOpt,
     codelists: list[Path] | None = CodelistsOpt,
     indicator: list[str] | None = typer.Option(
@@ -148,8 +236,6 @@ def run(
     from carepilot.disclosure import OPENSAFELY, ROW_LEVEL_ACCESS, SUPPRESS_1_TO_7
     from carepilot.engine.output import write_results
     from carepilot.engine.run import Engine, run_indicators
-    from carepilot.engine.tables import tables_from_connection
-    from carepilot.store import ibis_connection
 
     policies = {
         "opensafely": OPENSAFELY,
@@ -162,6 +248,8 @@ def run(
         )
     if out.suffix.lower() not in (".parquet", ".csv"):
         raise UserError(f"--out {out}: use a .parquet or .csv file name")
+    conf = _parse_spark_conf(spark_conf)
+    _check_source_options(backend, db, data, spark_master, conf)
     defs = _select(_load(definitions, codelists), indicator)
     periods = make_periods(
         parse_month(from_, "--from"), parse_month(to, "--to"), frequency
@@ -171,8 +259,8 @@ def run(
             "[bold yellow]warning:[/] --disclosure none: output is NOT disclosure "
             "controlled; internal use by people with row-level access only"
         )
-    con = ibis_connection(db)  # read-only: the engine writes only temp tables
-    engine = Engine(tables_from_connection(con), periods)
+    tables = _engine_tables(backend, db, data, spark_master, conf)
+    engine = Engine(tables, periods)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -188,7 +276,15 @@ def run(
             else:
                 progress.update(task, description=f"{indicator_id}")
 
-        results = run_indicators(engine, defs, policies[disclosure], on_progress)
+        if backend == "spark":
+            from carepilot.engine.spark import spark_errors
+
+            with spark_errors("running the indicators"):
+                results = run_indicators(
+                    engine, defs, policies[disclosure], on_progress
+                )
+        else:
+            results = run_indicators(engine, defs, policies[disclosure], on_progress)
     write_results(results, out)
     console.print(
         f"wrote {len(results):,} rows for {len(defs)} indicator(s) x "

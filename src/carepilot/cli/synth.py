@@ -15,7 +15,7 @@ from rich.console import Console
 
 from carepilot.errors import ConfigError
 from carepilot.synth import DEFAULT_EFFECTS, PilotEffects, SynthConfig, write_population
-from carepilot.synth.generate import Format
+from carepilot.synth.generate import FORMATS, Format
 
 console = Console()
 
@@ -33,7 +33,7 @@ def synth(
     patients: int = typer.Option(10_000, "--patients", help="Number of patients."),
     seed: int = typer.Option(1, "--seed", help="Root random seed (same seed = same bytes)."),
     out: Path = typer.Option(..., "--out", help="Output directory."),
-    fmt: str = typer.Option("parquet", "--format", help="parquet or csv."),
+    fmt: str = typer.Option("parquet", "--format", help="parquet, csv (one file per table) or parquet-partitioned (one folder per table, one file per patient chunk: for Spark)."),
     start: str = typer.Option("2021-04-01", "--start", help="First day of the period."),
     months: int = typer.Option(36, "--months", help="Length of the period in months."),
     practices: int | None = typer.Option(None, "--practices", help="Number of GP practices (default ~1 per 7,500 patients)."),
@@ -66,8 +66,8 @@ def synth(
     }
     values = PilotEffects.null().values if null_effects else dict(DEFAULT_EFFECTS)
     values.update({k: v for k, v in overrides.items() if v is not None})
-    if fmt not in ("parquet", "csv"):
-        raise ConfigError(f"--format must be parquet or csv; got {fmt!r}")
+    if fmt not in FORMATS:
+        raise ConfigError(f"--format must be one of {', '.join(FORMATS)}; got {fmt!r}")
     config = SynthConfig(
         patients=patients,
         seed=seed,
@@ -81,7 +81,7 @@ def synth(
         effects=PilotEffects(values),
         chunk_size=chunk_size,
     )
-    fmt_literal: Format = "csv" if fmt == "csv" else "parquet"
+    fmt_literal: Format = next(f for f in FORMATS if f == fmt)
     t0 = time.perf_counter()
     rows = write_population(config, out, fmt_literal, workers=workers)
     elapsed = time.perf_counter() - t0

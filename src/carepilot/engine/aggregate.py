@@ -36,7 +36,11 @@ def aggregate(patient_level: ir.Table, *, by_age_band: bool) -> pd.DataFrame:
     the same rows (tested).
     """
     keys = ["period_id", "practice_pseudo_id", *(["sband"] if by_age_band else [])]
-    relation = _duckdb_relation(categories_expr(patient_level, keys, RAW_ATTRIBUTES))
+    categories = categories_expr(patient_level, keys, RAW_ATTRIBUTES)
+    on_spark = _spark_grouping_sets(categories, keys)
+    if on_spark is not None:
+        return on_spark
+    relation = _duckdb_relation(categories)
     if relation is None:
         return aggregate_expr(patient_level, by_age_band=by_age_band).to_pandas()
     return relation.query("_patient_level", grouping_sets_sql(keys)).df()
@@ -95,6 +99,26 @@ def _duckdb_relation(expr: ir.Table) -> Any | None:
     if to_relation is None:  # pragma: no cover - depends on the Ibis version
         return None
     return to_relation(expr)
+
+
+def _spark_grouping_sets(expr: ir.Table, keys: list[str]) -> pd.DataFrame | None:
+    """The GROUPING SETS query run by Spark SQL, or None on other backends.
+
+    Spark SQL has GROUPING SETS too; there the UNION ALL form re-plans and
+    re-runs the whole patient-level query once per attribute, which made each
+    indicator several times slower (measured in benchmarks/scale.py's notes).
+    Uses the backend's compile step and Spark session (Ibis internals, as above).
+    """
+    try:
+        backend = expr._find_backend()  # pyright: ignore[reportPrivateUsage]
+    except Exception:  # noqa: BLE001 - unbound expression: no backend
+        return None
+    if getattr(backend, "name", None) != "pyspark":
+        return None
+    backend._run_pre_execute_hooks(expr)  # registers in-memory tables
+    inner = backend.compile(expr)
+    query = f"WITH _patient_level AS ({inner}) {grouping_sets_sql(keys)}"
+    return backend._session.sql(query).toPandas()
 
 
 def aggregate_expr(

@@ -207,8 +207,12 @@ whose MOD works in floating point (SQLite) stay exact."""
 
 
 def _ymd(day: ir.DateValue) -> ir.IntegerValue:
-    """A date as the integer yyyymmdd (order-preserving, backend-neutral)."""
-    return (day.year() * 10000 + day.month() * 100 + day.day()).cast("int64")
+    """A date as the integer yyyymmdd (order-preserving, backend-neutral).
+
+    64-bit from the start: it is multiplied into the registration key, and
+    Spark's date parts are 32-bit integers whose overflow is an error (ANSI)."""
+    ymd = day.year().cast("int64") * 10000 + day.month() * 100 + day.day()
+    return ymd.cast("int64")
 
 
 def _ymd_int(day: dt.date) -> int:

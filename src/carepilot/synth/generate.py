@@ -44,7 +44,8 @@ ORG_TABLES = (
     "pilot_sites",
     "pilot_site_members",
 )
-Format = Literal["parquet", "csv"]
+Format = Literal["parquet", "csv", "parquet-partitioned"]
+FORMATS: tuple[Format, ...] = ("parquet", "csv", "parquet-partitioned")
 
 
 def _rng(config: SynthConfig, stream: int, chunk: int = 0) -> np.random.Generator:
@@ -289,23 +290,51 @@ def _selection_summary(orgs: Organisations) -> dict[str, float]:
 def write_population(
     config: SynthConfig, out_dir: Path, fmt: Format = "parquet", workers: int = 1
 ) -> dict[str, int]:
-    """Generate and write every table to `out_dir/<table>.<fmt>` plus `scenario.json`.
+    """Generate and write every table plus `scenario.json`.
 
-    Tables are streamed chunk by chunk (Parquet row groups / CSV appends), so peak
-    memory does not grow with the number of patients beyond one chunk per worker.
-    `workers` > 1 generates chunks in parallel processes; the files are identical.
+    `parquet` and `csv` write one file per table, `out_dir/<table>.<fmt>`;
+    `parquet-partitioned` writes one folder per table with one Parquet file per
+    patient chunk, `out_dir/<table>/part-00000.parquet` ... (the layout Spark
+    reads in parallel, one task per file; `carepilot indicators run --data`).
+
+    Tables are streamed chunk by chunk (Parquet row groups or files / CSV appends),
+    so peak memory does not grow with the number of patients beyond one chunk per
+    worker. `workers` > 1 generates chunks in parallel processes; the files are
+    identical.
 
     Returns:
         Rows written per table.
 
     Raises:
-        ConfigError: `fmt` is not parquet or csv, or `out_dir` is a file.
+        ConfigError: `fmt` is unknown, or `out_dir` is a file.
     """
-    if fmt not in ("parquet", "csv"):
-        raise ConfigError(f"--format must be parquet or csv; got {fmt!r}")
+    if fmt not in FORMATS:
+        raise ConfigError(f"--format must be one of {', '.join(FORMATS)}; got {fmt!r}")
     if out_dir.exists() and not out_dir.is_dir():
         raise ConfigError(f"--out {out_dir} exists and is not a directory")
     out_dir.mkdir(parents=True, exist_ok=True)
+    if fmt == "parquet-partitioned":
+        rows = _write_partitioned(config, out_dir, workers)
+    else:
+        rows = _write_single_files(config, out_dir, fmt, workers)
+    orgs, cal = organisations(config)
+    truth = scenario(config, orgs, cal)
+    truth["rows"] = rows
+    (out_dir / "scenario.json").write_text(json.dumps(truth, indent=2) + "\n")
+    return rows
+
+
+def _parquet_options(name: str) -> dict[str, Any]:
+    schema = schema_of(name)
+    # dictionary-encode only the (repetitive) string columns: trying it on ids,
+    # dates and values costs time for nothing
+    strings = [f.name for f in schema if f.type == pa.string()]
+    return {"compression": "snappy", "use_dictionary": strings}
+
+
+def _write_single_files(
+    config: SynthConfig, out_dir: Path, fmt: Format, workers: int
+) -> dict[str, int]:
     writers: dict[str, Any] = {}
     rows: dict[str, int] = dict.fromkeys(TABLES, 0)
     try:
@@ -313,15 +342,8 @@ def write_population(
             path = out_dir / f"{name}.{fmt}"
             if name not in writers:
                 if fmt == "parquet":
-                    schema = schema_of(name)
-                    # dictionary-encode only the (repetitive) string columns:
-                    # trying it on ids, dates and values costs time for nothing
-                    strings = [f.name for f in schema if f.type == pa.string()]
                     writers[name] = pq.ParquetWriter(
-                        path,
-                        schema,
-                        compression="snappy",
-                        use_dictionary=strings,  # pyright: ignore[reportArgumentType]
+                        path, schema_of(name), **_parquet_options(name)
                     )
                 else:
                     writers[name] = pacsv.CSVWriter(path, schema_of(name))
@@ -338,10 +360,34 @@ def write_population(
     finally:
         for writer in writers.values():
             writer.close()
-    orgs, cal = organisations(config)
-    truth = scenario(config, orgs, cal)
-    truth["rows"] = rows
-    (out_dir / "scenario.json").write_text(json.dumps(truth, indent=2) + "\n")
+    return rows
+
+
+def _write_partitioned(
+    config: SynthConfig, out_dir: Path, workers: int
+) -> dict[str, int]:
+    """One folder per table, one file per chunk (empty chunks skipped; a table
+    with no rows at all gets one empty file so its schema is still known)."""
+    rows: dict[str, int] = dict.fromkeys(TABLES, 0)
+    parts: dict[str, int] = dict.fromkeys(TABLES, 0)
+    for name in TABLES:
+        folder = out_dir / name
+        if folder.is_dir():  # a previous run's parts would be read as data
+            for old in folder.glob("part-*.parquet"):
+                old.unlink()
+        folder.mkdir(exist_ok=True)
+    for name, table in iter_tables(config, workers):
+        if table.num_rows == 0:
+            continue
+        path = out_dir / name / f"part-{parts[name]:05d}.parquet"
+        pq.write_table(table, path, **_parquet_options(name))
+        parts[name] += 1
+        rows[name] += table.num_rows
+    for name in TABLES:
+        if parts[name] == 0:
+            pq.write_table(
+                schema_of(name).empty_table(), out_dir / name / "part-00000.parquet"
+            )
     return rows
 
 

@@ -40,3 +40,21 @@ def duck_tables(synth_data: dict[str, pa.Table]) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def sqlite_tables(synth_data: dict[str, pa.Table]) -> dict[str, Any]:
     return load_tables(ibis.sqlite.connect(), synth_data)
+
+
+@pytest.fixture(scope="session")
+def spark_con() -> Any:
+    """One local Spark session (and Ibis connection) for the whole test session.
+
+    Small-data settings: few shuffle partitions and no adaptive re-planning, which
+    on test-sized data cost more than they save. Starts offline (loopback only).
+    """
+    pytest.importorskip("pyspark")
+    from carepilot.engine.spark import connect, spark_session
+
+    session = spark_session(
+        "local[2]",
+        {"spark.sql.shuffle.partitions": "2", "spark.sql.adaptive.enabled": "false"},
+        app_name="carepilot-tests",
+    )
+    return connect(session)
