@@ -43,9 +43,9 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from carepilot.indicators.compile import periods_table
-from carepilot.indicators.expr import EventAgg, WindowKind, event_aggs
-from carepilot.indicators.model import IndicatorDefinition
+from carepilot.indicators.compile import EVENT_PROVIDER, periods_table
+from carepilot.indicators.expr import EventAgg, Window, WindowKind, event_aggs
+from carepilot.indicators.model import IndicatorDefinition, Unit
 from carepilot.indicators.periods import Period
 from carepilot.schema import TABLES
 
@@ -100,9 +100,17 @@ class ProviderIndex:
 
 
 def attributing_event(definition: IndicatorDefinition) -> EventAgg | None:
-    """The population's first event summary on a provider table, if any."""
+    """The population's first event summary on a provider table, if any.
+
+    Event-level indicators (`unit: event`) count events, so each event is
+    attributed to its own provider: their counted `events` are returned.
+    """
+    if definition.unit is Unit.EVENT and definition.events is not None:
+        if definition.events.source.table in PROVIDER_TABLES:
+            return definition.events
+        return None
     for agg in event_aggs([definition.population]):
-        if agg.source.table in PROVIDER_TABLES:
+        if agg.source.table in PROVIDER_TABLES and isinstance(agg.window, Window):
             return agg
     return None
 
@@ -117,8 +125,12 @@ def attribution(
     """(patient_id, period_id, provider index) of each patient's latest event.
 
     The event filters, codelist and window are those of `agg`, so the attributing
-    event is one the denominator counted.
+    event is one the denominator counted. For event-level indicators every event
+    row already carries its provider: the result is then the code -> index map
+    (`_prov_code`, `_prov_idx`) that `attributed_patient_level` joins per event.
     """
+    if definition.unit is Unit.EVENT:
+        return index.memtable()
     source = agg.source
     t = tables[source.table]
     preds: list[ir.BooleanValue] = [
@@ -137,10 +149,12 @@ def attribution(
         d=t[source.date_column],
         code=t.provider_code.cast("string"),
     )
-    per = periods_table(periods, [agg.window], definition.period_rule)
+    window = agg.window
+    assert isinstance(window, Window)  # `attributing_event` skips relative windows
+    per = periods_table(periods, [window], definition.period_rule)
     conds: list[ir.BooleanValue] = [ev.d <= per.period_end]
-    if agg.window.kind is not WindowKind.EVER:
-        conds.append(ev.d >= per[f"ws_{agg.window.key}"])
+    if window.kind is not WindowKind.EVER:
+        conds.append(ev.d >= per[f"ws_{window.key}"])
     joined = ev.join(per, conds).select(ev.patient_id, per.period_id, ev.d, ev.code)
     latest = joined.group_by(["patient_id", "period_id"]).aggregate(
         last_d=joined.d.max()
@@ -167,7 +181,19 @@ def attributed_patient_level(patient_level: ir.Table, attributed: ir.Table) -> i
 
     Patients with no attributing event in the period drop out (they are not any
     provider's activity); the columns are unchanged, so `aggregate` applies as is.
+    Event-level tables are re-keyed per event by the event's own provider.
     """
+    if EVENT_PROVIDER in patient_level.columns:
+        known = attributed
+        j = patient_level.join(known, patient_level[EVENT_PROVIDER] == known._prov_code)
+        return j.select(
+            *[
+                known._prov_idx.name("practice_pseudo_id")
+                if c == "practice_pseudo_id"
+                else patient_level[c]
+                for c in patient_level.columns
+            ]
+        )
     j = patient_level.join(
         attributed,
         [

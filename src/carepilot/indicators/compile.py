@@ -42,9 +42,13 @@ from carepilot.indicators.expr import (
     Age,
     Agg,
     And,
+    Arith,
     Coalesce,
     Compare,
+    DateShift,
+    DaysBetween,
     EventAgg,
+    EventColumn,
     EventSource,
     InList,
     IsNull,
@@ -56,18 +60,21 @@ from carepilot.indicators.expr import (
     PeriodDate,
     PracticeColumn,
     Registered,
+    RelativeWindow,
     Type,
     Window,
     event_aggs,
+    row_level,
     walk,
 )
-from carepilot.indicators.model import IndicatorDefinition, ValueType
+from carepilot.indicators.model import IndicatorDefinition, Unit, ValueType
 from carepilot.indicators.periods import (
     Period,
     PeriodRule,
     registered_since,
     window_start,
 )
+from carepilot.schema import TABLES
 
 FAR_FUTURE = dt.date(9999, 12, 31)
 """Stands in for an open registration end date in range joins."""
@@ -100,6 +107,10 @@ GRID_COLUMNS = (
     "age",
     "age_at_start",
 )
+
+EVENT_PROVIDER = "event_provider_code"
+"""Column of event-level patient-level tables: the counted event's provider
+(`engine.providers` attributes each event to it)."""
 
 _IBIS_TYPES = {
     Type.BOOL: "boolean",
@@ -224,15 +235,56 @@ def _age(dob: ir.DateValue, on: ir.DateValue) -> ir.IntegerValue:
     return (on.year() - dob.year() - before.cast("int64")).cast("int64")
 
 
+def _days(day: ir.DateValue) -> ir.IntegerValue:
+    """A date as a day number (days since 1970-01-01).
+
+    Date differences, shifts and relative windows compare day numbers rather
+    than use interval arithmetic, which SQLite (before 3.46) lacks. Ibis's
+    `epoch_days` (a DateDelta) is implemented by DuckDB, SQLite and PySpark and
+    keeps the SQL shallow (SQLite's parser has a nesting limit).
+    """
+    return day.epoch_days().cast("int64")
+
+
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+"""Python's proleptic ordinal of the day-number origin."""
+
+
 @dataclass(frozen=True, slots=True)
 class _FeatureGroup:
     source: EventSource
-    window: Window
+    window: Window | RelativeWindow
     valued: bool
 
 
 def _group_of(node: EventAgg) -> _FeatureGroup:
     return _FeatureGroup(node.source, node.window, node.agg.needs_value)
+
+
+def _source_rows(
+    source: EventSource,
+    tables: Mapping[str, ir.Table],
+    codelists: Mapping[str, Sequence[str]],
+) -> ir.Table:
+    """Rows of the source's table passing its codelist, filters and `where=`."""
+    t = tables[source.table]
+    preds: list[ir.BooleanValue] = []
+    if source.codelist is not None:
+        assert source.code_column is not None
+        preds.append(t[source.code_column].isin(list(codelists[source.codelist])))
+    for column, values in source.filters:
+        preds.append(t[column].isin(list(values)))
+    if source.where is not None:
+        preds.append(_Ctx(t, {}).bool_(source.where))
+    preds.append(t[source.date_column].notnull())
+    return t.filter(*preds)
+
+
+def _event_value(source: EventSource, t: ir.Table) -> ir.Value:
+    if source.value_expr is not None:
+        return _Ctx(t, {}).value(source.value_expr).cast("float64")
+    assert source.value_column is not None
+    return t[source.value_column].cast("float64")
 
 
 def _filtered_events(
@@ -241,26 +293,15 @@ def _filtered_events(
     codelists: Mapping[str, Sequence[str]],
     valued: bool,
 ) -> ir.Table:
-    t = tables[source.table]
-    preds: list[ir.BooleanValue] = []
-    if source.codelist is not None:
-        assert source.code_column is not None
-        preds.append(t[source.code_column].isin(list(codelists[source.codelist])))
-    for column, values in source.filters:
-        preds.append(t[column].isin(list(values)))
-    if valued:
-        assert source.value_column is not None
-        preds.append(t[source.value_column].notnull())
-    if preds:
-        t = t.filter(*preds)
+    t = _source_rows(source, tables, codelists)
     cols: dict[str, ir.Value] = {
         "patient_id": t.patient_id,
         "d": t[source.date_column],
     }
     if valued:
-        assert source.value_column is not None
-        cols["v"] = t[source.value_column].cast("float64")
-    return t.select(**cols).filter(lambda e: e.d.notnull())
+        cols["v"] = _event_value(source, t)
+        return t.select(**cols).filter(lambda e: e.v.notnull())
+    return t.select(**cols)
 
 
 def _feature_table(
@@ -284,8 +325,18 @@ def _feature_table(
     if group.valued:
         cols["v"] = ev.v
     j = ev.join(periods, conds).select(**cols)
+    return _summarise(j, ["patient_id", "period_id"], group, aggs, prefix)
+
+
+def _summarise(
+    j: ir.Table,
+    keys: list[str],
+    group: _FeatureGroup,
+    aggs: Sequence[Agg],
+    prefix: str,
+) -> ir.Table:
+    """Per-key summaries of matched events `j` (columns `keys`, `d`, [`v`])."""
     metrics: dict[str, ir.Value] = {}
-    keys = ["patient_id", "period_id"]
     if not group.valued:
         metrics[f"{prefix}_n"] = j.count()
         if Agg.LATEST_DATE in aggs:
@@ -317,29 +368,138 @@ def _feature_table(
         if not flag:
             continue
         # Ties on the same day: the lowest value counts (QOF convention for BP).
-        b = base.select("patient_id", "period_id", dcol).view()
+        b = base.select(*keys, dcol).view()
         on_day = (
-            j.join(
-                b,
-                [
-                    j.patient_id == b.patient_id,
-                    j.period_id == b.period_id,
-                    j.d == b[dcol],
-                ],
-            )
-            .select(j.patient_id, j.period_id, j.v)
-            .group_by(["patient_id", "period_id"])
+            j.join(b, [*[j[k] == b[k] for k in keys], j.d == b[dcol]])
+            .select(*[j[k] for k in keys], j.v)
+            .group_by(keys)
             .aggregate(**{f"{prefix}_{agg}": ibis._.v.min()})
         )
-        base = base.left_join(
-            on_day,
-            [
-                base.patient_id == on_day.patient_id,
-                base.period_id == on_day.period_id,
-            ],
-        ).select(base, on_day[f"{prefix}_{agg}"])
+        base = base.left_join(on_day, [base[k] == on_day[k] for k in keys]).select(
+            base, on_day[f"{prefix}_{agg}"]
+        )
     keep = [c for c in base.columns if not c.startswith("_")]
     return base.select(*keep)
+
+
+def _relative_feature(
+    group: _FeatureGroup,
+    aggs: Sequence[Agg],
+    prefix: str,
+    tables: Mapping[str, ir.Table],
+    codelists: Mapping[str, Sequence[str]],
+    base: ir.Table,
+    keys: list[str],
+    anchor: ir.IntegerValue,
+    outer_id: ir.Value | None,
+) -> ir.Table:
+    """Summaries of events in a window relative to an anchor date, per `keys`.
+
+    `base` has one row per key (patient x period, or event x period in
+    event-level indicators) with `patient_id` and `period_end`; `anchor` is the
+    anchor date's day number (`_days`), an expression over it. All periods are matched in one range join.
+    When the events come from the same table as the outer event row,
+    `outer_id` (the row's id) keeps the row from matching itself.
+    """
+    window = group.window
+    assert isinstance(window, RelativeWindow)
+    # Day numbers, not shifted dates: integer offsets are exact on every backend.
+    a = base.select(
+        *keys,
+        _pid=base.patient_id,
+        _pend=base.period_end,
+        _ad=anchor,
+        **({"_oid": outer_id} if outer_id is not None else {}),
+    ).filter(lambda r: r._ad.notnull())
+    a = a.mutate(_lo=a._ad + window.lo, _hi=a._ad + window.hi)
+    rows = _source_rows(group.source, tables, codelists)
+    d = rows[group.source.date_column]
+    cols: dict[str, ir.Value] = {"_epid": rows.patient_id, "d": d, "_ed": _days(d)}
+    pk = TABLES[group.source.table].primary_key
+    if outer_id is not None:
+        cols["_eid"] = rows[pk[0]]
+    if group.valued:
+        cols["v"] = _event_value(group.source, rows)
+    ev = rows.select(**cols)
+    if group.valued:
+        ev = ev.filter(ev.v.notnull())
+    conds = [ev._epid == a._pid, ev._ed >= a._lo, ev._ed <= a._hi, ev.d <= a._pend]
+    if outer_id is not None:
+        conds.append(ev._eid != a._oid)
+    picked: dict[str, ir.Value] = {"d": ev.d}
+    if group.valued:
+        picked["v"] = ev.v
+    j = ev.join(a, conds).select(*[a[k] for k in keys], **picked)
+    return _summarise(j, keys, group, aggs, prefix)
+
+
+def _join_features(
+    t: ir.Table, keys: list[str], prefix: str, feat: ir.Table
+) -> ir.Table:
+    feat_cols = [c for c in feat.columns if c.startswith(prefix)]
+    return t.left_join(feat, [t[k] == feat[k] for k in keys]).select(
+        t, *[feat[c] for c in feat_cols]
+    )
+
+
+def _add_relative_features(
+    t: ir.Table,
+    aggs: Sequence[EventAgg],
+    prefixes: dict[_FeatureGroup, str],
+    keys: list[str],
+    tables: Mapping[str, ir.Table],
+    codelists: Mapping[str, Sequence[str]],
+    row_prefix: str = "",
+    outer_table: str | None = None,
+) -> ir.Table:
+    """Join the relative-window summaries `aggs` need to `t`, anchors first.
+
+    An anchor may itself use another relative summary (e.g. a review after the
+    earliest diagnosis after a discharge), so groups are added in layers, each
+    once every summary its anchor uses is on `t`.
+    """
+    pending: dict[_FeatureGroup, list[Agg]] = {}
+    for a in aggs:
+        pending.setdefault(_group_of(a), []).append(a.agg)
+    while pending:
+        ready = [
+            g
+            for g in pending
+            if all(
+                _group_of(n) in prefixes
+                for n in walk(g.window.anchor)  # type: ignore[union-attr]
+                if isinstance(n, EventAgg)
+            )
+        ]
+        if not ready:  # pragma: no cover - anchors cannot refer to themselves
+            raise DefinitionError("internal: circular relative windows")
+        # Every group of a layer is computed from the same base (not from the
+        # table with the previous group joined), so the query grows linearly.
+        view = t.view()  # the summaries are joined back onto t itself
+        ctx = _Ctx(view, prefixes, row_prefix)
+        layer: dict[_FeatureGroup, str] = {}
+        for group in ready:
+            prefix = f"f{len(prefixes) + len(layer)}"
+            window = group.window
+            assert isinstance(window, RelativeWindow)
+            outer_id: ir.Value | None = None
+            if outer_table is not None and outer_table == group.source.table:
+                outer_id = view[row_prefix + TABLES[outer_table].primary_key[0]]
+            feat = _relative_feature(
+                group,
+                pending.pop(group),
+                prefix,
+                tables,
+                codelists,
+                view,
+                keys,
+                ctx.days(window.anchor),
+                outer_id,
+            )
+            t = _join_features(t, keys, prefix, feat)
+            layer[group] = prefix
+        prefixes.update(layer)
+    return t
 
 
 @dataclass(frozen=True)
@@ -381,10 +541,14 @@ def compile_indicator(
     Returns:
         The compiled indicator.
     """
-    t, ctx, per = _prepare(
-        definition, definition.expressions(), tables, periods, grid, grid_periods
-    )
-    population = ctx.bool_(definition.population)
+    if definition.unit is Unit.EVENT:
+        t, ctx, per = _prepare_events(definition, tables, periods, grid, grid_periods)
+        population = ibis.literal(True)
+    else:
+        t, ctx, per = _prepare(
+            definition, definition.expressions(), tables, periods, grid, grid_periods
+        )
+        population = ctx.bool_(definition.population)
     if definition.exclusions is not None:
         population = population & ~ctx.bool_(definition.exclusions)
     vt = definition.value_type
@@ -416,6 +580,8 @@ def compile_indicator(
         measures["den"] = ibis.literal(1.0)
         measures["num_sq"] = num * num
     keep = ["patient_id", "period_id", "practice_pseudo_id", "age"]
+    if EVENT_PROVIDER in t.columns:
+        keep.append(EVENT_PROVIDER)
     attrs = [c for c in PATIENT_ATTRIBUTES if c not in ("lsoa_code", "date_of_birth")]
     filtered = t.filter(population).select(
         *keep, **{k: v.cast("float64") for k, v in measures.items()}
@@ -425,6 +591,76 @@ def compile_indicator(
     return CompiledIndicator(definition, out, per)
 
 
+def _prepare_events(
+    definition: IndicatorDefinition,
+    tables: Mapping[str, ir.Table],
+    periods: Sequence[Period],
+    grid: ir.Table | None,
+    grid_periods: ir.Table | None,
+) -> tuple[ir.Table, _Ctx, ir.Table]:
+    """Event-level indicators: one row per counted event x period.
+
+    The patient-level part (population and every patient-level summary the
+    expressions use) is built as for patient indicators and filtered to the
+    population; the counted events of all periods are range-joined to the
+    periods once and attached to it, so each event carries its patient's practice
+    and attributes in that period. Summaries relative to the event's own columns
+    (e.g. an emergency admission 0-30 days after this spell's discharge) are then
+    joined per event.
+    """
+    events = definition.events
+    assert events is not None and isinstance(events.window, Window)
+    t, ctx, per = _prepare(
+        definition,
+        definition.expressions(),
+        tables,
+        periods,
+        grid,
+        grid_periods,
+        extra_windows=(events.window,),
+    )
+    patients = t.filter(ctx.bool_(definition.population))
+    src = events.source
+    codes = {name: cl.codes for name, cl in definition.codelists.items()}
+    rows = _source_rows(src, tables, codes)
+    row_exprs = [e for e in definition.expressions()[1:]]
+    used = {
+        n.column for root in row_exprs for n in walk(root) if isinstance(n, EventColumn)
+    }
+    used |= set(TABLES[src.table].primary_key)
+    if TABLES[src.table].has_column("provider_code"):
+        used.add("provider_code")  # each event counts for its own provider
+    ev = rows.select(
+        _epid=rows.patient_id,
+        _d=rows[src.date_column],
+        **{f"r_{c}": rows[c] for c in sorted(used)},
+    )
+    conds: list[ir.BooleanValue] = [ev._d <= per.period_end]
+    if events.window.kind.value != "ever":
+        conds.append(ev._d >= per[f"ws_{events.window.key}"])
+    ev = ev.join(per, conds).select(ev, _per=per.period_id)
+    out = patients.join(
+        ev, [patients.patient_id == ev._epid, patients.period_id == ev._per]
+    ).select(patients, *[ev[f"r_{c}"] for c in sorted(used)])
+    prefixes = dict(ctx.prefixes)
+    row_aggs = [a for a in event_aggs(row_exprs) if row_level(a)]
+    if row_aggs:
+        pk = TABLES[src.table].primary_key
+        out = _add_relative_features(
+            out,
+            row_aggs,
+            prefixes,
+            ["period_id", *[f"r_{c}" for c in pk]],
+            tables,
+            codes,
+            row_prefix="r_",
+            outer_table=src.table,
+        )
+    if "r_provider_code" in out.columns:
+        out = out.mutate(**{EVENT_PROVIDER: out.r_provider_code.cast("string")})
+    return out, _Ctx(out, prefixes, "r_"), per
+
+
 def _prepare(
     definition: IndicatorDefinition,
     exprs: Sequence[Node],
@@ -432,11 +668,17 @@ def _prepare(
     periods: Sequence[Period],
     grid: ir.Table | None,
     grid_periods: ir.Table | None,
+    extra_windows: Sequence[Window] = (),
 ) -> tuple[ir.Table, _Ctx, ir.Table]:
-    """Grid joined to every feature table the expressions need."""
+    """Grid joined to every feature table the (patient-level parts of the)
+    expressions need."""
     nodes = [n for root in exprs for n in walk(root)]
-    aggs = event_aggs(exprs)
-    windows = [a.window for a in aggs]
+    all_aggs = event_aggs(exprs)
+    aggs = [a for a in all_aggs if not row_level(a)]
+    relative = [a for a in aggs if isinstance(a.window, RelativeWindow)]
+    aggs = [a for a in aggs if isinstance(a.window, Window)]
+    windows = [a.window for a in aggs if isinstance(a.window, Window)]
+    windows += [*extra_windows]
     regs = [
         n
         for n in nodes
@@ -475,13 +717,14 @@ def _prepare(
         extra = per.select("period_id", *[_reg_col(r) for r in dict.fromkeys(regs)])
         t = t.join(extra, "period_id")
     for prefix, feat in features.values():
-        feat_cols = [c for c in feat.columns if c.startswith(prefix)]
-        t = t.left_join(
-            feat,
-            [t.patient_id == feat.patient_id, t.period_id == feat.period_id],
-        ).select(t, *[feat[c] for c in feat_cols])
+        t = _join_features(t, ["patient_id", "period_id"], prefix, feat)
 
-    ctx = _Ctx(t, {g: p for g, (p, _) in features.items()})
+    prefixes = {g: p for g, (p, _) in features.items()}
+    if relative:
+        t = _add_relative_features(
+            t, relative, prefixes, ["patient_id", "period_id"], tables, codes
+        )
+    ctx = _Ctx(t, prefixes)
     return t, ctx, per
 
 
@@ -506,18 +749,41 @@ def compile_expressions(
     )
 
 
-class _Ctx:
-    """Turns expression nodes into Ibis column expressions over the joined table."""
+def _has_shift(node: Node) -> bool:
+    return isinstance(node, DateShift)
 
-    def __init__(self, table: ir.Table, prefixes: Mapping[_FeatureGroup, str]) -> None:
+
+class _Ctx:
+    """Turns expression nodes into Ibis column expressions over the joined table.
+
+    Event-row columns (`EventColumn`) are read from `row_prefix + column`: the
+    event table's own columns inside `where=`/`value=`, `r_<column>` on the
+    event-level indicator table.
+    """
+
+    def __init__(
+        self,
+        table: ir.Table,
+        prefixes: Mapping[_FeatureGroup, str],
+        row_prefix: str = "",
+    ) -> None:
         self.t = table
         self.prefixes = prefixes
+        self.row_prefix = row_prefix
 
     def bool_(self, node: Node) -> ir.BooleanValue:
         """A top-level condition: unknown counts as false."""
         value = self.value(node)
         assert isinstance(value, ir.BooleanValue)
         return value.fill_null(False)
+
+    def days(self, node: Node) -> ir.Value:
+        """A date-valued node as a day number (shifts become integer offsets)."""
+        if isinstance(node, DateShift):
+            return self.days(node.operand) + node.days
+        if isinstance(node, Literal) and isinstance(node.value, dt.date):
+            return ibis.literal(node.value.toordinal() - _EPOCH_ORDINAL, "int64")
+        return _days(self.value(node))
 
     def value(self, node: Node) -> ir.Value:  # noqa: C901 - one branch per node type
         t = self.t
@@ -527,6 +793,24 @@ class _Ctx:
             return ibis.literal(node.value, _IBIS_TYPES[node.type])
         if isinstance(node, PatientColumn):
             return t[node.column]
+        if isinstance(node, EventColumn):
+            return t[self.row_prefix + node.column]
+        if isinstance(node, Arith):
+            left, right = self.value(node.left), self.value(node.right)
+            if node.op == "/":
+                den = right.cast("float64")
+                return ibis.ifelse(
+                    den == 0, ibis.null("float64"), left.cast("float64") / den
+                )
+            if node.type is Type.FLOAT:
+                left, right = left.cast("float64"), right.cast("float64")
+            return {"+": left + right, "-": left - right, "*": left * right}[node.op]
+        if isinstance(node, DateShift):  # pragma: no cover - the parser forbids it
+            raise UnsupportedOperation(
+                "a shifted date can only be compared or subtracted"
+            )
+        if isinstance(node, DaysBetween):
+            return self.days(node.left) - self.days(node.right)
         if isinstance(node, PeriodDate):
             return t[node.which]
         if isinstance(node, PracticeColumn):
@@ -548,7 +832,10 @@ class _Ctx:
                 return t[f"{prefix}_n"].fill_null(0)
             return t[f"{prefix}_{node.agg}"]
         if isinstance(node, Compare):
-            left, right = self.value(node.left), self.value(node.right)
+            if _has_shift(node.left) or _has_shift(node.right):
+                left, right = self.days(node.left), self.days(node.right)
+            else:
+                left, right = self.value(node.left), self.value(node.right)
             ops = {
                 "==": left.__eq__,
                 "!=": left.__ne__,
@@ -563,7 +850,12 @@ class _Ctx:
             values = list(node.values)
             return operand.notin(values) if node.negate else operand.isin(values)
         if isinstance(node, IsNull):
-            operand = self.value(node.operand)
+            inner = node.operand
+            while isinstance(
+                inner, DateShift
+            ):  # a shifted date is missing iff its date is
+                inner = inner.operand
+            operand = self.value(inner)
             return operand.notnull() if node.negate else operand.isnull()
         if isinstance(node, And):
             out = self.value(node.items[0])

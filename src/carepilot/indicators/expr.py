@@ -90,6 +90,10 @@ class EventSource:
     code_column: str | None = None
     filters: tuple[tuple[str, tuple[str | int | float | bool, ...]], ...] = ()
     value_column: str | None = None
+    where: Node | None = None
+    """Row condition (`where=`) over this table's columns, e.g. `response_date is null`."""
+    value_expr: Node | None = None
+    """Row arithmetic (`value=`) used instead of `value_column`, e.g. `post - pre`."""
 
 
 class Agg(StrEnum):
@@ -206,11 +210,32 @@ class Registered(Node):
 
 
 @dataclass(frozen=True, slots=True)
+class RelativeWindow:
+    """Days `lo`..`hi` (inclusive) from an anchor date: `within=10 to 56 days after X`.
+
+    `anchor` is a date expression evaluated where the event function is written:
+    per patient and period (e.g. `earliest_date(depression, ...)`), or per event row
+    in an event-level indicator (e.g. the row's `discharge_date`). Events after the
+    period end never count (every indicator is evaluated as at its period end), and
+    a missing anchor matches nothing. `before` windows have negative offsets.
+    """
+
+    anchor: Node
+    lo: int
+    hi: int
+
+    def describe(self, anchor_text: str) -> str:
+        if self.lo >= 0:
+            return f"{self.lo} to {self.hi} days after {anchor_text}"
+        return f"{-self.hi} to {-self.lo} days before {anchor_text}"
+
+
+@dataclass(frozen=True, slots=True)
 class EventAgg(Node):
     """A summary (`agg`) of the patient's `source` events within `window`."""
 
     source: EventSource
-    window: Window
+    window: Window | RelativeWindow
     agg: Agg
 
     @property
@@ -300,12 +325,78 @@ class Coalesce(Node):
         return self.items[0].type
 
 
+@dataclass(frozen=True, slots=True)
+class EventColumn(Node):
+    """A column of the current event row.
+
+    Used inside `where=` / `value=` (the searched table's row) and, in event-level
+    indicators (`unit: event`), for the column of the counted event.
+    """
+
+    table: str
+    column: str
+    col_type: Type
+
+    @property
+    def type(self) -> Type:
+        return self.col_type
+
+
+@dataclass(frozen=True, slots=True)
+class Arith(Node):
+    """`left op right` for numbers, op one of + - * /; `/` is always decimal and
+    division by zero is missing (as in SQL with a guard, on every backend)."""
+
+    op: str
+    left: Node
+    right: Node
+
+    @property
+    def type(self) -> Type:
+        if self.op == "/" or Type.FLOAT in (self.left.type, self.right.type):
+            return Type.FLOAT
+        return Type.INT
+
+
+@dataclass(frozen=True, slots=True)
+class DateShift(Node):
+    """A date moved by a whole number of days: `request_date + 30 days`."""
+
+    operand: Node
+    days: int
+
+    @property
+    def type(self) -> Type:
+        return Type.DATE
+
+
+@dataclass(frozen=True, slots=True)
+class DaysBetween(Node):
+    """`left - right` for two dates: the whole days from `right` to `left`."""
+
+    left: Node
+    right: Node
+
+    @property
+    def type(self) -> Type:
+        return Type.INT
+
+
 def walk(node: Node) -> list[Node]:
-    """Return `node` and all its descendants, parents first."""
+    """Return `node` and all its descendants, parents first.
+
+    Relative-window anchors are descended into (they are evaluated in the
+    enclosing context); `where=`/`value=` row expressions are not (they are
+    evaluated on the searched table's rows).
+    """
     out: list[Node] = [node]
     children: tuple[Node, ...] = ()
-    if isinstance(node, Compare):
+    if isinstance(node, (Compare, Arith, DaysBetween)):
         children = (node.left, node.right)
+    elif isinstance(node, DateShift):
+        children = (node.operand,)
+    elif isinstance(node, EventAgg) and isinstance(node.window, RelativeWindow):
+        children = (node.window.anchor,)
     elif isinstance(node, (InList, IsNull)):
         children = (node.operand,)
     elif isinstance(node, (And, Or, Coalesce)):
@@ -315,6 +406,11 @@ def walk(node: Node) -> list[Node]:
     for child in children:
         out.extend(walk(child))
     return out
+
+
+def row_level(node: Node) -> bool:
+    """Whether `node` depends on the current event row (an `EventColumn`)."""
+    return any(isinstance(n, EventColumn) for n in walk(node))
 
 
 def event_aggs(nodes: Sequence[Node]) -> list[EventAgg]:

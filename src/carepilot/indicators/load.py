@@ -19,14 +19,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from carepilot.errors import DefinitionError
 from carepilot.indicators.codelists import Codelist, parse_codelist
-from carepilot.indicators.expr import Type
+from carepilot.indicators.expr import EventAgg, Type
 from carepilot.indicators.model import (
     DEFAULT_MULTIPLIER,
     IndicatorDefinition,
     Polarity,
+    Unit,
     ValueType,
 )
-from carepilot.indicators.parse import ExprError, parse_expression
+from carepilot.indicators.parse import ExprError, parse_events, parse_expression
 from carepilot.indicators.periods import PeriodRule
 from carepilot.indicators.yamlsource import Located, Path, load_yaml
 from carepilot.schema import CodeSystem
@@ -64,6 +65,8 @@ class _RawDefinition(BaseModel):
     numerator: str
     exclusions: str | None = None
     exceptions: str | None = None
+    unit: Unit = Unit.PATIENT
+    events: str | None = None
 
     @field_validator("id")
     @classmethod
@@ -145,12 +148,16 @@ def load_definition(text: str, source: str, read_text: ReadText) -> IndicatorDef
             )
             systems[name] = declared
     parsed: dict[str, Any] = {}
+    events, row_table, unit_errors = _events(doc, raw, systems)
+    errors += unit_errors
     for key in _EXPR_FIELDS:
         text_value: str | None = getattr(raw, key)
         if text_value is None:
             continue
         try:
-            parsed[key] = parse_expression(text_value, systems)
+            # In event-level indicators everything but the population is per event.
+            table = row_table if key != "population" else None
+            parsed[key] = parse_expression(text_value, systems, table)
         except ExprError as exc:
             errors.append(
                 f"{_expr_where(doc, (key,), text_value, exc.pos)}: {key}: {exc.message}"
@@ -188,7 +195,58 @@ def load_definition(text: str, source: str, read_text: ReadText) -> IndicatorDef
         source=source,
         reference=raw.reference,
         lines={str(p[0]): line for p, line in doc.lines.items() if len(p) == 1},
+        unit=raw.unit,
+        events=events,
     )
+
+
+_EVENT_VALUE_TYPES = (
+    ValueType.PROPORTION,
+    ValueType.MEAN,
+    ValueType.COUNT,
+    ValueType.CRUDE_RATE,
+)
+
+
+def _events(
+    doc: Located, raw: _RawDefinition, systems: dict[str, CodeSystem]
+) -> tuple[EventAgg | None, str | None, list[str]]:
+    """The counted events of an event-level indicator (and its table), or errors."""
+    if raw.unit is Unit.PATIENT:
+        if raw.events is not None:
+            return (
+                None,
+                None,
+                [
+                    f"{doc.where(('events',))}: `events:` needs `unit: event` (the "
+                    "denominator counts these events instead of patients)"
+                ],
+            )
+        return None, None, []
+    if raw.events is None:
+        return (
+            None,
+            None,
+            [
+                f"{doc.where(('unit',))}: `unit: event` needs `events:`, the events "
+                "counted, written like count(...)'s arguments, e.g. "
+                '`events: table=opa, attendance_status=["attended", "dna"], '
+                "within=period`"
+            ],
+        )
+    errors: list[str] = []
+    if raw.value_type not in _EVENT_VALUE_TYPES:
+        errors.append(
+            f"{doc.where(('unit',))}: `unit: event` works with "
+            f"{', '.join(v.value for v in _EVENT_VALUE_TYPES)}, not "
+            f"{raw.value_type.value} (standardisation is by person)"
+        )
+    try:
+        events = parse_events(raw.events, systems)
+    except ExprError as exc:
+        where = _expr_where(doc, ("events",), raw.events, exc.pos)
+        return None, None, [*errors, f"{where}: events: {exc.message}"]
+    return events, events.source.table, errors
 
 
 def _check_types(doc: Located, parsed: dict[str, Any], vt: ValueType) -> list[str]:
@@ -215,7 +273,16 @@ def _check_types(doc: Located, parsed: dict[str, Any], vt: ValueType) -> list[st
             f"{doc.where(('numerator',))}: a mean's numerator is the per-patient "
             f"number to average, not a {num.type.value} value"
         )
-    elif vt in (ValueType.CRUDE_RATE, ValueType.DSR, ValueType.ISR, ValueType.COUNT):
+    elif vt in (ValueType.CRUDE_RATE, ValueType.COUNT):
+        # Totals of whole-number values (bed days: `sum_value(..., value=discharge
+        # - admission)`) are counts too, so FLOAT is accepted here.
+        if num.type not in (Type.BOOL, Type.INT, Type.FLOAT):
+            errors.append(
+                f"{doc.where(('numerator',))}: a {vt.value} numerator counts people "
+                f"(a condition), events (`count(...)`) or a total (`sum_value(...)`), "
+                f"not a {num.type.value} value"
+            )
+    elif vt in (ValueType.DSR, ValueType.ISR):
         if num.type not in (Type.BOOL, Type.INT):
             errors.append(
                 f"{doc.where(('numerator',))}: a {vt.value} numerator counts people "

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from carepilot.indicators.codelists import Codelist
-from carepilot.indicators.expr import Node
+from carepilot.indicators.expr import EventAgg, Node
 from carepilot.indicators.periods import PeriodRule
 
 
@@ -30,6 +30,17 @@ class ValueType(StrEnum):
     """mean of a per-patient value, Student-t intervals."""
     COUNT = "count"
     """a count of events or patients, Byar's / exact Poisson intervals."""
+
+
+class Unit(StrEnum):
+    """What one unit of the denominator is."""
+
+    PATIENT = "patient"
+    """One row per patient and period (the default)."""
+    EVENT = "event"
+    """One row per event (appointment, spell, pathway, request ...) of a patient in
+    the population, in the period; the event is attributed to the patient's
+    practice and attributes in that period, so breakdowns and areas work as usual."""
 
 
 class Polarity(StrEnum):
@@ -76,6 +87,9 @@ class IndicatorDefinition:
         source: where the definition came from (file path), for messages.
         reference: optional citation (QOF code, Fingertips id, ...).
         lines: line of each top-level key in the source file.
+        unit: patient (default) or event.
+        events: for `unit: event`, the events counted (source and window; the
+            aggregation is always EXISTS and only its source/window matter).
     """
 
     id: str
@@ -97,6 +111,8 @@ class IndicatorDefinition:
     source: str = "<memory>"
     reference: str | None = None
     lines: Mapping[str, int] = field(default_factory=dict[str, int], compare=False)
+    unit: Unit = Unit.PATIENT
+    events: EventAgg | None = None
 
     def expressions(self) -> list[Node]:
         """All expression trees of the definition."""

@@ -5,13 +5,22 @@ Grammar (lowest precedence first)::
     expr    := and ("or" and)*
     and     := not ("and" not)*
     not     := "not" not | cmp
-    cmp     := atom [("=="|"!="|"<"|"<="|">"|">=") atom
-                     | ["not"] "in" "[" literal ("," literal)* "]"
-                     | "is" ["not"] "null"]
+    cmp     := sum [("=="|"!="|"<"|"<="|">"|">=") sum
+                    | ["not"] "in" "[" literal ("," literal)* "]"
+                    | "is" ["not"] "null"]
+    sum     := term (("+"|"-") (term | NUMBER ("days"|"weeks")))*
+    term    := unary (("*"|"/") unary)*
+    unary   := "-" unary | atom
     atom    := NUMBER | STRING | "true" | "false" | NAME | call | "(" expr ")"
     call    := NAME "(" [arg ("," arg)*] ")"
     arg     := expr | NAME "=" (expr | window | "[" literal, ... "]")
     window  := NUMBER ("months"|"days"|"years") | "ever" | "period"
+             | NUMBER ["to" NUMBER] ("days"|"weeks") ("after"|"before") sum
+
+`where=` and `value=` are row expressions over the searched table's columns;
+in an event-level indicator (`unit: event`) the counted event's columns are
+names too (`attendance_status == "dna"`, `within=0 to 30 days after
+discharge_date`).
 
 Names are resolved and types checked here, against the data model in
 `carepilot.schema` and the codelists the definition declares, so that a bad
@@ -30,9 +39,13 @@ from carepilot.indicators.expr import (
     Age,
     Agg,
     And,
+    Arith,
     Coalesce,
     Compare,
+    DateShift,
+    DaysBetween,
     EventAgg,
+    EventColumn,
     EventSource,
     InList,
     IsNull,
@@ -44,9 +57,11 @@ from carepilot.indicators.expr import (
     PeriodDate,
     PracticeColumn,
     Registered,
+    RelativeWindow,
     Type,
     Window,
     WindowKind,
+    row_level,
 )
 from carepilot.schema import TABLES, CodeSystem, ColumnType
 
@@ -129,13 +144,24 @@ _TOKEN = re.compile(
       (?P<number>\d+(?:\.\d+)?)
     | (?P<string>"[^"]*"|'[^']*')
     | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
-    | (?P<op>==|!=|<=|>=|<|>|\(|\)|\[|\]|,|=)
+    | (?P<op>==|!=|<=|>=|<|>|\(|\)|\[|\]|,|=|\+|-|\*|/)
     )""",
     re.VERBOSE,
 )
 _CODELIST_FUNCTIONS = {*EVENT_FUNCTIONS, "diagnosed", "died"}
 _KEYWORDS = {"and", "or", "not", "in", "is", "null", "true", "false"}
 _WINDOW_UNITS = {"month": 1, "months": 1, "year": 12, "years": 12, "day": 0, "days": 0}
+_DAY_UNITS = {"day": 1, "days": 1, "week": 7, "weeks": 7}
+"""Units of relative windows and date shifts: whole days (a month varies in length)."""
+_ROW_ARGS = ("where", "value")
+
+
+@dataclass(frozen=True, slots=True)
+class _Deferred:
+    """Tokens of a `where=`/`value=` argument, parsed once the table is known."""
+
+    start: int
+    end: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,11 +201,20 @@ def _suggest(name: str, options: list[str] | tuple[str, ...]) -> str:
 class Parser:
     """Recursive-descent parser producing resolved, type-checked nodes."""
 
-    def __init__(self, text: str, codelists: Mapping[str, CodeSystem]) -> None:
+    def __init__(
+        self,
+        text: str,
+        codelists: Mapping[str, CodeSystem],
+        row_table: str | None = None,
+    ) -> None:
         self.text = text
         self.tokens = tokenize(text)
         self.i = 0
         self.codelists = codelists
+        self.row_table = row_table
+        """Table whose columns are names (the current event row), if any."""
+        self.row_only = False
+        """True inside `where=`/`value=`: only the row's columns may be used."""
 
     # -- token helpers ---------------------------------------------------------------
     @property
@@ -241,11 +276,11 @@ class Parser:
 
     def cmp(self) -> Node:
         start = self.tok.pos
-        left = self.atom()
+        left = self.sum_()
         op = self.tok.text if self.tok.kind == "op" else ""
         if op in ("==", "!=", "<", "<=", ">", ">="):
             self.i += 1
-            right = self.atom()
+            right = self.sum_()
             left, right = self._coerce_pair(left, right, start)
             if op not in ("==", "!=") and left.type in (Type.BOOL, Type.STR):
                 raise ExprError(
@@ -257,6 +292,8 @@ class Parser:
             self.i += 1
             negate = True
         if self.accept("in"):
+            if left.type is Type.DATE:
+                raise ExprError(start, "compare dates with < <= > >=, not `in`")
             values = self.literal_list()
             checked = tuple(self._coerce_value(left, v, start) for v, _ in values)
             return InList(left, checked, negate)
@@ -264,7 +301,83 @@ class Parser:
             neg = self.accept("not") is not None
             self.expect("null")
             return IsNull(left, neg)
+        if isinstance(left, DateShift):
+            raise ExprError(
+                start,
+                "a date moved by days can only be compared or subtracted, e.g. "
+                "`response_date <= request_date + 30 days`",
+            )
         return left
+
+    def sum_(self) -> Node:
+        left = self.term()
+        while self.tok.kind == "op" and self.tok.text in ("+", "-"):
+            op_tok = self.tok
+            self.i += 1
+            nxt = self.tokens[self.i + 1] if self.i + 1 < len(self.tokens) else None
+            if self.tok.kind == "number" and nxt is not None and nxt.kind == "name":
+                if nxt.text in _DAY_UNITS or nxt.text in _WINDOW_UNITS:
+                    left = self._shift(left, op_tok, self.tok, nxt)
+                    continue
+            right = self.term()
+            left = self._arith(op_tok, left, right)
+        return left
+
+    def _shift(self, left: Node, op_tok: Token, num: Token, unit: Token) -> Node:
+        if left.type is not Type.DATE:
+            raise ExprError(
+                op_tok.pos,
+                f"only dates can be moved by {unit.text}, not a {left.type.value} value",
+            )
+        if unit.text not in _DAY_UNITS or "." in num.text:
+            raise ExprError(
+                num.pos,
+                f"move dates by whole days or weeks, not {unit.text}: a month varies "
+                "in length, so write e.g. `+ 30 days` or `+ 4 weeks`",
+            )
+        self.i += 2
+        days = int(num.text) * _DAY_UNITS[unit.text]
+        return DateShift(left, days if op_tok.text == "+" else -days)
+
+    def _arith(self, op_tok: Token, left: Node, right: Node) -> Node:
+        op = op_tok.text
+        if op == "-" and left.type is Type.DATE and right.type is Type.DATE:
+            return DaysBetween(left, right)
+        numeric = (Type.INT, Type.FLOAT)
+        if left.type in numeric and right.type in numeric:
+            return Arith(op, left, right)
+        if Type.DATE in (left.type, right.type):
+            raise ExprError(
+                op_tok.pos,
+                "dates take `+ N days`, `- N days` (or weeks) and `date - date` "
+                "(whole days between them); e.g. `response_date - request_date <= 30`",
+            )
+        raise ExprError(
+            op_tok.pos,
+            f"`{op}` needs numbers, not {left.type.value} and {right.type.value}",
+        )
+
+    def term(self) -> Node:
+        left = self.unary()
+        while self.tok.kind == "op" and self.tok.text in ("*", "/"):
+            op_tok = self.tok
+            self.i += 1
+            right = self.unary()
+            left = self._arith(op_tok, left, right)
+        return left
+
+    def unary(self) -> Node:
+        tok = self.tok
+        if tok.kind == "op" and tok.text == "-":
+            self.i += 1
+            item = self.unary()
+            if isinstance(item, Literal) and isinstance(item.value, (int, float)):
+                if not isinstance(item.value, bool):
+                    return Literal(-item.value, item.type)
+            if item.type not in (Type.INT, Type.FLOAT):
+                raise ExprError(tok.pos, f"cannot negate a {item.type.value} value")
+            return Arith("-", Literal(0, Type.INT), item)
+        return self.atom()
 
     def literal_list(self) -> list[tuple[int | float | str | bool, int]]:
         self.expect("[")
@@ -308,6 +421,17 @@ class Parser:
 
     def name(self, tok: Token) -> Node:
         n = tok.text
+        if self.row_table is not None and TABLES[self.row_table].has_column(n):
+            col = TABLES[self.row_table].column(n)
+            return EventColumn(self.row_table, n, _COL_TYPES[col.type])
+        if self.row_only:
+            assert self.row_table is not None
+            cols = list(TABLES[self.row_table].column_names)
+            raise ExprError(
+                tok.pos,
+                f"`{n}` is not a column of `{self.row_table}`{_suggest(n, cols)}; "
+                f"`where=` and `value=` see only the row's columns ({', '.join(cols)})",
+            )
         if n == "age":
             return Age("period_end")
         if n == "age_at_start":
@@ -326,6 +450,17 @@ class Parser:
         if n in EVENT_FUNCTIONS or n in OTHER_FUNCTIONS[:2]:
             raise ExprError(tok.pos, f"`{n}` is a function: write `{n}(...)`")
         options = [*NAMES, *PATIENT_COLUMNS, *PRACTICE_COLUMNS]
+        if self.row_table is not None:
+            options += list(TABLES[self.row_table].column_names)
+        owners = [t for t in EVENT_TABLES if TABLES[t].has_column(n)]
+        if owners and self.row_table is None:
+            raise ExprError(
+                tok.pos,
+                f"`{n}` is a column of {', '.join(f'`{t}`' for t in owners)}: event "
+                "columns are names only inside `where=`/`value=` of an event "
+                "function, or in an event-level indicator (`unit: event`) whose "
+                "`events:` come from that table",
+            )
         raise ExprError(
             tok.pos,
             f"unknown name `{n}`{_suggest(n, options)} "
@@ -336,6 +471,13 @@ class Parser:
     # -- calls ------------------------------------------------------------------------
     def call(self, name_tok: Token) -> Node:
         fn = name_tok.text
+        if self.row_only and fn not in ("date", "coalesce"):
+            raise ExprError(
+                name_tok.pos,
+                f"`{fn}(...)` cannot be used inside `where=`/`value=`, which see one "
+                "row at a time; to relate events to each other make the indicator "
+                "event-level (`unit: event`) and use `within=... after <column>`",
+            )
         self.expect("(")
         positional: list[tuple[Token, Node | None]] = []
         keywords: dict[str, tuple[Token, object]] = {}
@@ -391,22 +533,61 @@ class Parser:
         tok = self.tok
         if key == "within":
             return self.window()
+        if key in _ROW_ARGS:
+            return self._skip_argument()
         if self.tok.text == "[":
             return tuple(v for v, _ in self.literal_list())
         if tok.kind == "name" and self.tokens[self.i + 1].text != "(":
             self.i += 1
             return tok.text
-        node = self.atom()
+        node = self.unary()
         if not isinstance(node, Literal):
             raise ExprError(tok.pos, f"`{key}=` takes a name, number or text")
         return node.value
 
-    def window(self) -> Window:
+    def _skip_argument(self) -> _Deferred:
+        start = self.i
+        depth = 0
+        while True:
+            tok = self.tok
+            if tok.kind == "end":
+                break
+            if tok.kind == "op" and tok.text in ("(", "["):
+                depth += 1
+            elif tok.kind == "op" and tok.text in (")", "]"):
+                if depth == 0:
+                    break
+                depth -= 1
+            elif tok.kind == "op" and tok.text == "," and depth == 0:
+                break
+            self.i += 1
+        if self.i == start:
+            raise ExprError(self.tok.pos, "expected an expression after `=`")
+        return _Deferred(start, self.i)
+
+    def row_expression(self, deferred: _Deferred, table: str) -> Node:
+        """Parse a deferred `where=`/`value=` argument over `table`'s rows."""
+        saved = (self.i, self.row_table, self.row_only)
+        self.i, self.row_table, self.row_only = deferred.start, table, True
+        try:
+            node = self.expr()
+            if self.i != deferred.end:
+                raise ExprError(
+                    self.tok.pos, f"unexpected `{self.tok.text}` in a row expression"
+                )
+        finally:
+            self.i, self.row_table, self.row_only = saved
+        return node
+
+    def window(self) -> Window | RelativeWindow:
         tok = self.tok
         if tok.kind == "name" and tok.text in ("ever", "period"):
             self.i += 1
             return Window(WindowKind(tok.text))
         if tok.kind == "number" and "." not in tok.text:
+            relative = self._relative_window()
+            if relative is not None:
+                return relative
             unit = self.tokens[self.i + 1]
             if unit.kind == "name" and unit.text in _WINDOW_UNITS:
                 self.i += 2
@@ -419,8 +600,52 @@ class Parser:
         raise ExprError(
             tok.pos,
             "bad window: write e.g. `within=12 months`, `within=90 days`, "
-            "`within=5 years`, `within=period` or `within=ever`",
+            "`within=5 years`, `within=period`, `within=ever` or "
+            "`within=10 to 56 days after earliest_date(...)`",
         )
+
+    def _relative_window(self) -> RelativeWindow | None:
+        """`N [to M] days|weeks after|before <date>`, or None if not relative."""
+        first = self.tok
+        j = self.i + 1
+        second: Token | None = None
+        if self.tokens[j].kind == "name" and self.tokens[j].text == "to":
+            second = self.tokens[j + 1]
+            if second.kind != "number" or "." in second.text:
+                raise ExprError(second.pos, "write a range as `10 to 56 days after X`")
+            j += 2
+        unit, rel = self.tokens[j], self.tokens[j + 1]
+        if not (rel.kind == "name" and rel.text in ("after", "before")):
+            if second is not None:
+                raise ExprError(
+                    first.pos,
+                    "a range of days needs an anchor: `within=10 to 56 days after X` "
+                    "(or `before X`)",
+                )
+            return None
+        if unit.kind != "name" or unit.text not in _DAY_UNITS:
+            raise ExprError(
+                unit.pos,
+                "windows relative to a date are in days or weeks (a month varies "
+                "in length), e.g. `within=0 to 30 days after discharge_date`",
+            )
+        mult = _DAY_UNITS[unit.text]
+        lo = int(first.text) * mult if second is not None else 0
+        hi = int((second or first).text) * mult
+        if hi < lo:
+            raise ExprError(first.pos, f"the range {lo} to {hi} days is empty")
+        self.i = j + 2
+        anchor_tok = self.tok
+        anchor = self.sum_()
+        if anchor.type is not Type.DATE:
+            raise ExprError(
+                anchor_tok.pos,
+                f"`{rel.text}` needs a date (e.g. `earliest_date(...)` or a date "
+                f"column), not a {anchor.type.value} value",
+            )
+        if rel.text == "before":
+            lo, hi = -hi, -lo
+        return RelativeWindow(anchor, lo, hi)
 
     def event_call(
         self,
@@ -452,7 +677,16 @@ class Parser:
                 "(or within=ever / within=period)",
             )
         window = window_arg[1]
-        assert isinstance(window, Window)
+        assert isinstance(window, (Window, RelativeWindow))
+        if isinstance(window, RelativeWindow) and row_level(window.anchor):
+            assert self.row_table is not None
+            if not TABLES[self.row_table].primary_key:
+                raise ExprError(
+                    window_arg[0].pos,
+                    f"rows of `{self.row_table}` have no id column, so other events "
+                    "cannot be matched to each row; count these events per patient "
+                    "instead (`unit: patient`)",
+                )
         table_arg = keywords.pop("table", None)
         table: str | None = str(table_arg[1]) if table_arg else None
         code_arg = keywords.pop("code", None)
@@ -505,17 +739,49 @@ class Parser:
                 )
         value_arg = keywords.pop("value", None)
         value_col: str | None = None
+        value_expr: Node | None = None
         if agg.needs_value:
-            value_col = str(value_arg[1]) if value_arg else info.value
-            if value_col is None:
-                raise ExprError(
-                    name_tok.pos,
-                    f"`{fn}` needs a numeric column: table `{table}` has no default; "
-                    "add `value=<column>`",
-                )
-            self._check_column(table, value_col, Type.FLOAT, value_arg, name_tok)
+            if value_arg is None:
+                value_col = info.value
+                if value_col is None:
+                    raise ExprError(
+                        name_tok.pos,
+                        f"`{fn}` needs a numeric column: table `{table}` has no "
+                        "default; add `value=<column>` (or arithmetic on columns, "
+                        "e.g. `value=post_eq5d_index - pre_eq5d_index`)",
+                    )
+                self._check_column(table, value_col, Type.FLOAT, None, name_tok)
+            else:
+                deferred = value_arg[1]
+                assert isinstance(deferred, _Deferred)
+                node = self.row_expression(deferred, table)
+                if isinstance(node, EventColumn):
+                    value_col = node.column
+                    self._check_column(
+                        table, value_col, Type.FLOAT, value_arg, name_tok
+                    )
+                elif node.type in (Type.INT, Type.FLOAT):
+                    value_expr = node
+                else:
+                    raise ExprError(
+                        value_arg[0].pos,
+                        f"`value=` must be a number per row, not a {node.type.value} "
+                        "value (dates: `value=discharge_date - admission_date`)",
+                    )
         elif value_arg is not None:
             raise ExprError(value_arg[0].pos, f"`{fn}` does not use `value=`")
+        where_arg = keywords.pop("where", None)
+        where: Node | None = None
+        if where_arg is not None:
+            deferred = where_arg[1]
+            assert isinstance(deferred, _Deferred)
+            where = self.row_expression(deferred, table)
+            if where.type is not Type.BOOL:
+                raise ExprError(
+                    where_arg[0].pos,
+                    f"`where=` must be a condition on the row, not a "
+                    f"{where.type.value} value; e.g. `where=response_date is null`",
+                )
         filters: list[tuple[str, tuple[str | int | float | bool, ...]]] = []
         for key, (tok, raw) in sorted(keywords.items()):
             if not schema.has_column(key):
@@ -549,6 +815,8 @@ class Parser:
             code_column=code_col if codelist else None,
             filters=tuple(filters),
             value_column=value_col,
+            where=where,
+            value_expr=value_expr,
         )
         return EventAgg(source, window, agg)
 
@@ -700,8 +968,9 @@ class Parser:
         if t is Type.STR:
             if not isinstance(value, str):
                 raise ExprError(pos, f"compare text with quoted text, not `{value}`")
-            if isinstance(node, PatientColumn):
-                allowed = TABLES["patients"].column(node.column).allowed
+            if isinstance(node, (PatientColumn, EventColumn)):
+                table = node.table if isinstance(node, EventColumn) else "patients"
+                allowed = TABLES[table].column(node.column).allowed
                 if allowed is not None and value not in allowed:
                     raise ExprError(
                         pos,
@@ -714,12 +983,16 @@ class Parser:
         raise ExprError(pos, f"`{value}` cannot be compared with a {t.value} value")
 
 
-def parse_expression(text: str, codelists: Mapping[str, CodeSystem]) -> Node:
+def parse_expression(
+    text: str, codelists: Mapping[str, CodeSystem], row_table: str | None = None
+) -> Node:
     """Parse and type-check one expression.
 
     Args:
         text: the expression text.
         codelists: declared codelist names and their code systems.
+        row_table: in event-level indicators, the table of the counted events
+            (its columns become names).
 
     Returns:
         The resolved expression tree.
@@ -729,4 +1002,32 @@ def parse_expression(text: str, codelists: Mapping[str, CodeSystem]) -> Node:
     """
     if not text.strip():
         raise ExprError(0, "the expression is empty")
-    return Parser(text, codelists).parse()
+    return Parser(text, codelists, row_table).parse()
+
+
+_EVENTS_PREFIX = "count("
+
+
+def parse_events(text: str, codelists: Mapping[str, CodeSystem]) -> EventAgg:
+    """Parse the `events:` key of an event-level indicator.
+
+    It is written like the arguments of `count(...)`: a codelist and/or `table=`,
+    filters, `where=` and a `within=` window relative to the period, e.g.
+    ``table=opa, attendance_status=["attended", "dna"], within=period``.
+    """
+    if not text.strip():
+        raise ExprError(0, "the events are empty; e.g. `table=opa, within=period`")
+    try:
+        node = Parser(f"{_EVENTS_PREFIX}{text})", codelists).parse()
+    except ExprError as exc:
+        raise ExprError(
+            min(max(exc.pos - len(_EVENTS_PREFIX), 0), len(text)), exc.message
+        ) from None
+    assert isinstance(node, EventAgg)
+    if isinstance(node.window, RelativeWindow):
+        raise ExprError(
+            0,
+            "the counted events need a window ending at the period end, e.g. "
+            "`within=period`",
+        )
+    return node

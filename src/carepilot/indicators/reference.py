@@ -18,9 +18,13 @@ from carepilot.indicators.expr import (
     Age,
     Agg,
     And,
+    Arith,
     Coalesce,
     Compare,
+    DateShift,
+    DaysBetween,
     EventAgg,
+    EventColumn,
     InList,
     IsNull,
     Literal,
@@ -31,15 +35,17 @@ from carepilot.indicators.expr import (
     PeriodDate,
     PracticeColumn,
     Registered,
+    RelativeWindow,
     Type,
 )
-from carepilot.indicators.model import IndicatorDefinition, ValueType
+from carepilot.indicators.model import IndicatorDefinition, Unit, ValueType
 from carepilot.indicators.periods import (
     Period,
     age_at,
     registered_since,
     window_start,
 )
+from carepilot.schema import TABLES
 
 Row = Mapping[str, Any]
 Tables = Mapping[str, Sequence[Row]]
@@ -63,10 +69,38 @@ class _PatientPeriod:
         self.reg = registration
         self.events = events
         self.defn = definition
+        self.row: Row | None = None
+        """The current event row (event-level indicators, `where=`, `value=`)."""
+        self.row_table: str | None = None
+
+    def eval_row(self, node: Node, row: Row | None, table: str | None) -> Any:
+        """Evaluate `node` with `row` (of `table`) as the current event row."""
+        saved = (self.row, self.row_table)
+        self.row, self.row_table = row, table
+        try:
+            return self.eval(node)
+        finally:
+            self.row, self.row_table = saved
 
     def eval(self, node: Node) -> Any:  # noqa: C901 - one branch per node type
         if isinstance(node, Literal):
             return node.value
+        if isinstance(node, EventColumn):
+            assert self.row is not None, "event column outside a row context"
+            return self.row.get(node.column)
+        if isinstance(node, Arith):
+            a, b = self.eval(node.left), self.eval(node.right)
+            if a is None or b is None:
+                return None
+            if node.op == "/":
+                return None if b == 0 else float(a) / float(b)
+            return {"+": a + b, "-": a - b, "*": a * b}[node.op]
+        if isinstance(node, DateShift):
+            d = self.eval(node.operand)
+            return None if d is None else d + dt.timedelta(days=node.days)
+        if isinstance(node, DaysBetween):
+            a, b = self.eval(node.left), self.eval(node.right)
+            return None if a is None or b is None else (a - b).days
         if isinstance(node, PatientColumn):
             return self.patient.get(node.column)
         if isinstance(node, PeriodDate):
@@ -129,24 +163,58 @@ class _PatientPeriod:
             f"the reference evaluator has no rule for {type(node).__name__}"
         )
 
-    def _event_agg(self, node: EventAgg) -> Any:
+    def matching_rows(self, node: EventAgg) -> list[Row]:
+        """The patient's rows of `node.source` in `node.window` (this period)."""
         src = node.source
-        start = window_start(self.period, node.window, self.defn.period_rule)
+        end = self.period.end
+        start: dt.date | None
+        pk = TABLES[src.table].primary_key
+        same = (
+            self.row
+            if self.row is not None and self.row_table == src.table and pk
+            else None
+        )
+        if isinstance(node.window, RelativeWindow):
+            anchor = self.eval(node.window.anchor)
+            if anchor is None:
+                return []
+            start = anchor + dt.timedelta(days=node.window.lo)
+            end = min(end, anchor + dt.timedelta(days=node.window.hi))
+        else:
+            start = window_start(self.period, node.window, self.defn.period_rule)
         codes = (
             set(self.defn.codelists[src.codelist].codes)
             if src.codelist is not None
             else None
         )
-        matches: list[tuple[dt.date, float | None]] = []
+        out: list[Row] = []
         for row in self.events.get(src.table, ()):
             d = row.get(src.date_column)
-            if d is None or d > self.period.end or (start is not None and d < start):
+            if d is None or d > end or (start is not None and d < start):
                 continue
             if codes is not None and row.get(src.code_column or "") not in codes:
                 continue
             if any(row.get(col) not in values for col, values in src.filters):
                 continue
-            value = row.get(src.value_column) if src.value_column else None
+            if same is not None and all(row[k] == same[k] for k in pk):
+                continue  # an event is never its own readmission/review
+            if (
+                src.where is not None
+                and self.eval_row(src.where, row, src.table) is not True
+            ):
+                continue
+            out.append(row)
+        return out
+
+    def _event_agg(self, node: EventAgg) -> Any:
+        src = node.source
+        matches: list[tuple[dt.date, float | None]] = []
+        for row in self.matching_rows(node):
+            d = row[src.date_column]
+            if src.value_expr is not None:
+                value = self.eval_row(src.value_expr, row, src.table)
+            else:
+                value = row.get(src.value_column) if src.value_column else None
             if node.agg.needs_value and value is None:
                 continue
             matches.append((d, None if value is None else float(value)))
@@ -255,39 +323,60 @@ def evaluate_indicator(
         `period_id`, `practice_pseudo_id`, `num`, `den`, `exc`, `num_sq`.
     """
     rows: list[dict[str, Any]] = []
-    vt = definition.value_type
     for ctx, pid, i in _contexts(definition, tables, periods):
         if ctx.eval(definition.population) is not True:
             continue
-        if (
-            definition.exclusions is not None
-            and ctx.eval(definition.exclusions) is True
-        ):
+        if definition.unit is Unit.EVENT:
+            assert definition.events is not None
+            table = definition.events.source.table
+            for event in ctx.matching_rows(definition.events):
+                row = _measure_row(ctx, definition, event, table)
+                if row is not None:
+                    # The counted event's provider (None if the table has none).
+                    row["event_provider_code"] = event.get("provider_code")
+                    rows.append({"patient_id": pid, "period_id": i, **row})
             continue
-        raw = ctx.eval(definition.numerator)
-        exc = 0.0
-        if vt is ValueType.PROPORTION:
-            num = 1.0 if raw is True else 0.0
-            if definition.exceptions is not None and num == 0.0:
-                exc = 1.0 if ctx.eval(definition.exceptions) is True else 0.0
-        elif vt is ValueType.MEAN:
-            if raw is None:
-                continue
-            num = float(raw)
-        else:
-            if definition.numerator.type is Type.BOOL:
-                num = 1.0 if raw is True else 0.0
-            else:
-                num = 0.0 if raw is None else float(raw)
-        rows.append(
-            {
-                "patient_id": pid,
-                "period_id": i,
-                "practice_pseudo_id": ctx.reg["practice_pseudo_id"],
-                "num": num,
-                "den": 1.0 - exc,
-                "exc": exc,
-                "num_sq": num * num,
-            }
-        )
+        row = _measure_row(ctx, definition, None, None)
+        if row is not None:
+            rows.append({"patient_id": pid, "period_id": i, **row})
     return rows
+
+
+def _measure_row(
+    ctx: _PatientPeriod,
+    definition: IndicatorDefinition,
+    event: Row | None,
+    table: str | None,
+) -> dict[str, Any] | None:
+    """num/den/exc of one patient (or one of their events), None if left out."""
+    vt = definition.value_type
+    if (
+        definition.exclusions is not None
+        and ctx.eval_row(definition.exclusions, event, table) is True
+    ):
+        return None
+    raw = ctx.eval_row(definition.numerator, event, table)
+    exc = 0.0
+    if vt is ValueType.PROPORTION:
+        num = 1.0 if raw is True else 0.0
+        if definition.exceptions is not None and num == 0.0:
+            exc = (
+                1.0
+                if ctx.eval_row(definition.exceptions, event, table) is True
+                else 0.0
+            )
+    elif vt is ValueType.MEAN:
+        if raw is None:
+            return None
+        num = float(raw)
+    elif definition.numerator.type is Type.BOOL:
+        num = 1.0 if raw is True else 0.0
+    else:
+        num = 0.0 if raw is None else float(raw)
+    return {
+        "practice_pseudo_id": ctx.reg["practice_pseudo_id"],
+        "num": num,
+        "den": 1.0 - exc,
+        "exc": exc,
+        "num_sq": num * num,
+    }

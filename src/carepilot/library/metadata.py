@@ -25,9 +25,13 @@ from carepilot.indicators.expr import (
     Age,
     Agg,
     And,
+    Arith,
     Coalesce,
     Compare,
+    DateShift,
+    DaysBetween,
     EventAgg,
+    EventColumn,
     InList,
     IsNull,
     Literal,
@@ -37,11 +41,12 @@ from carepilot.indicators.expr import (
     PatientColumn,
     PeriodDate,
     Registered,
+    RelativeWindow,
     Window,
     WindowKind,
     event_aggs,
 )
-from carepilot.indicators.model import IndicatorDefinition, Polarity, ValueType
+from carepilot.indicators.model import IndicatorDefinition, Polarity, Unit, ValueType
 from carepilot.indicators.periods import PeriodRuleKind
 
 Terms = Mapping[str, Mapping[str, str]]
@@ -107,6 +112,10 @@ GENERAL_CAVEATS: tuple[str, ...] = (
 )
 
 CAVEATS: dict[str, tuple[str, ...]] = {
+    "emergency-bed-days-rate": (
+        "Spells are attributed to the period of their discharge date; stays not "
+        "yet discharged are not counted until they end.",
+    ),
     "diabetes-hba1c-58": (
         "QOF splits DM020/DM021 by moderate or severe frailty; no frailty codelist "
         "is shipped, so every patient is held to 58 mmol/mol.",
@@ -118,55 +127,23 @@ CAVEATS: dict[str, tuple[str, ...]] = {
         "QOF AF008 is restricted to CHA2DS2-VASc >= 2; no score codelist is "
         "shipped, so all adults with AF are included.",
     ),
-    "depression-review": (
-        "QOF DEP003 requires the review 10-56 days after diagnosis; the expression "
-        "language has no windows relative to another event, so any review after "
-        "the diagnosis within the 12 months counts (over-estimates achievement).",
-    ),
     "emergency-readmissions-30-days": (
-        "The published measure links each discharge to an emergency admission "
-        "within 30 days after it. Without event-relative windows this is "
-        "approximated per patient inside one 30-day window ending at the period "
-        "end: readmissions of discharges late in the window fall in the next "
-        "window and are missed (under-estimate).",
-    ),
-    "community-contacts-dna": (
-        "Patient-level: the published rate is missed contacts / all contacts, "
-        "which needs an event-level denominator.",
-    ),
-    "outpatient-dna": (
-        "Patient-level: the published DNA rate is missed appointments / all "
-        "appointments, which needs an event-level denominator.",
+        "Spells are not linked into continuous inpatient stays: a transfer to "
+        "another hospital recorded as a new emergency spell counts as a "
+        "readmission.",
     ),
     "delayed-discharge-days": (
-        "Emergency bed days (length of stay) need a date difference between "
-        "admission and discharge, which the expression language lacks; this "
-        "indicator reports the delayed-discharge days recorded on each spell "
-        "instead.",
+        "Uses the delayed-discharge days recorded on each spell; total emergency "
+        "bed days (length of stay) are `emergency-bed-days-rate`.",
     ),
     "social-care-after-discharge": (
         "Packages are matched by date (started on or after the first emergency "
         "discharge in the window), not through `after_discharge_spell_id`.",
     ),
-    "rtt-incomplete-18-weeks": (
-        "Patient-level on the latest pathway, whereas the national statistic "
-        "counts pathways: patients with several open pathways count once.",
-    ),
-    "nice-ta-doac-90-days": (
-        "Conservative monthly cohort: patients first diagnosed 91-120 days before "
-        "the period end; a medicine counts only if first issued on or after "
-        "diagnosis and at least 30 days before the period end (so certainly "
-        "within 90 days). Issues on days 61-90 after diagnosis are missed for "
-        "part of the cohort. Exact 'within 90 days of eligibility' needs "
-        "event-relative windows.",
-    ),
     "record-access-one-month": (
-        "Monthly cohort of requests received in the month before last; a "
-        "response counts if it is dated on or after the latest request and by "
-        "the period end, so responses up to one month late can still count for "
-        "requests received early in the cohort month. The exact test "
-        "(response_date <= request_date + 1 calendar month on the same row) "
-        "needs row-level date arithmetic.",
+        "The legal limit is one calendar month (28-31 days); it is applied as 30 "
+        "days after the request date, so a few answers on day 31 of a long month "
+        "count as late and day-29/30 answers in February as in time.",
     ),
     "cvd-mortality-under-75-dsr": (
         "Registered-population based (not ONS resident population); run with "
@@ -183,9 +160,12 @@ CAVEATS: dict[str, tuple[str, ...]] = {
 }
 for _proc in ("hip", "knee", "ltc"):
     CAVEATS[f"proms-{_proc}-eq5d-improved"] = (
-        "Reported as the share of episodes that improved; the average EQ-5D health "
-        "gain (mean post - pre, case-mix adjusted) needs arithmetic between two "
-        "values, which the expression language lacks.",
+        "Reported as the share of patients (latest episode) who improved; the "
+        f"average health gain per episode is `proms-{_proc}-eq5d-gain`.",
+    )
+    CAVEATS[f"proms-{_proc}-eq5d-gain"] = (
+        "Unadjusted mean gain: the published NHS figures are case-mix adjusted "
+        "(age, sex, pre-operative score and more), which is not modelled here.",
     )
 for _id in (
     "prevalence-ratio-hypertension",
@@ -205,7 +185,10 @@ for _id in (
 # -- English rendering of expressions -------------------------------------------------
 
 
-def _window(window: Window, period_text: str) -> str:
+def _window(window: Window | RelativeWindow, period_text: str) -> str:
+    if isinstance(window, RelativeWindow):
+        anchor = describe(window.anchor, period_text)
+        return f"{window.describe(anchor)} (up to the period end)"
     if window.kind is WindowKind.EVER:
         return "at any time up to the period end"
     if window.kind is WindowKind.PERIOD:
@@ -239,8 +222,12 @@ def _event_text(node: EventAgg, period_text: str) -> str:
         for col, vals in src.filters
     )
     dated = f" (dated by {src.date_column})" if src.date_column not in ("date",) else ""
+    if src.where is not None:
+        filters += f", where {describe(src.where, period_text)}"
     when = _window(node.window, period_text)
     value = f" `{src.value_column}`" if src.value_column else ""
+    if src.value_expr is not None:
+        value = f" ({describe(src.value_expr, period_text)})"
     head = _AGG_TEXT[node.agg]
     if node.agg is Agg.EXISTS:
         return f"has {what} in {where}{filters}{dated} {when}"
@@ -255,6 +242,21 @@ def describe(node: Node, period_text: str = "the reporting period") -> str:  # n
         return repr(node.value) if isinstance(node.value, str) else str(node.value)
     if isinstance(node, PatientColumn):
         return node.column.replace("_", " ")
+    if isinstance(node, EventColumn):
+        return f"the event's {node.column.replace('_', ' ')}"
+    if isinstance(node, Arith):
+        return (
+            f"({describe(node.left, period_text)} {node.op} "
+            f"{describe(node.right, period_text)})"
+        )
+    if isinstance(node, DateShift):
+        sign = "+" if node.days >= 0 else "-"
+        return f"{describe(node.operand, period_text)} {sign} {abs(node.days)} days"
+    if isinstance(node, DaysBetween):
+        return (
+            f"the days from {describe(node.right, period_text)} to "
+            f"{describe(node.left, period_text)}"
+        )
     if isinstance(node, PeriodDate):
         return node.which.replace("_", " ")
     if isinstance(node, Age):
@@ -316,7 +318,8 @@ def period_text(defn: IndicatorDefinition) -> str:
 def tables_used(defn: IndicatorDefinition) -> list[str]:
     """Data-model tables an indicator reads, patients and registrations first."""
     names = ["patients", "practice_registrations"]
-    for agg in event_aggs(defn.expressions()):
+    counted = [defn.events] if defn.events is not None else []
+    for agg in [*counted, *event_aggs(defn.expressions())]:
         if agg.source.table not in names:
             names.append(agg.source.table)
     return names
@@ -381,6 +384,22 @@ def render_page(
             "(achievement = A / (B - C)); patients who met the numerator stay in.",
         ),
     ]
+    if defn.unit is Unit.EVENT and defn.events is not None:
+        sections[0] = (
+            "Denominator (events)",
+            defn.population,
+            "population",
+            "The denominator counts EVENTS, not patients: every "
+            f"{_event_text(EventAgg(defn.events.source, defn.events.window, Agg.EXISTS), ptext).replace('has a ', '', 1)} of patients "
+            "meeting this condition in the period; each event is attributed to the "
+            "patient's practice and attributes in that period.",
+        )
+        sections[1] = (
+            "Exclusions",
+            defn.exclusions,
+            "exclusions",
+            "Events removed from the denominator.",
+        )
     for title, node, key, intro in sections:
         if node is None:
             if key == "exceptions":
@@ -422,6 +441,10 @@ _CORE_TEXT = {
 
 def _numerator_intro(defn: IndicatorDefinition) -> str:
     vt = defn.value_type
+    if defn.unit is Unit.EVENT:
+        if vt is ValueType.MEAN:
+            return "The per-event value averaged over the events (events without a value are left out)."
+        return "Events in the denominator that meet this condition (the event's own columns are read per event)."
     if vt is ValueType.PROPORTION:
         return "Patients in the denominator who meet this condition."
     if vt is ValueType.MEAN:

@@ -23,11 +23,15 @@ from carepilot.engine.definitions import SHIPPED_LIBRARY, load_definitions
 from carepilot.engine.providers import PROVIDER_AREA_TYPE, attributing_event
 from carepilot.engine.run import Engine, run_indicators
 from carepilot.engine.tables import load_tables
-from carepilot.indicators.model import IndicatorDefinition
+from carepilot.indicators.model import IndicatorDefinition, Unit
 from carepilot.indicators.periods import Period, window_start
 from carepilot.indicators.reference import evaluate_indicator
 
-PROVIDER_INDICATORS = ("outpatient-dna", "emergency-readmissions-30-days")
+PROVIDER_INDICATORS = (
+    "outpatient-dna",  # event-level: each appointment counts for its provider
+    "emergency-readmissions-30-days",  # event-level: each discharge
+    "social-care-after-discharge",  # patient-level: latest attributing event
+)
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +91,13 @@ def _expected(
             events[e["patient_id"]].append((e[source.date_column], e["provider_code"]))
     ref = pd.DataFrame(evaluate_indicator(d, rows, periods))
     out: dict[tuple[int, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
+    if d.unit is Unit.EVENT:
+        # Event-level: every counted event goes to its own provider.
+        for r in ref.itertuples():
+            if r.event_provider_code in known:
+                out[(int(r.period_id), r.event_provider_code)][0] += float(r.num)
+                out[(int(r.period_id), r.event_provider_code)][1] += float(r.den)
+        return _frame(out, periods)
     for r in ref.itertuples():
         period = periods[int(r.period_id)]
         start = window_start(period, agg.window, d.period_rule)
@@ -102,6 +113,12 @@ def _expected(
             continue
         out[(int(r.period_id), code)][0] += float(r.num)
         out[(int(r.period_id), code)][1] += float(r.den)
+    return _frame(out, periods)
+
+
+def _frame(
+    out: dict[tuple[int, str], list[float]], periods: list[Period]
+) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {

@@ -36,7 +36,18 @@ EXPRESSIONS = {
     "reg_start": "registered(at=period_start)",
     "spells": 'count(acsc, admission_method="emergency", within=period)',
     "imd": 'imd_decile <= 3 and sex == "female"',
+    "rel": "has(b, within=0 to 20 days after earliest_date(a, within=ever))",
+    "rel_before": "count(a, within=1 to 2 weeks before latest_date(b, within=ever))",
+    "diff": "latest_date(a, within=ever) - earliest_date(b, within=ever)",
+    "arith": "latest_value(a, within=12 months) / count(a, within=ever) - 1",
+    "shift": "latest_date(a, within=ever) + 10 days >= period_end",
+    "where_n": (
+        "count(table=apcs, within=ever, "
+        "where=discharge_date is null or discharge_date - admission_date > 2)"
+    ),
+    "los": "sum_value(table=apcs, value=discharge_date - admission_date, within=period)",
 }
+INT_NAMES = ("count_a", "spells", "rel_before", "where_n", "diff")
 PERIODS = months("2024-01", "2024-03")
 
 dates = st.dates(dt.date(2023, 1, 1), dt.date(2024, 4, 30))
@@ -79,12 +90,17 @@ def datasets(draw: st.DrawFn) -> dict[str, list[dict[str, Any]]]:
                     ),
                 )
             )
-        for i in range(draw(st.integers(0, 2))):
+        for i in range(draw(st.integers(0, 3))):
+            admitted = draw(dates)
+            stay = draw(st.one_of(st.none(), st.integers(0, 40)))
             spells.append(
                 dict(
                     spell_id=pid * 10 + i,
                     patient_id=pid,
-                    admission_date=draw(dates).isoformat(),
+                    admission_date=admitted.isoformat(),
+                    discharge_date=None
+                    if stay is None
+                    else (admitted + dt.timedelta(days=stay)).isoformat(),
                     admission_method=draw(st.sampled_from(["emergency", "elective"])),
                     primary_diagnosis=draw(st.sampled_from(["J44.1", "I21"])),
                 )
@@ -113,9 +129,7 @@ def _backend_values(
     for row in df.to_dict("records"):
         for name in NODES:
             value = _clean(row[name])
-            if isinstance(value, bool) or (
-                name in ("count_a", "spells") and value is not None
-            ):
+            if isinstance(value, bool) or (name in INT_NAMES and value is not None):
                 value = int(value) if not isinstance(value, bool) else value
             out[(name, int(row["patient_id"]), int(row["period_id"]))] = value
     return out
@@ -139,7 +153,7 @@ def _normalise(
     for k, v in values.items():
         if isinstance(v, float):
             v = round(v, 9)
-        if isinstance(v, (bool, int)) and k[0] not in ("count_a", "spells"):
+        if isinstance(v, (bool, int)) and k[0] not in INT_NAMES:
             v = bool(v)
         out[k] = v
     return out
@@ -154,3 +168,52 @@ def test_reference_duckdb_and_sqlite_agree(
     expected = _normalise(_reference_values(data))
     for engine in CONNECTIONS:
         assert _normalise(_backend_values(engine, data)) == expected, engine
+
+
+EVENT_DEFINITIONS = [
+    definition(
+        CODELISTS,
+        id="readmit",
+        unit="event",
+        period="last_2_months",
+        events="table=apcs, date=discharge_date, within=period",
+        population="registered and age >= 18",
+        exclusions="discharge_date > period_end - 7 days",
+        numerator=(
+            'has(table=apcs, admission_method="emergency", '
+            "within=0 to 30 days after discharge_date) or has(a, within=ever)"
+        ),
+    ),
+    definition(
+        CODELISTS,
+        id="los",
+        value_type="mean",
+        unit="event",
+        events='table=apcs, admission_method="emergency", within=period',
+        numerator="discharge_date - admission_date",
+    ),
+]
+
+
+@pytest.mark.slow
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(datasets())
+def test_event_level_rows_agree(data: dict[str, list[dict[str, Any]]]) -> None:
+    """Event-level indicators: per-event rows agree on all three engines."""
+    from carepilot.indicators.compile import compile_indicator
+    from carepilot.indicators.reference import evaluate_indicator
+
+    for defn in EVENT_DEFINITIONS:
+        cols = ["patient_id", "period_id", "practice_pseudo_id", "num", "den", "exc"]
+        ref = sorted(
+            tuple(round(float(r[c]), 9) for c in cols)
+            for r in evaluate_indicator(defn, _typed(data), PERIODS)
+        )
+        for engine, con in CONNECTIONS.items():
+            tables = load_tables(con, _typed(data))
+            df = compile_indicator(defn, tables, PERIODS).patient_level.to_pandas()
+            got = sorted(
+                tuple(round(float(v), 9) for v in row)
+                for row in df[cols].itertuples(index=False)
+            )
+            assert got == ref, (defn.id, engine)

@@ -201,3 +201,50 @@ def test_duplicate_ids_across_files(tmp_path: Path) -> None:
     (tmp_path / "b.yaml").write_text(GOOD)
     with pytest.raises(DefinitionError, match="already used"):
         load_definitions([tmp_path])
+
+
+EVENTS = """\
+id: opa-dna
+version: 1
+title: DNA rate
+domain: hospital use
+value_type: proportion
+polarity: lower_is_better
+unit: event
+events: >
+  table=opa, attendance_status=["attended", "dna"],
+  within=period
+population: registered
+numerator: attendance_status == "dnaa"
+"""
+
+
+def test_event_level_definition_loads_and_errors_name_the_line() -> None:
+    from carepilot.indicators.model import Unit
+
+    d = load(EVENTS.replace('"dnaa"', '"dna"'))
+    assert d.unit is Unit.EVENT and d.events is not None
+    assert d.events.source.table == "opa"
+    msg = error(EVENTS)
+    assert "lib/x.yaml:12 (column 1 of the expression): numerator:" in msg
+    assert "did you mean `dna`" in msg
+
+
+def test_event_level_mistakes() -> None:
+    no_events = "\n".join(
+        line for line in EVENTS.splitlines() if not line.startswith(("events", "  "))
+    )
+    assert "`unit: event` needs `events:`" in error(no_events)
+    assert "`events:` needs `unit: event`" in error(EVENTS.replace("unit: event\n", ""))
+    assert "standardisation is by person" in error(
+        EVENTS.replace("value_type: proportion", "value_type: dsr")
+    )
+    bad_window = EVENTS.replace("within=period", "within=30 days after period_end")
+    assert (
+        "lib/x.yaml:9 (column 1 of the expression): events: the counted events need"
+        in error(bad_window)
+    )
+    patient_level = GOOD.replace(
+        "numerator: has(dm, within=ever)", 'numerator: attendance_status == "dna"'
+    )
+    assert "event-level indicator (`unit: event`)" in error(patient_level)

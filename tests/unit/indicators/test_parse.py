@@ -8,6 +8,7 @@ from carepilot.indicators.expr import (
     EventAgg,
     Not,
     Or,
+    Window,
     WindowKind,
     event_aggs,
 )
@@ -46,6 +47,7 @@ def test_shared_event_summaries_are_deduplicated() -> None:
 def test_windows() -> None:
     node = parse_expression("has(dm, within=2 years)", CL)
     assert isinstance(node, EventAgg)
+    assert isinstance(node.window, Window)
     assert node.window.kind is WindowKind.MONTHS and node.window.length == 24
 
 
@@ -63,7 +65,7 @@ def test_windows() -> None:
         ),
         ("has(within=ever)", 0, "needs a codelist or `table=`"),
         ("count(table=nope, within=ever) > 1", 6, "not an event table"),
-        ("registered(months=-1)", 18, "unexpected character `-`"),
+        ("registered(months=-1)", 0, "`months=` must be a whole number >= 0"),
         ("age ~ 3", 4, "unexpected character `~`"),
     ],
 )
@@ -77,3 +79,46 @@ def test_errors_point_at_the_problem(text: str, pos: int, fragment: str) -> None
 def test_tokenize_strings_and_numbers() -> None:
     kinds = [t.kind for t in tokenize('x == "a b" and 1.5')]
     assert kinds == ["name", "op", "string", "kw", "number", "end"]
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("latest_date(dm, within=ever) + 1 month > period_end", "whole days or weeks"),
+        ("latest_date(dm, within=ever) + 3 days", "can only be compared"),
+        ("age + date_of_birth > 3", "dates take `+ N days`"),
+        ("has(table=apcs, within=period, where=age > 1)", "not a column of `apcs`"),
+        (
+            "has(table=apcs, within=period, where=has(dm, within=ever))",
+            "cannot be used inside `where=`",
+        ),
+        ("has(dm, within=10 to 5 days after period_end)", "is empty"),
+        ("has(dm, within=1 to 2 months after period_end)", "in days or weeks"),
+        ("has(dm, within=1 to 2 days)", "needs an anchor"),
+        ("has(dm, within=3 days after age)", "needs a date"),
+        ("sum_value(table=apcs, value=admission_method, within=ever) > 1", "is str"),
+        ("has(table=apcs, within=ever, where=tariff_cost)", "must be a condition"),
+    ],
+)
+def test_new_syntax_errors_have_hints(text: str, fragment: str) -> None:
+    with pytest.raises(ExprError) as info:
+        parse_expression(text, CL)
+    assert fragment in info.value.message
+
+
+def test_relative_window_and_row_expressions_parse() -> None:
+    from carepilot.indicators.expr import DaysBetween, RelativeWindow
+
+    node = parse_expression(
+        "has(dm, within=10 to 56 days after earliest_date(dm, within=12 months))", CL
+    )
+    assert isinstance(node, EventAgg) and isinstance(node.window, RelativeWindow)
+    assert (node.window.lo, node.window.hi) == (10, 56)
+    before = parse_expression("has(dm, within=2 weeks before period_end)", CL)
+    assert isinstance(before, EventAgg) and isinstance(before.window, RelativeWindow)
+    assert (before.window.lo, before.window.hi) == (-14, 0)
+    beds = parse_expression(
+        "sum_value(table=apcs, value=discharge_date - admission_date, within=ever)", CL
+    )
+    assert isinstance(beds, EventAgg)
+    assert isinstance(beds.source.value_expr, DaysBetween)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import ibis
@@ -110,26 +110,36 @@ class LibraryRunner:
     ) -> Rows:
         """``{patient_id: (num, den, exc)}`` for the population of the first period.
 
-        Asserts that the reference evaluator and DuckDB give identical rows.
+        For event-level indicators (`unit: event`) each value is the sum over the
+        patient's events (one event -> 0/1 each). Asserts that the reference
+        evaluator and DuckDB give identical rows.
         """
         defn = get_definition(indicator) if isinstance(indicator, str) else indicator
         data = dict(tables)
         typed = _typed(data)
-        ref = {
-            r["patient_id"]: (r["num"], r["den"], r["exc"])
+        ref = _sums(
+            (r["patient_id"], r["num"], r["den"], r["exc"])
             for r in evaluate_indicator(defn, typed, periods)
             if r["period_id"] == 0
-        }
+        )
         data.setdefault("practices", PRACTICES)
         t = load_tables(self.con, _typed(data))
         df = compile_indicator(defn, t, periods).patient_level.to_pandas()
         df = df[df["period_id"] == 0]
-        duck = {
-            int(r.patient_id): (float(r.num), float(r.den), float(r.exc))
+        duck = _sums(
+            (int(r.patient_id), float(r.num), float(r.den), float(r.exc))
             for r in df.itertuples()
-        }
+        )
         assert duck == ref, f"{defn.id}: DuckDB {duck} != reference {ref}"
         return ref
+
+
+def _sums(rows: Iterable[tuple[int, float, float, float]]) -> Rows:
+    out: dict[int, tuple[float, float, float]] = {}
+    for pid, num, den, exc in rows:
+        a, b, c = out.get(pid, (0.0, 0.0, 0.0))
+        out[pid] = (a + num, b + den, c + exc)
+    return out
 
 
 def totals(rows: Rows) -> tuple[float, float, float]:

@@ -339,12 +339,18 @@ def test_cvd_statin_register_union() -> None:
 
 def test_depression_review_new_diagnoses_only() -> None:
     # Population: adults whose FIRST depression code is in the last 12 months.
-    # 1 diagnosed 2023-09-01, reviewed 2023-10-01 (after) -> (1, 1, 0)
+    # Numerator: review 10-56 days after the diagnosis (both ends inclusive).
+    # 1 diagnosed 2023-09-01, reviewed 2023-10-01 (day 30) -> (1, 1, 0)
     # 2 diagnosed 2023-09-01, review 2023-08-01 (before diagnosis) -> (0, 1, 0)
     # 3 diagnosed 2019 and again 2023-09-01: not new -> not in population
     # 4 diagnosed 2023-09-01, resolved 2023-12-01 -> off the register
     # 5 diagnosed 2024-02-15, not yet reviewed, < 3 months -> exception (0, 0, 1)
-    # 6 diagnosed 2023-05-01, reviewed same day -> not after diagnosis (0, 1, 0)
+    # 6 diagnosed 2023-05-01, reviewed same day (day 0) -> (0, 1, 0)
+    # 7 reviewed on day 10 (2023-09-11) -> (1, 1, 0); 8 on day 9 -> (0, 1, 0)
+    # 9 reviewed on day 56 (2023-10-27) -> (1, 1, 0); 10 on day 57 -> (0, 1, 0)
+    # 11 diagnosed 2023-09-01 and again 2023-11-01 (both new in 12 months):
+    #    review 2023-11-20 is 80 days after the FIRST diagnosis -> (0, 1, 0)
+    day_reviews = {7: "2023-09-11", 8: "2023-09-10", 9: "2023-10-27", 10: "2023-10-28"}
     tables = merge(
         person(1),
         ev(1, "2023-09-01", "depression"),
@@ -363,12 +369,29 @@ def test_depression_review_new_diagnoses_only() -> None:
         person(6),
         ev(6, "2023-05-01", "depression"),
         ev(6, "2023-05-01", "depression_review"),
+        *[
+            merge(
+                person(p),
+                ev(p, "2023-09-01", "depression"),
+                ev(p, d, "depression_review"),
+            )
+            for p, d in day_reviews.items()
+        ],
+        person(11),
+        ev(11, "2023-09-01", "depression"),
+        ev(11, "2023-11-01", "depression"),
+        ev(11, "2023-11-20", "depression_review"),
     )
     assert RUN.rows("depression-review", tables) == {
         1: (1.0, 1.0, 0.0),
         2: (0.0, 1.0, 0.0),
         5: (0.0, 0.0, 1.0),
         6: (0.0, 1.0, 0.0),
+        7: (1.0, 1.0, 0.0),
+        8: (0.0, 1.0, 0.0),
+        9: (1.0, 1.0, 0.0),
+        10: (0.0, 1.0, 0.0),
+        11: (0.0, 1.0, 0.0),
     }
 
 

@@ -14,6 +14,8 @@ from tests.unit.library.fixtures import LibraryRunner, code, merge, person, row,
 
 RUN = LibraryRunner()
 YEAR = [Period(dt.date(2023, 4, 1), dt.date(2024, 3, 31))]
+YEAR_END_MARCH = [Period(dt.date(2024, 3, 1), dt.date(2024, 3, 31))]
+"""March 2024; `last_12_months` covers 2023-04-01..2024-03-31."""
 
 
 def spell(
@@ -76,31 +78,77 @@ def test_acsc_admissions_only_emergency_acsc() -> None:
 
 
 def test_emergency_readmissions_30_days() -> None:
-    # 30-day window: 2024-03-02..2024-03-31.
+    # One row per discharge (elective or emergency) in the 12 months to the period
+    # end, excluding discharges after 2024-03-01 (follow-up incomplete) and deaths.
     tables = merge(
-        # 1 elective discharged 03-05, emergency admission 03-20 -> readmitted
+        # 1 elective discharged 2023-06-05; emergency admission on day 30
+        #   (2023-07-05) -> readmitted; that spell's own discharge 2023-07-08 is
+        #   followed by an emergency admission on day 31 (2023-08-08) -> not;
+        #   and the 2023-08-08 spell (discharged 2023-08-09) by nothing -> (1, 3, 0)
         person(1),
-        spell(1, "2024-03-01", "elective", "2024-03-05"),
-        spell(1, "2024-03-20", "emergency", "2024-03-25"),
-        # 2 emergency admitted 02-20 (before window), discharged 03-03; no readmission
+        spell(1, "2023-06-01", "elective", "2023-06-05"),
+        spell(1, "2023-07-05", "emergency", "2023-07-08"),
+        spell(1, "2023-08-08", "emergency", "2023-08-09"),
+        # 2 same-day emergency spell is not its own readmission; readmitted the
+        #   same day by another spell (day 0) -> first counts; second not (1, 2, 0)
         person(2),
-        spell(2, "2024-02-20", "emergency", "2024-03-03"),
-        # 3 discharged 03-01 (day before window); emergency 03-10..03-15: its own
-        #   discharge is the first in the window and nothing follows -> (0, 1, 0)
+        spell(2, "2023-09-01", "emergency", "2023-09-01"),
+        spell(2, "2023-09-01", "emergency", "2023-09-03"),
+        # 3 discharged 2024-03-01 (exactly 30 days before the end: in) and
+        #   2024-03-02 (follow-up incomplete: out); readmission 2024-03-20 -> (1, 1, 0)
         person(3),
         spell(3, "2024-02-25", "elective", "2024-03-01"),
-        spell(3, "2024-03-10", "emergency", "2024-03-15"),
+        spell(3, "2024-02-27", "elective", "2024-03-02"),
+        spell(3, "2024-03-20", "emergency"),
         # 4 maternity discharge only, emergency admission still in hospital -> out
         person(4),
-        spell(4, "2024-03-08", "maternity", "2024-03-10"),
-        spell(4, "2024-03-12", "emergency"),
-        person(5),  # no hospital use -> out
+        spell(4, "2023-10-08", "maternity", "2023-10-10"),
+        spell(4, "2023-10-12", "emergency"),
+        # 5 died in hospital: excluded; 6 discharged before the window: out
+        person(5),
+        spell(5, "2023-10-01", "emergency", "2023-10-05", discharge_destination="died"),
+        person(6),
+        spell(6, "2023-03-01", "emergency", "2023-03-31"),
+        spell(6, "2023-04-10", "emergency"),
+        # 7 discharged 2024-02-28, emergency admission 2024-03-29 (day 30, inside
+        #   the period) -> (1, 1, 0); the 2024-03-29 spell is not discharged
+        person(7),
+        spell(7, "2024-02-10", "elective", "2024-02-28"),
+        spell(7, "2024-03-29", "emergency"),
     )
-    assert RUN.rows("emergency-readmissions-30-days", tables) == {
-        1: (1.0, 1.0, 0.0),
-        2: (0.0, 1.0, 0.0),
-        3: (0.0, 1.0, 0.0),
+    rows = RUN.rows("emergency-readmissions-30-days", tables, YEAR_END_MARCH)
+    assert rows == {
+        1: (1.0, 3.0, 0.0),
+        2: (1.0, 2.0, 0.0),
+        3: (1.0, 1.0, 0.0),
+        7: (1.0, 1.0, 0.0),
     }
+    assert totals(rows) == (4.0, 7.0, 0.0)  # 4 of 7 discharges readmitted
+
+
+def test_emergency_bed_days_rate() -> None:
+    tables = merge(
+        # 1 stays of 4 days and a 0-day case -> 4 bed days
+        person(1),
+        spell(1, "2023-05-01", "emergency", "2023-05-05"),
+        spell(1, "2023-06-01", "emergency", "2023-06-01"),
+        spell(1, "2023-07-01", "elective", "2023-07-20"),  # elective: not counted
+        # 2 admitted 2023-03-25, discharged 2023-04-02 (in the window): 8 days
+        person(2),
+        spell(2, "2023-03-25", "emergency", "2023-04-02"),
+        # 3 still in hospital (no discharge): no bed days yet -> 0
+        person(3),
+        spell(3, "2024-03-01", "emergency"),
+        person(4),
+    )
+    rows = RUN.rows("emergency-bed-days-rate", tables)
+    assert rows == {
+        1: (4.0, 1.0, 0.0),
+        2: (8.0, 1.0, 0.0),
+        3: (0.0, 1.0, 0.0),
+        4: (0.0, 1.0, 0.0),
+    }
+    assert totals(rows)[0] / totals(rows)[1] * 1000 == 3000.0  # per 1,000
 
 
 def test_ae_attendances_rate() -> None:
@@ -174,13 +222,13 @@ def test_outpatient_first_and_follow_up_rates() -> None:
     }
 
 
-def test_outpatient_dna_patients() -> None:
-    # 1 attended and missed -> (1, 1, 0); 2 attended only -> (0, 1, 0);
-    # 3 cancelled only and 4 no appointments -> not in the population.
-    assert RUN.rows("outpatient-dna", OUTPATIENTS) == {
-        1: (1.0, 1.0, 0.0),
-        2: (0.0, 1.0, 0.0),
-    }
+def test_outpatient_dna_per_appointment() -> None:
+    # One row per attended or missed appointment: 1 has 3 attended + 1 missed
+    # -> (1, 4, 0); 2 one attended -> (0, 1, 0); 3 cancelled only and 4 no
+    # appointments -> no rows. DNA rate = 1 / 5 appointments = 20 %.
+    rows = RUN.rows("outpatient-dna", OUTPATIENTS)
+    assert rows == {1: (1.0, 4.0, 0.0), 2: (0.0, 1.0, 0.0)}
+    assert totals(rows) == (1.0, 5.0, 0.0)
 
 
 def test_community_contacts_dna_patients() -> None:
@@ -193,10 +241,12 @@ def test_community_contacts_dna_patients() -> None:
             attendance_status=status,
         )
 
+    # One row per attended or missed contact in the 12 months.
     tables = merge(
-        person(1),  # attended then missed -> (1, 1, 0)
+        person(1),  # attended, missed, missed -> (2, 3, 0)
         contact(1, "2023-05-01", "attended"),
         contact(1, "2023-06-01", "dna"),
+        contact(1, "2023-04-01", "dna"),  # first day of the window
         person(2),  # attended only -> (0, 1, 0)
         contact(2, "2023-09-01", "attended"),
         person(3),  # cancelled only -> not in the population
@@ -204,10 +254,9 @@ def test_community_contacts_dna_patients() -> None:
         person(4),  # missed before the 12-month window -> not in the population
         contact(4, "2022-01-10", "dna"),
     )
-    assert RUN.rows("community-contacts-dna", tables) == {
-        1: (1.0, 1.0, 0.0),
-        2: (0.0, 1.0, 0.0),
-    }
+    rows = RUN.rows("community-contacts-dna", tables)
+    assert rows == {1: (2.0, 3.0, 0.0), 2: (0.0, 1.0, 0.0)}
+    assert totals(rows) == (2.0, 4.0, 0.0)  # 50 % of contacts missed
 
 
 def test_delayed_discharge_days_mean() -> None:

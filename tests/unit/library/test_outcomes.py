@@ -12,7 +12,14 @@ import datetime as dt
 import pytest
 
 from carepilot.indicators.periods import Period
-from tests.unit.library.fixtures import LibraryRunner, code, merge, person, row
+from tests.unit.library.fixtures import (
+    LibraryRunner,
+    code,
+    merge,
+    person,
+    row,
+    totals,
+)
 
 RUN = LibraryRunner()
 YEAR = [Period(dt.date(2023, 4, 1), dt.date(2024, 3, 31))]
@@ -102,6 +109,31 @@ def test_proms_hip() -> None:
 
 def test_proms_knee() -> None:
     assert RUN.rows("proms-knee-eq5d-improved", PROMS) == {4: (1.0, 1.0, 0.0)}
+
+
+def test_proms_health_gain_per_episode() -> None:
+    # Mean post - pre per episode returned in the window (both scores recorded):
+    # hip: 1 +0.5, 2 -0.1, 6 0.0 (3 not returned, 5 before the window).
+    hip = RUN.rows("proms-hip-eq5d-gain", PROMS)
+    assert {k: (round(v[0], 9), v[1], v[2]) for k, v in hip.items()} == {
+        1: (0.5, 1.0, 0.0),
+        2: (-0.1, 1.0, 0.0),
+        6: (0.0, 1.0, 0.0),
+    }
+    assert round(totals(hip)[0] / totals(hip)[1], 9) == round(0.4 / 3, 9)
+    knee_one = RUN.rows("proms-knee-eq5d-gain", PROMS)
+    assert knee_one.keys() == {4} and round(knee_one[4][0], 9) == 0.3
+    ltc = RUN.rows("proms-ltc-eq5d-gain", PROMS)
+    assert {k: round(v[0], 9) for k, v in ltc.items()} == {7: 0.05, 8: -0.1}
+    two = merge(
+        person(9),
+        _proms(9, "knee_replacement", 0.2, 0.6, "2023-10-01"),
+        _proms(9, "knee_replacement", 0.5, None, "2023-11-01"),  # post missing: out
+        _proms(9, "knee_replacement", 0.3, 0.4, "2023-12-01"),
+    )
+    knee = RUN.rows("proms-knee-eq5d-gain", two)
+    assert knee.keys() == {9} and knee[9][1] == 2.0  # two episodes, one patient
+    assert round(knee[9][0], 9) == 0.5  # 0.4 + 0.1
 
 
 def test_proms_ltc() -> None:

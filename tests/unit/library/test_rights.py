@@ -1,13 +1,22 @@
 """Hand-worked fixtures for the NHS Constitution rights indicators.
 
-Period: March 2024 (end 2024-03-31). Windows: 126 days from 2023-11-27;
-120 days from 2023-12-03; 90 days from 2024-01-01; 30 days from 2024-03-02;
-2 months from 2024-02-01; 1 month from 2024-03-01. Rows are (num, den, exc).
+Period: March 2024 (end 2024-03-31). Windows: 120 days from 2023-12-03;
+90 days from 2024-01-01; 3 months from 2024-01-01. Rows are (num, den, exc),
+summed over a patient's events for the event-level indicators (RTT pathways,
+record access requests).
 """
 
 from __future__ import annotations
 
-from tests.unit.library.fixtures import LibraryRunner, ev, med, merge, person, row
+from tests.unit.library.fixtures import (
+    LibraryRunner,
+    ev,
+    med,
+    merge,
+    person,
+    row,
+    totals,
+)
 
 RUN = LibraryRunner()
 
@@ -23,6 +32,7 @@ def _rtt(pid: int, start: str, stop: str | None = None):
 
 
 def test_rtt_incomplete_pathways_18_weeks() -> None:
+    # One row per pathway open at the period end; in time if waited < 126 days.
     tables = merge(
         person(1),
         _rtt(1, "2023-11-27"),  # waited 125 days: within 18 weeks (1, 1, 0)
@@ -38,13 +48,23 @@ def test_rtt_incomplete_pathways_18_weeks() -> None:
         _rtt(5, "2024-01-10"),
         person(6),
         _rtt(6, "2024-04-02"),  # clock starts after the period: out
+        # 7 two open pathways, one within and one over 18 weeks: both count
+        person(7),
+        _rtt(7, "2024-03-01"),
+        _rtt(7, "2023-01-01"),
+        # 8 clock stopped on the period end: complete, out
+        person(8),
+        _rtt(8, "2024-01-01", "2024-03-31"),
     )
-    assert RUN.rows("rtt-incomplete-18-weeks", tables) == {
+    rows = RUN.rows("rtt-incomplete-18-weeks", tables)
+    assert rows == {
         1: (1.0, 1.0, 0.0),
         2: (0.0, 1.0, 0.0),
         4: (0.0, 1.0, 0.0),
         5: (1.0, 1.0, 0.0),
+        7: (1.0, 2.0, 0.0),
     }
+    assert totals(rows) == (3.0, 6.0, 0.0)  # 50 % of pathways within 18 weeks
 
 
 def test_nice_ta_within_90_days() -> None:
@@ -59,6 +79,13 @@ def test_nice_ta_within_90_days() -> None:
         person(3),
         ev(3, "2023-12-10", "atrial_fibrillation"),
         med(3, "2024-03-15", "nice_ta_medicines"),
+        # 8 issued on day 90 (2024-03-09) -> (1, 1, 0); 9 on day 91 -> (0, 1, 0)
+        person(8),
+        ev(8, "2023-12-10", "atrial_fibrillation"),
+        med(8, "2024-03-09", "nice_ta_medicines"),
+        person(9),
+        ev(9, "2023-12-10", "atrial_fibrillation"),
+        med(9, "2024-03-10", "nice_ta_medicines"),
         # 4 issued 2023-12-05, before the diagnosis -> not a response to it (0, 1, 0)
         person(4),
         ev(4, "2023-12-10", "atrial_fibrillation"),
@@ -78,6 +105,8 @@ def test_nice_ta_within_90_days() -> None:
         3: (0.0, 1.0, 0.0),
         4: (0.0, 1.0, 0.0),
         7: (1.0, 1.0, 0.0),
+        8: (1.0, 1.0, 0.0),
+        9: (0.0, 1.0, 0.0),
     }
 
 
@@ -87,29 +116,38 @@ def test_record_access_within_one_month() -> None:
             "record_access_requests", pid, request_date=date, response_date=response
         )
 
-    # cohort: latest request received 2024-02-01..2024-02-29 (deadline in March)
+    # Cohort: requests whose deadline (request + 30 days) falls in March, i.e.
+    # received 2024-01-31..2024-03-01. One row per request.
     tables = merge(
         person(1),
         req(1, "2024-02-10", "2024-02-20"),  # answered (1, 1, 0)
         person(2),
-        req(2, "2024-02-10"),  # outstanding (0, 1, 0)
+        req(2, "2024-02-10"),  # never answered: null response (0, 1, 0)
         person(3),
-        req(3, "2024-03-05"),  # deadline not reached: out
+        req(3, "2024-03-05"),  # deadline 4 April, not reached: out
         person(4),
-        req(4, "2024-01-31", "2024-02-02"),  # earlier cohort: out
+        req(4, "2024-01-30", "2024-02-02"),  # deadline 29 Feb: earlier cohort, out
+        # 5 two requests in the cohort, one in time one late -> (1, 2, 0)
         person(5),
         req(5, "2024-02-10", "2024-02-11"),
-        req(5, "2024-03-10"),  # newer request: out
+        req(5, "2024-02-12", "2024-03-14"),  # 31 days: late
         person(6),
-        req(6, "2024-02-29", "2024-03-28"),  # answered within the month
+        req(6, "2024-02-29", "2024-03-30"),  # exactly 30 days: in time (1, 1, 0)
         # 7 an old answered request does not count for the new one (0, 1, 0)
         person(7),
         req(7, "2023-05-01", "2023-05-10"),
         req(7, "2024-02-15"),
+        # 8 first and last days of the cohort, both answered late -> (0, 2, 0)
+        person(8),
+        req(8, "2024-01-31", "2024-03-02"),
+        req(8, "2024-03-01", "2024-04-15"),
     )
-    assert RUN.rows("record-access-one-month", tables) == {
+    rows = RUN.rows("record-access-one-month", tables)
+    assert rows == {
         1: (1.0, 1.0, 0.0),
         2: (0.0, 1.0, 0.0),
+        5: (1.0, 2.0, 0.0),
         6: (1.0, 1.0, 0.0),
         7: (0.0, 1.0, 0.0),
+        8: (0.0, 2.0, 0.0),
     }
