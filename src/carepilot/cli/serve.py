@@ -42,6 +42,14 @@ def serve(
         migrations.upgrade(settings.database_url)
     baselines = ResultsFileBaselines(results) if results else NoBaselines()
     app = create_app(settings, baselines=baselines)
+    if results is not None:
+        # Load and check the results now and warm the publication views in the
+        # background, so the first visitor does not wait for them.
+        from starlette.requests import Request
+
+        from carepilot.web.routers.publication import get_publication
+
+        get_publication(Request({"type": "http", "app": app}))
     typer.echo(
         f"carepilot web app on http://{host}:{port}/ (API docs: http://{host}:{port}/api/docs)"
     )

@@ -22,12 +22,8 @@ import pandas as pd
 
 from carepilot.errors import InputDataError
 from carepilot.publication.periods import period_label
-from carepilot.publication.results import (
-    IndicatorMeta,
-    meta_for,
-    public_rows,
-    verify_released,
-)
+from carepilot.publication.results import IndicatorMeta, meta_for
+from carepilot.publication.views import totals
 
 TOPICS: dict[str, tuple[str, ...]] = {
     "access": (
@@ -269,9 +265,8 @@ def _nearby(
 ) -> list[PracticeChoice]:
     """Sites (`code`, `name`, `latitude`, `longitude`, `postcode`, `kind`) near a
     point, with the latest total figures of their `area_type` rows by topic."""
-    verify_released(results)
-    frame = public_rows(results)
-    frame = frame[(frame["area_type"] == area_type) & (frame["breakdown"] == "total")]
+    frame = totals(results, True)  # checked and blanked once per results table
+    frame = frame[frame["area_type"] == area_type]
     info = meta_for(frame, meta)
     located = sites.dropna(subset=["latitude", "longitude"]).copy()
     located["distance_km"] = haversine_km(

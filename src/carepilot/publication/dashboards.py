@@ -18,7 +18,7 @@ from carepilot.errors import InputDataError, UnsupportedOperation
 from carepilot.publication import charts
 from carepilot.publication.periods import months_between, period_label
 from carepilot.publication.results import IndicatorMeta, meta_for
-from carepilot.publication.views import View, cached, prepare
+from carepilot.publication.views import View, cached, prepare, totals
 from carepilot.stats.funnels import (
     assign_funnel_significance,
     calculate_funnel_limits,
@@ -47,10 +47,6 @@ def _latest(rows: pd.DataFrame, period: dt.date | None) -> dt.date:
     return period
 
 
-def _totals(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame[frame["breakdown"] == "total"]
-
-
 def _benchmarks(frame: pd.DataFrame) -> pd.DataFrame:
     nat = frame[frame["area_type"] == "national"]
     return nat[
@@ -63,7 +59,7 @@ def indicator_browser(
     results: pd.DataFrame, meta: Meta = None, public: bool = True
 ) -> View:
     """Every indicator by domain with its latest England value and coverage."""
-    frame = _totals(prepare(results, public))
+    frame = totals(results, public)
     info = meta_for(frame, meta)
     rows = []
     for indicator_id, part in frame.groupby("indicator_id"):
@@ -151,7 +147,7 @@ def area_profile(
     95 % interval, England value, significance, and the range of values across
     areas of the same type (worst, 25th-75th percentile, best).
     """
-    frame = _totals(prepare(results, public))
+    frame = totals(results, public)
     info = meta_for(frame, meta)
     area = frame[frame["area_code"] == area_code]
     if area.empty:
@@ -236,7 +232,7 @@ def compare_bar(
     public: bool = True,
 ) -> View:
     """Areas of one type as bars with 95 % intervals and the England line."""
-    frame = _totals(prepare(results, public))
+    frame = totals(results, public)
     m = meta_for(frame, meta)[indicator_id]
     data = _indicator_rows(frame, indicator_id, area_type, period, parent)
     data = data.sort_values("value", ascending=False).reset_index(drop=True)
@@ -269,7 +265,7 @@ def tartan_rug(
     public: bool = True,
 ) -> View:
     """Areas x indicators (latest period of each) coloured by significance."""
-    frame = _totals(prepare(results, public))
+    frame = totals(results, public)
     info = meta_for(frame, meta)
     if indicator_ids is not None:
         frame = frame[frame["indicator_id"].isin(list(indicator_ids))]
@@ -354,11 +350,61 @@ def _funnel_frames(
                 multiplier=m.multiplier,
             ),
         )
+    elif m.value_type == "dsr":
+        # PHE rate funnel for DSRs: x = events / rate (annual population
+        # equivalent); DSRs with fewer than 10 events are not plotted.
+        rate = data["value"].to_numpy(float)
+        lim = calculate_funnel_limits(
+            num,
+            statistic="rate",
+            rate=rate,
+            rate_type="dsr",
+            years_of_data=years,
+            multiplier=m.multiplier,
+        )
+        x_cols = {
+            k: f"{k}_population_1_year"
+            for k in ("lower_2s", "upper_2s", "lower_3s", "upper_3s")
+        }
+        _, derived = calculate_funnel_points(
+            num, rate, rate_type="dsr", years_of_data=years, multiplier=m.multiplier
+        )
+        points = data.assign(
+            x=derived,
+            funnel=assign_funnel_significance(
+                num,
+                None,
+                statistic="rate",
+                rate=rate,
+                rate_type="dsr",
+                multiplier=m.multiplier,
+            ),
+        )
+    elif m.value_type == "isr":
+        # PHE ratio funnel (ISR = O/E x 100) plotted against expected events,
+        # E = 100 O / ISR; areas without observed events have no E to plot.
+        expected = np.where(
+            num > 0, num * m.multiplier / data["value"].to_numpy(float), np.nan
+        )
+        keep = np.isfinite(expected) & (expected > 0)
+        lim = calculate_funnel_limits(
+            num[keep], expected[keep], statistic="ratio", ratio_type="isr",
+            multiplier=m.multiplier,
+        )  # fmt: skip
+        lim["baseline"] = m.multiplier
+        x_cols = {k: f"{k}_exp_events" for k in ("lower_2s", "upper_2s", "lower_3s", "upper_3s")}  # fmt: skip
+        funnel = np.full(len(data), "Not applicable (no events)", dtype=object)
+        funnel[keep] = assign_funnel_significance(
+            num[keep], expected[keep], statistic="ratio"
+        )
+        points = data.assign(x=expected, funnel=funnel)
     else:
         raise UnsupportedOperation(
             f"funnel plot for indicator `{m.id}`: value type `{m.value_type}` has "
-            "no funnel here; proportions and crude rates only"
+            "no funnel method (PHE funnels cover proportions, rates and ratios; "
+            "not means or counts)"
         )
+    points = points[np.isfinite(points["x"].to_numpy(float))].reset_index(drop=True)
     lines = []
     for key, x_col in x_cols.items():
         level = "95%" if key.endswith("2s") else "99.8%"
@@ -396,7 +442,7 @@ def funnel(
     Suppressed areas are left out of the plot (their counts are not public) and
     listed in ``extra["left_out"]``.
     """
-    frame = _totals(prepare(results, public))
+    frame = totals(results, public)
     m = meta_for(frame, meta)[indicator_id]
     data = _indicator_rows(frame, indicator_id, area_type, period, None)
     shown = data.dropna(subset=["numerator", "denominator", "value"])
@@ -427,7 +473,7 @@ def funnel(
         spec=charts.funnel_plot(points, limits, m.title, m.unit),
         extra={
             "limits": limits,
-            "left_out": sorted(set(data["area_name"]) - set(shown["area_name"])),
+            "left_out": sorted(set(data["area_name"]) - set(points["area_name"])),
         },
     )
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from scipy import stats as sps
 
 from carepilot.errors import UserError
@@ -114,22 +115,72 @@ def _age(breakdown: str, category: str) -> str:
     return f"{category} yrs" if breakdown == "age_band" else "All ages"
 
 
+def _codes(*columns: pd.Series) -> tuple[np.ndarray, list[np.ndarray]]:
+    """One integer code per distinct combination of `columns`, and the values of
+    each column per code (a multi-column factorize without building strings)."""
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    uniques: list[np.ndarray] = []
+    for col in columns:
+        codes, u = pd.factorize(col, use_na_sentinel=False)
+        key = key * max(len(u), 1) + codes
+        uniques.append(np.asarray(u, dtype=object))
+    distinct, inverse = np.unique(key, return_inverse=True)
+    values: list[np.ndarray] = []
+    rest = distinct
+    for u in reversed(uniques):
+        n = max(len(u), 1)
+        values.append(u[rest % n] if len(u) else np.zeros(0, dtype=object))
+        rest = rest // n
+    values.reverse()
+    return inverse.astype(np.int64), values
+
+
 def _parent_comparison(
     frame: pd.DataFrame, meta: Mapping[str, IndicatorMeta]
 ) -> np.ndarray:
-    keys = ["indicator_id", "period_start", "breakdown", "category"]
-    parents = frame[[*keys, "area_code", "value"]].rename(
-        columns={"area_code": "parent_area_code", "value": "_parent_value"}
+    """Each row against its parent area's row of the same indicator, period,
+    breakdown and category (Fingertips' "compared to parent").
+
+    The parent row is found with integer codes (no multi-key merge): rows are
+    keyed by (indicator, period, breakdown, category) x area, and a child looks
+    up the key of its parent code.
+    """
+    group, _ = _codes(
+        frame["indicator_id"],
+        frame["period_start"],
+        frame["breakdown"],
+        frame["category"],
     )
-    merged = frame.merge(parents, on=[*keys, "parent_area_code"], how="left")
+    areas = pd.Index(pd.unique(frame["area_code"].to_numpy(dtype=object)))
+    area = areas.get_indexer(frame["area_code"].to_numpy(dtype=object))
+    parent = areas.get_indexer(frame["parent_area_code"].to_numpy(dtype=object))
+    n_areas = max(len(areas), 1)
+    own_key = pd.Index(group * n_areas + area)
+    has_parent = parent >= 0
+    pos = np.full(len(frame), -1, dtype=np.int64)
+    # Duplicate area codes across area types keep the first row, as the merge did
+    # for the common case; codes are unique per area in released tables.
+    lookup = own_key.drop_duplicates(keep="first") if not own_key.is_unique else own_key
+    first_pos = (
+        np.arange(len(frame))
+        if own_key.is_unique
+        else np.flatnonzero(~own_key.duplicated(keep="first"))
+    )
+    hit = lookup.get_indexer(pd.Index(group[has_parent] * n_areas + parent[has_parent]))
+    pos[has_parent] = np.where(hit >= 0, first_pos[np.maximum(hit, 0)], -1)
+    values = frame["value"].to_numpy(float)
+    parent_value = np.where(pos >= 0, values[np.maximum(pos, 0)], np.nan)
     out = np.full(len(frame), "not compared", dtype=object)
-    for indicator_id, idx in merged.groupby("indicator_id").indices.items():
-        rows = merged.iloc[idx]
+    lower = frame["lower_ci_95"].to_numpy(float)
+    upper = frame["upper_ci_95"].to_numpy(float)
+    ind_codes, ind_values = pd.factorize(frame["indicator_id"])
+    for code, indicator_id in enumerate(ind_values):
+        idx = np.flatnonzero(ind_codes == code)
         out[idx] = compare_to_benchmark(
-            rows["value"].to_numpy(float),
-            rows["lower_ci_95"].to_numpy(float),
-            rows["upper_ci_95"].to_numpy(float),
-            rows["_parent_value"].to_numpy(float),
+            values[idx],
+            lower[idx],
+            upper[idx],
+            parent_value[idx],
             meta[str(indicator_id)].polarity,
         )
     return out
@@ -182,10 +233,10 @@ def _trends(frame: pd.DataFrame, meta: Mapping[str, IndicatorMeta]) -> pd.Series
     return out
 
 
-def _labels(comparison: pd.Series) -> pd.Series:
-    """Fingertips significance labels, computed once per distinct comparison."""
-    text = comparison.astype(str)
-    return text.map({c: colours.label(c) for c in text.unique()})
+def _label_codes(comparison: pd.Series | np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Integer code per row and the Fingertips label of each code."""
+    codes, uniques = pd.factorize(pd.Series(comparison).astype(str))
+    return codes, [colours.label(str(c)) for c in uniques]
 
 
 def to_fingertips(
@@ -196,111 +247,127 @@ def to_fingertips(
     "Recent Trend" is filled on the latest period of each series only (as
     Fingertips does). Suppressed rows keep their labels with blank figures and
     a "Value note".
+
+    Every label depends on a handful of distinct keys (indicators, periods,
+    breakdown/category pairs, parent codes): each key column is factorised once,
+    labels are computed per distinct key and taken back by integer code, and the
+    rows are ordered with one `np.lexsort` on sorted codes - no per-row Python,
+    no string concatenation and no multi-key merge on the full table
+    (`benchmarks/opendata.py` measures it against the previous version).
     """
     frame = public_rows(results).reset_index(drop=True)
     info = meta_for(frame, meta)
-    names = dict(zip(frame["area_code"], frame["area_name"], strict=False))
-    # Labels depend on a handful of distinct keys (indicators, periods,
-    # breakdown/category pairs): compute them once per key and map back, so a
-    # multi-million-row release is converted in seconds, not minutes.
-    breakdown = frame["breakdown"].astype(str)
-    category = frame["category"].astype(str)
-    pair = breakdown + "\x1f" + category
-    pairs = pd.Series(pair.unique(), dtype=str)
-    split = pairs.str.split("\x1f", n=1, expand=True)
-    sex_of = dict(
-        zip(
-            pairs,
-            [_sex(b, c) for b, c in zip(split[0], split[1], strict=True)],
-            strict=True,
+    pair, (breakdowns, categories) = _codes(frame["breakdown"], frame["category"])
+    b_text = [str(b) for b in breakdowns]
+    c_text = [str(c) for c in categories]
+    sex = [_sex(b, c) for b, c in zip(b_text, c_text, strict=True)]
+    age = [_age(b, c) for b, c in zip(b_text, c_text, strict=True)]
+    cat = [
+        c if b in CATEGORY_TYPES else "" for b, c in zip(b_text, c_text, strict=True)
+    ]
+    cat_type = [CATEGORY_TYPES.get(b, "") for b in b_text]
+
+    period, (starts, ends) = _codes(frame["period_start"], frame["period_end"])
+    label = [period_label(a, b) for a, b in zip(starts, ends, strict=True)]
+    sortable_key = np.asarray([sortable(a) for a in starts], dtype=np.int64)[period]
+    range_text = [period_range(a, b) for a, b in zip(starts, ends, strict=True)]
+    start_text = [a.isoformat() for a in starts]
+    end_text = [b.isoformat() for b in ends]
+
+    ind_codes, ind_values = pd.factorize(frame["indicator_id"])
+    titles_per_code = [info[str(i)].title for i in ind_values]
+
+    # Parent code and name: one lookup per distinct parent code.
+    parent_codes, parent_values = pd.factorize(
+        frame["parent_area_code"], use_na_sentinel=False
+    )
+    parent_text = [
+        "" if v is None or v is pd.NA or v != v or str(v) in ("None", "nan") else str(v)
+        for v in parent_values
+    ]
+    areas = frame.drop_duplicates("area_code", keep="first")
+    name_of = dict(
+        zip(areas["area_code"].tolist(), areas["area_name"].tolist(), strict=True)
+    )
+    parent_name = [name_of.get(t, "") if t else "" for t in parent_text]
+
+    suppressed = frame["suppressed"].to_numpy(bool)
+    reason_codes, reasons = pd.factorize(
+        frame["suppression_reason"], use_na_sentinel=False
+    )
+    reason_text = [
+        "small numbers" if r is None or r is pd.NA or r != r else str(r)
+        for r in reasons
+    ]
+    note_labels = [""] + [
+        "Value suppressed for disclosure control: " + r for r in reason_text
+    ]
+    note_codes = np.where(suppressed, reason_codes + 1, 0)
+
+    # Row order: indicator, area type, area code (text order), then period.
+    order = np.lexsort(
+        (
+            sortable_key,
+            pd.factorize(frame["area_code"], sort=True)[0],
+            pd.factorize(frame["area_type"], sort=True)[0],
+            pd.factorize(frame["indicator_id"], sort=True)[0],
         )
     )
-    age_of = dict(
-        zip(
-            pairs,
-            [_age(b, c) for b, c in zip(split[0], split[1], strict=True)],
-            strict=True,
+    trend = _trends(frame, info).to_numpy(dtype=object)
+    england_codes, england = _label_codes(frame["comparison"])
+    parent_cmp_codes, parent_cmp = _label_codes(_parent_comparison(frame, info))
+
+    def labels(codes: np.ndarray, values: Sequence[object]) -> pd.Series:
+        """Per-row text from per-code labels, gathered in Arrow (no Python loop)."""
+        dictionary = pa.array([str(v) for v in values], type=pa.large_string())
+        return pd.Series(
+            dictionary.take(pa.array(np.asarray(codes, dtype=np.int64)[order])),
+            dtype="str",
         )
-    )
-    cat_of = dict(
-        zip(
-            pairs,
-            [
-                c if b in CATEGORY_TYPES else ""
-                for b, c in zip(split[0], split[1], strict=True)
-            ],
-            strict=True,
-        )
-    )
-    period_key = (
-        frame["period_start"].astype(str) + "/" + frame["period_end"].astype(str)
-    )
-    distinct = frame.loc[~period_key.duplicated(), ["period_start", "period_end"]]
-    keys = period_key.loc[distinct.index]
-    label_of: dict[str, str] = {}
-    sortable_of: dict[str, int] = {}
-    range_of: dict[str, str] = {}
-    start_of: dict[str, str] = {}
-    end_of: dict[str, str] = {}
-    for key, s, e in zip(
-        keys.astype(str),
-        distinct["period_start"],
-        distinct["period_end"],
-        strict=True,
-    ):
-        label_of[key] = period_label(s, e)
-        sortable_of[key] = sortable(s)
-        range_of[key] = period_range(s, e)
-        start_of[key] = s.isoformat()
-        end_of[key] = e.isoformat()
-    titles = {str(i): info[str(i)].title for i in frame["indicator_id"].unique()}
-    note = np.where(
-        frame["suppressed"].to_numpy(bool),
-        "Value suppressed for disclosure control: "
-        + frame["suppression_reason"].fillna("small numbers").astype(str),
-        "",
-    )
-    parent = frame["parent_area_code"].where(frame["parent_area_code"].notna(), "")
-    parent = parent.astype(str).replace({"None": "", "nan": ""})
-    names[""] = ""
+
+    def column(name: str) -> pd.Series:
+        return frame[name].take(order).reset_index(drop=True)
+
+    def number(name: str) -> np.ndarray:
+        return frame[name].to_numpy()[order]
+
     out = pd.DataFrame(
         {
-            "Indicator ID": frame["indicator_id"],
-            "Indicator Name": frame["indicator_id"].astype(str).map(titles),
-            "Parent Code": parent,
-            "Parent Name": parent.map(names).fillna(""),
-            "Area Code": frame["area_code"],
-            "Area Name": frame["area_name"],
-            "Area Type": frame["area_type"],
-            "Sex": pair.map(sex_of),
-            "Age": pair.map(age_of),
-            "Category Type": breakdown.map(CATEGORY_TYPES).fillna(""),
-            "Category": pair.map(cat_of),
-            "Time period": period_key.map(label_of),
-            "Value": frame["value"],
-            "Lower CI 95.0 limit": frame["lower_ci_95"],
-            "Upper CI 95.0 limit": frame["upper_ci_95"],
-            "Lower CI 99.8 limit": frame["lower_ci_99_8"],
-            "Upper CI 99.8 limit": frame["upper_ci_99_8"],
-            "Count": frame["numerator"],
-            "Denominator": frame["denominator"],
-            "Value note": note,
-            "Recent Trend": _trends(frame, info),
-            "Compared to England value or percentiles": _labels(frame["comparison"]),
-            "Compared to parent value or percentiles": _labels(
-                pd.Series(_parent_comparison(frame, info), index=frame.index)
+            "Indicator ID": column("indicator_id"),
+            "Indicator Name": labels(ind_codes, titles_per_code),
+            "Parent Code": labels(parent_codes, parent_text),
+            "Parent Name": labels(parent_codes, parent_name),
+            "Area Code": column("area_code"),
+            "Area Name": column("area_name"),
+            "Area Type": column("area_type"),
+            "Sex": labels(pair, sex),
+            "Age": labels(pair, age),
+            "Category Type": labels(pair, cat_type),
+            "Category": labels(pair, cat),
+            "Time period": labels(period, label),
+            "Value": number("value"),
+            "Lower CI 95.0 limit": number("lower_ci_95"),
+            "Upper CI 95.0 limit": number("upper_ci_95"),
+            "Lower CI 99.8 limit": number("lower_ci_99_8"),
+            "Upper CI 99.8 limit": number("upper_ci_99_8"),
+            "Count": number("numerator"),
+            "Denominator": number("denominator"),
+            "Value note": labels(note_codes, note_labels),
+            "Recent Trend": pd.Series(trend[order], dtype=object),
+            "Compared to England value or percentiles": labels(england_codes, england),
+            "Compared to parent value or percentiles": labels(
+                parent_cmp_codes, parent_cmp
             ),
-            "Time period Sortable": period_key.map(sortable_of),
-            "Time period range": period_key.map(range_of),
-            "Indicator version": frame["indicator_version"].astype(int),
-            "Period start": period_key.map(start_of),
-            "Period end": period_key.map(end_of),
+            "Time period Sortable": sortable_key[order],
+            "Time period range": labels(period, range_text),
+            "Indicator version": frame["indicator_version"]
+            .astype(int)
+            .to_numpy()[order],
+            "Period start": labels(period, start_text),
+            "Period end": labels(period, end_text),
         }
     )
-    return out.sort_values(
-        ["Indicator ID", "Area Type", "Area Code", "Time period Sortable"],
-        kind="stable",
-    ).reset_index(drop=True)
+    return out
 
 
 @dataclass(frozen=True, slots=True)

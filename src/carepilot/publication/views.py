@@ -163,15 +163,59 @@ def cached(fn: Callable[P, R]) -> Callable[P, R]:
 def clear_cache() -> None:
     """Forget every cached view (e.g. after a new results file is loaded)."""
     _CACHE.clear()
+    _PREPARED.clear()
+
+
+_PREPARED: dict[tuple[int, bool, str], tuple[pd.DataFrame, pd.DataFrame]] = {}
+MEMO = True
+"""Remember prepared tables per results object (False: recompute every view, the
+previous behaviour; `benchmarks/pages.py` uses it as its baseline)."""
+
+
+def _memo(
+    results: pd.DataFrame, public: bool, step: str, build: Callable[[], pd.DataFrame]
+) -> pd.DataFrame:
+    """`build()` once per results object (kept referenced so its id stays unique).
+
+    Every view of a page starts from the same 600k-row table; checking the release
+    and blanking suppressed rows once instead of per view is most of a first load.
+    Callers treat results as immutable (as `frame_checksum` already assumes).
+    """
+    if not MEMO:
+        return build()
+    key = (id(results), public, step)
+    known = _PREPARED.get(key)
+    if known is not None and known[0] is results:
+        return known[1]
+    value = build()
+    if len(_PREPARED) > 32:
+        _PREPARED.clear()
+    _PREPARED[key] = (results, value)
+    return value
 
 
 def prepare(results: pd.DataFrame, public: bool) -> pd.DataFrame:
     """The rows a view may use: for the public, released and suppressed-blank only.
 
+    Computed once per results object (see `_memo`).
+
     Raises:
         PermissionDenied: ``public`` and the table is not disclosure controlled.
     """
-    if public:
-        verify_released(results)
-        return public_rows(results)
-    return results
+
+    def build() -> pd.DataFrame:
+        if public:
+            verify_released(results)
+            return public_rows(results)
+        return results
+
+    return _memo(results, public, "prepare", build)
+
+
+def totals(results: pd.DataFrame, public: bool) -> pd.DataFrame:
+    """`prepare` restricted to the ``total`` breakdown (what most views draw),
+    computed once per results object."""
+    frame = prepare(results, public)
+    return _memo(
+        results, public, "totals", lambda: frame[frame["breakdown"] == "total"]
+    )

@@ -112,9 +112,74 @@ def test_funnel_limits_nest_and_classify(released: pd.DataFrame) -> None:
 
 def test_funnel_refuses_unsupported_value_types(released: pd.DataFrame) -> None:
     meta = dict(META)
-    meta["ae-rate"] = IndicatorMeta(id="ae-rate", title="x", value_type="dsr")
-    with pytest.raises(UnsupportedOperation, match="dsr"):
+    meta["ae-rate"] = IndicatorMeta(id="ae-rate", title="x", value_type="mean")
+    with pytest.raises(UnsupportedOperation, match="mean"):
         d.funnel(released, "ae-rate", meta=meta)
+
+
+def _nested(view: d.View) -> None:
+    lim = view.extra["limits"].pivot_table(
+        index="denominator", columns="limit", values="value"
+    )
+    # each limit line has its own x grid for rates/ratios: compare by interpolation
+    grid = view.extra["limits"]
+    xs = np.linspace(grid["denominator"].min(), grid["denominator"].max(), 50)[5:-5]
+
+    def at(name: str) -> np.ndarray:
+        line = grid[grid["limit"] == name].sort_values("denominator")
+        return np.interp(xs, line["denominator"], line["value"])
+
+    assert len(lim) > 0
+    assert (at("lower_3s") <= at("lower_2s") + 1e-9).all()
+    assert (at("lower_2s") <= at("baseline") + 1e-9).all()
+    assert (at("baseline") <= at("upper_2s") + 1e-9).all()
+    assert (at("upper_2s") <= at("upper_3s") + 1e-9).all()
+
+
+def test_funnel_for_directly_standardised_rates(released: pd.DataFrame) -> None:
+    meta = dict(META)
+    meta["ae-rate"] = IndicatorMeta(
+        id="ae-rate", title="x", value_type="dsr", multiplier=1000.0
+    )
+    view = d.funnel(released, "ae-rate", meta=meta)
+    _nested(view)
+    rows = released[
+        (released["indicator_id"] == "ae-rate")
+        & (released["area_type"] == "practice")
+        & (released["breakdown"] == "total")
+        & (released["period_start"] == released["period_start"].max())
+    ].set_index("area_name")
+    for point in view.data.itertuples():
+        row = rows.loc[point.area_name]
+        # x = multiplier x events / DSR / years (PHE calculate_funnel_points)
+        assert point.denominator == pytest.approx(
+            1000.0 * row["numerator"] / row["value"] / 0.25
+        )
+    assert set(view.data["funnel"]) <= {
+        "High (0.001)",
+        "High (0.025)",
+        "Low (0.001)",
+        "Low (0.025)",
+        "Not significant",
+        "Not applicable for events less than 10 for dsrs",
+    }
+
+
+def test_funnel_for_indirectly_standardised_ratios(released: pd.DataFrame) -> None:
+    meta = dict(META)
+    meta["bp-control"] = IndicatorMeta(
+        id="bp-control", title="x", value_type="isr", multiplier=100.0
+    )
+    view = d.funnel(released, "bp-control", area_type="pcn", meta=meta)
+    _nested(view)
+    baseline = view.extra["limits"]
+    assert (baseline.loc[baseline["limit"] == "baseline", "value"] == 100).all()
+    first = view.data.iloc[0]
+    # x = expected events = 100 x observed / ISR
+    assert first["denominator"] == pytest.approx(
+        100 * first["numerator"] / first["value"]
+    )
+    assert len(view.data) == 2
 
 
 def test_trend_has_area_england_and_target(released: pd.DataFrame) -> None:

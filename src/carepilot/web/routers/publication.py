@@ -238,7 +238,7 @@ def load_publication(
     from_db = _practices_from_db(analytics_db) if analytics_db else None
     practices = from_db if from_db is not None else _practices_from_results(results)
     practices = practices[
-        practices["practice_code"].isin(set(results["area_code"]))
+        practices["practice_code"].isin(results["area_code"].unique())
     ].reset_index(drop=True)
     return Publication(
         results=results,
@@ -252,6 +252,36 @@ def load_publication(
 
 
 _LOAD_LOCK = threading.Lock()
+
+
+def warm_up(pub: Publication) -> threading.Thread:
+    """Prepare the published tables and the landing views in a background thread.
+
+    The first visitor otherwise pays for checking the release, blanking suppressed
+    rows and building the filter choices of a 600k-row table. Started when the
+    publication is loaded; errors are left for the pages to report.
+    """
+
+    def work() -> None:
+        if pub.results is None or pub.error is not None:
+            return
+        try:
+            from carepilot.publication.views import prepare, totals
+
+            prepare(pub.results, True)
+            totals(pub.results, True)
+            _options(pub)
+            _lookups(pub)
+            dashboards.indicator_browser(pub.results, pub.meta)
+            for area_type in ("practice", "pcn", "commissioner", "pilot"):
+                if (pub.results["area_type"] == area_type).any():
+                    dashboards.tartan_rug(pub.results, area_type, None, pub.meta)
+        except UserError:  # pragma: no cover - the pages show the error
+            return
+
+    thread = threading.Thread(target=work, name="publication-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def get_publication(request: Request) -> Publication:
@@ -271,6 +301,7 @@ def get_publication(request: Request) -> Publication:
                 / "open-data",
             )
             state.publication = pub
+            warm_up(pub)
     return pub
 
 
@@ -320,9 +351,35 @@ def _block(view: View, chart: str, params: Mapping[str, str | None]) -> dict[str
     }
 
 
+_LOOKUPS: dict[tuple[int, str], dict[str, Any]] = {}
+
+
+def _lookups(pub: Publication) -> dict[str, Any]:
+    """Indicator ids, each area's first row and the areas of each type, built once
+    per published results file: testing membership by iterating a 600k-row
+    column of strings per request cost about a second a page."""
+    key = (id(pub), pub.checksum)
+    if key not in _LOOKUPS:
+        if len(_LOOKUPS) > 16:
+            _LOOKUPS.clear()
+        results = pub.released()
+        codes = results["area_code"].drop_duplicates(keep="first")
+        firsts = results.loc[codes.index, ["area_type", "area_code"]]
+        by_type: dict[str, list[str]] = {}
+        for kind, code in zip(firsts["area_type"], firsts["area_code"], strict=True):
+            by_type.setdefault(str(kind), []).append(str(code))
+        _LOOKUPS[key] = {
+            "indicators": frozenset(str(i) for i in results["indicator_id"].unique()),
+            "areas": dict(
+                zip(codes.astype(str).tolist(), codes.index.tolist(), strict=True)
+            ),
+            "by_type": {k: sorted(v) for k, v in by_type.items()},
+        }
+    return _LOOKUPS[key]
+
+
 def _indicator_or_404(pub: Publication, indicator_id: str) -> IndicatorMeta:
-    results = pub.released()
-    if indicator_id not in set(results["indicator_id"]):
+    if indicator_id not in _lookups(pub)["indicators"]:
         raise NotFound(
             f"indicator `{indicator_id}` is not in the published results; see "
             "/indicators for the list"
@@ -331,13 +388,12 @@ def _indicator_or_404(pub: Publication, indicator_id: str) -> IndicatorMeta:
 
 
 def _area_or_404(pub: Publication, area_code: str) -> pd.Series:
-    results = pub.released()
-    rows = results[results["area_code"] == area_code]
-    if rows.empty:
+    position = _lookups(pub)["areas"].get(area_code)
+    if position is None:
         raise NotFound(
             f"area `{area_code}` is not in the published results; see /areas"
         )
-    return rows.iloc[0]
+    return pub.released().loc[position]
 
 
 _OPTIONS: dict[tuple[int, str], dict[str, Any]] = {}
@@ -383,15 +439,14 @@ def _build_options(pub: Publication) -> dict[str, Any]:
 
 
 def _first_indicator(pub: Publication) -> str:
-    return min(pub.released()["indicator_id"].unique(), key=str)
+    return min(_lookups(pub)["indicators"])
 
 
 def _first_area(pub: Publication, area_type: str = "practice") -> str:
-    results = pub.released()
-    rows = results[results["area_type"] == area_type]
-    if rows.empty:
-        rows = results
-    return str(sorted(rows["area_code"].unique())[0])
+    by_type: dict[str, list[str]] = _lookups(pub)["by_type"]
+    if by_type.get(area_type):
+        return by_type[area_type][0]
+    return min(code for codes in by_type.values() for code in codes)
 
 
 def build_view(chart: str, params: Mapping[str, str | None], pub: Publication) -> View:
@@ -912,7 +967,9 @@ def _service_topics(
 ) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
     """Service topics with provider rows; otherwise one topic per domain."""
     results = pub.released()
-    present = set(results.loc[results["area_type"] == "provider", "indicator_id"])
+    present = set(
+        results.loc[results["area_type"] == "provider", "indicator_id"].unique()
+    )
     topics = {
         t: tuple(i for i in ids if i in present)
         for t, ids in choice.SERVICE_TOPICS.items()

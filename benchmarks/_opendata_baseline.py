@@ -1,0 +1,162 @@
+"""The previous `opendata.to_fingertips` (before integer-code labels), kept only as
+the benchmark baseline so `benchmarks/opendata.py` can report a ratio measured in
+the same process. Not used by the package.
+"""
+
+# ruff: noqa: E501
+# pyright: basic
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from carepilot.publication import colours
+from carepilot.publication.opendata import CATEGORY_TYPES, _age, _sex, _trends
+from carepilot.publication.periods import period_label, period_range, sortable
+from carepilot.publication.results import IndicatorMeta, meta_for, public_rows
+from carepilot.stats.significance import compare_to_benchmark
+
+
+def _parent_comparison(
+    frame: pd.DataFrame, meta: Mapping[str, IndicatorMeta]
+) -> np.ndarray:
+    keys = ["indicator_id", "period_start", "breakdown", "category"]
+    parents = frame[[*keys, "area_code", "value"]].rename(
+        columns={"area_code": "parent_area_code", "value": "_parent_value"}
+    )
+    merged = frame.merge(parents, on=[*keys, "parent_area_code"], how="left")
+    out = np.full(len(frame), "not compared", dtype=object)
+    for indicator_id, idx in merged.groupby("indicator_id").indices.items():
+        rows = merged.iloc[idx]
+        out[idx] = compare_to_benchmark(
+            rows["value"].to_numpy(float),
+            rows["lower_ci_95"].to_numpy(float),
+            rows["upper_ci_95"].to_numpy(float),
+            rows["_parent_value"].to_numpy(float),
+            meta[str(indicator_id)].polarity,
+        )
+    return out
+
+
+def _labels(comparison: pd.Series) -> pd.Series:
+    """Fingertips significance labels, computed once per distinct comparison."""
+    text = comparison.astype(str)
+    return text.map({c: colours.label(c) for c in text.unique()})
+
+
+def to_fingertips(
+    results: pd.DataFrame, meta: Mapping[str, IndicatorMeta] | None = None
+) -> pd.DataFrame:
+    """Released results → Fingertips data-download columns (see `COLUMNS`).
+
+    "Recent Trend" is filled on the latest period of each series only (as
+    Fingertips does). Suppressed rows keep their labels with blank figures and
+    a "Value note".
+    """
+    frame = public_rows(results).reset_index(drop=True)
+    info = meta_for(frame, meta)
+    names = dict(zip(frame["area_code"], frame["area_name"], strict=False))
+    # Labels depend on a handful of distinct keys (indicators, periods,
+    # breakdown/category pairs): compute them once per key and map back, so a
+    # multi-million-row release is converted in seconds, not minutes.
+    breakdown = frame["breakdown"].astype(str)
+    category = frame["category"].astype(str)
+    pair = breakdown + "\x1f" + category
+    pairs = pd.Series(pair.unique(), dtype=str)
+    split = pairs.str.split("\x1f", n=1, expand=True)
+    sex_of = dict(
+        zip(
+            pairs,
+            [_sex(b, c) for b, c in zip(split[0], split[1], strict=True)],
+            strict=True,
+        )
+    )
+    age_of = dict(
+        zip(
+            pairs,
+            [_age(b, c) for b, c in zip(split[0], split[1], strict=True)],
+            strict=True,
+        )
+    )
+    cat_of = dict(
+        zip(
+            pairs,
+            [
+                c if b in CATEGORY_TYPES else ""
+                for b, c in zip(split[0], split[1], strict=True)
+            ],
+            strict=True,
+        )
+    )
+    period_key = (
+        frame["period_start"].astype(str) + "/" + frame["period_end"].astype(str)
+    )
+    distinct = frame.loc[~period_key.duplicated(), ["period_start", "period_end"]]
+    keys = period_key.loc[distinct.index]
+    label_of: dict[str, str] = {}
+    sortable_of: dict[str, int] = {}
+    range_of: dict[str, str] = {}
+    start_of: dict[str, str] = {}
+    end_of: dict[str, str] = {}
+    for key, s, e in zip(
+        keys.astype(str),
+        distinct["period_start"],
+        distinct["period_end"],
+        strict=True,
+    ):
+        label_of[key] = period_label(s, e)
+        sortable_of[key] = sortable(s)
+        range_of[key] = period_range(s, e)
+        start_of[key] = s.isoformat()
+        end_of[key] = e.isoformat()
+    titles = {str(i): info[str(i)].title for i in frame["indicator_id"].unique()}
+    note = np.where(
+        frame["suppressed"].to_numpy(bool),
+        "Value suppressed for disclosure control: "
+        + frame["suppression_reason"].fillna("small numbers").astype(str),
+        "",
+    )
+    parent = frame["parent_area_code"].where(frame["parent_area_code"].notna(), "")
+    parent = parent.astype(str).replace({"None": "", "nan": ""})
+    names[""] = ""
+    out = pd.DataFrame(
+        {
+            "Indicator ID": frame["indicator_id"],
+            "Indicator Name": frame["indicator_id"].astype(str).map(titles),
+            "Parent Code": parent,
+            "Parent Name": parent.map(names).fillna(""),
+            "Area Code": frame["area_code"],
+            "Area Name": frame["area_name"],
+            "Area Type": frame["area_type"],
+            "Sex": pair.map(sex_of),
+            "Age": pair.map(age_of),
+            "Category Type": breakdown.map(CATEGORY_TYPES).fillna(""),
+            "Category": pair.map(cat_of),
+            "Time period": period_key.map(label_of),
+            "Value": frame["value"],
+            "Lower CI 95.0 limit": frame["lower_ci_95"],
+            "Upper CI 95.0 limit": frame["upper_ci_95"],
+            "Lower CI 99.8 limit": frame["lower_ci_99_8"],
+            "Upper CI 99.8 limit": frame["upper_ci_99_8"],
+            "Count": frame["numerator"],
+            "Denominator": frame["denominator"],
+            "Value note": note,
+            "Recent Trend": _trends(frame, info),
+            "Compared to England value or percentiles": _labels(frame["comparison"]),
+            "Compared to parent value or percentiles": _labels(
+                pd.Series(_parent_comparison(frame, info), index=frame.index)
+            ),
+            "Time period Sortable": period_key.map(sortable_of),
+            "Time period range": period_key.map(range_of),
+            "Indicator version": frame["indicator_version"].astype(int),
+            "Period start": period_key.map(start_of),
+            "Period end": period_key.map(end_of),
+        }
+    )
+    return out.sort_values(
+        ["Indicator ID", "Area Type", "Area Code", "Time period Sortable"],
+        kind="stable",
+    ).reset_index(drop=True)
