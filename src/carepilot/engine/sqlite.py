@@ -40,7 +40,7 @@ def flatten_subqueries(sql: str) -> str:
 class FlatSQLiteBackend(_IbisSQLiteBackend):
     """Ibis's SQLite backend with queries flattened before SQLite parses them."""
 
-    def raw_sql(self, query: str | sge.Expression, **kwargs: Any) -> Any:
+    def raw_sql(self, query: str | sqlglot.Expression, **kwargs: Any) -> Any:
         if not isinstance(query, str):
             query = query.sql(dialect=self.name)
         return super().raw_sql(flatten_subqueries(query), **kwargs)
