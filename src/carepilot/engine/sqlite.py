@@ -21,6 +21,7 @@ from typing import Any
 import sqlglot
 import sqlglot.expressions as sge
 from ibis.backends.sqlite import Backend as _IbisSQLiteBackend
+from sqlglot.expressions.core import Expression
 from sqlglot.optimizer.eliminate_subqueries import eliminate_subqueries
 
 __all__ = ["FlatSQLiteBackend", "connect_sqlite", "flatten_subqueries"]
@@ -40,7 +41,7 @@ def flatten_subqueries(sql: str) -> str:
 class FlatSQLiteBackend(_IbisSQLiteBackend):
     """Ibis's SQLite backend with queries flattened before SQLite parses them."""
 
-    def raw_sql(self, query: str | sqlglot.Expression, **kwargs: Any) -> Any:
+    def raw_sql(self, query: str | Expression, **kwargs: Any) -> Any:
         if not isinstance(query, str):
             query = query.sql(dialect=self.name)
         return super().raw_sql(flatten_subqueries(query), **kwargs)
