@@ -279,14 +279,15 @@ def warm_up(pub: Publication) -> threading.Thread:
             _lookups(pub)
             # The chart renderer starts a JavaScript engine on first use (~1.5 s).
             to_svg({"mark": "point", "data": {"values": [{"x": 1}]}, "encoding": {}})
-            _block(dashboards.indicator_browser(pub.results, pub.meta), "browser", {})
+            # Through `build_view`, exactly as the pages call it (same cache keys).
+            _block(build_view("browser", {}, pub), "browser", {})
             # Tartan rugs do not depend on the indicator chosen on /compare and a
             # practice rug is thousands of cells: render them before anyone asks.
             present = _lookups(pub)["by_type"]
             for area_type in ("practice", "pcn", "commissioner", "pilot", "provider"):
                 if area_type in present:
-                    view = dashboards.tartan_rug(pub.results, area_type, None, pub.meta)
-                    _block(view, "tartan", {"area_type": area_type})
+                    params = {"area_type": area_type}
+                    _block(build_view("tartan", params, pub), "tartan", params)
             _definition_html(_first_indicator(pub))  # builds the library pages
         except UserError:  # pragma: no cover - the pages show the error
             return
