@@ -30,7 +30,9 @@ shipped examples and on generated data (tests/property/indicators).
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import ibis.expr.types as ir
@@ -197,20 +199,25 @@ class DenseGrid:
     Attributes:
         ids: patient ids in ascending order (row = position).
         present: (patients x periods) whether the patient has a grid row.
-        practice: attributed practice id (-1 where absent).
+        practices: the registrations' practice ids, ascending.
+        practice_idx: attributed practice as an index into `practices` (-1
+            where absent).
         reg_start_ymd: start of the attributed registration as yyyymmdd.
         covers_end: the attributed registration covers the period end.
-        dob_ymd, dob_valid: date of birth (yyyymmdd) per patient and whether known.
+        dob_ymd, dob_day, dob_valid: date of birth (yyyymmdd and day number) per
+            patient and whether known.
         start_day, end_day, start_ymd, end_ymd: per period.
     """
 
     ids: np.ndarray
     present: np.ndarray
-    practice: np.ndarray
+    practices: np.ndarray
+    practice_idx: np.ndarray
     reg_start_ymd: np.ndarray
     covers_end: np.ndarray
     dob_ymd: np.ndarray
     dob_valid: np.ndarray
+    dob_day: np.ndarray
     start_day: np.ndarray
     end_day: np.ndarray
     start_ymd: np.ndarray
@@ -285,7 +292,10 @@ class DenseGrid:
         )
         if len(r_prac) and (int(r_prac.min()) < 0 or int(r_prac.max()) >= _START):
             return None
-        base = _ymd(r_start) * _START + r_prac
+        # Practice indices order like practice ids, so the key picks the same
+        # registration as `build_grid`'s (which ends in the practice id).
+        practices, r_prac_idx = np.unique(r_prac, return_inverse=True)
+        base = _ymd(r_start) * _START + r_prac_idx.reshape(-1)
 
         best = np.full((n, n_per), -1, dtype=np.int64)
         # Registrations ranked within their patient: within one rank every
@@ -295,32 +305,47 @@ class DenseGrid:
         first = np.searchsorted(sorted_pos, sorted_pos, side="left")
         rank = np.empty(len(pos), dtype=np.int64)
         rank[by_pos] = np.arange(len(pos)) - first
+        step = max(1, CHUNK_CELLS // max(n_per, 1))
         for k in range(int(rank.max()) + 1 if len(rank) else 0):
             sel = np.flatnonzero(rank == k)
-            for lo in range(0, len(sel), max(1, CHUNK_CELLS // max(n_per, 1))):
-                part = sel[lo : lo + max(1, CHUNK_CELLS // max(n_per, 1))]
+            for lo in range(0, len(sel), step):
+                part = sel[lo : lo + step]
                 s, e = r_start[part, None], r_end[part, None]
                 overlap = (s <= end_day[None, :]) & (e >= start_day[None, :])
                 key = (e >= end_day[None, :]) * _COVERS + base[part, None]
                 key = np.where(overlap, key, -1)
                 rows = pos[part]
-                best[rows] = np.maximum(best[rows], key)
+                best[rows] = key if k == 0 else np.maximum(best[rows], key)
         present = best >= 0
-        practice = np.where(present, best % _START, -1)
-        reg_start = np.where(present, (best // _START) % (_COVERS // _START), 0)
+        covers_end = best >= _COVERS
+        rest = best % _COVERS
+        del best
+        practice_idx = (rest % _START).astype(np.int32)
+        practice_idx[~present] = -1
+        reg_start = (rest // _START).astype(np.int32)
+        del rest
         return DenseGrid(
             ids=ids,
             present=present,
-            practice=practice.astype(np.int64),
-            reg_start_ymd=reg_start.astype(np.int64),
-            covers_end=present & (best // _COVERS == 1),
+            practices=practices.astype(np.int64),
+            practice_idx=practice_idx,
+            reg_start_ymd=reg_start,
+            covers_end=covers_end,
             dob_ymd=np.where(dob_valid, _ymd(dob_days), 0),
             dob_valid=dob_valid,
+            dob_day=np.where(dob_valid, dob_days, 0),
             start_day=start_day,
             end_day=end_day,
             start_ymd=_ymd(start_day),
             end_ymd=_ymd(end_day),
         )
+
+    @property
+    def practice(self) -> np.ndarray:
+        """Attributed practice id per patient and period (-1 where absent)."""
+        if len(self.practices) == 0:
+            return np.full(self.present.shape, -1, dtype=np.int64)
+        return np.where(self.present, self.practices[self.practice_idx], -1)
 
     def positions(self, patient_ids: np.ndarray) -> np.ndarray:
         """Row of each patient id (-1 for ids not in `patients`)."""
@@ -455,8 +480,17 @@ class DenseEvaluator:
     """Evaluates supported indicators for one run (grid, events and columns cached)."""
 
     def __init__(
-        self, tables: Mapping[str, ir.Table], periods: Sequence[Period]
+        self,
+        tables: Mapping[str, ir.Table],
+        periods: Sequence[Period],
+        threads: int | None = None,
     ) -> None:
+        """
+        Args:
+            tables, periods: as `Engine`.
+            threads: chunks evaluated at once (None: up to 2, one per core).
+        """
+        self.threads = threads if threads is not None else min(2, os.cpu_count() or 1)
         self.tables = tables
         self.periods = list(periods)
         self._grid: DenseGrid | None = None
@@ -469,7 +503,7 @@ class DenseEvaluator:
             str, tuple[np.ndarray, np.ndarray, np.ndarray | None]
         ] = {}
         self._practice_ids: np.ndarray | None = None
-        self._segments: _Segments | None = None
+        self._segments: dict[bool, _Segments] = {}
 
     @property
     def grid(self) -> DenseGrid | None:
@@ -552,13 +586,73 @@ class DenseEvaluator:
         assert self._practice_ids is not None
         return (self._practice_ids, data, valid, labels)
 
-    def segments(self, categories: PatientCategories) -> _Segments:
+    def segments(self, categories: PatientCategories, with_band: bool) -> _Segments:
         """The run's segments (see `_Segments`), built on first use."""
-        if self._segments is None:
+        if with_band not in self._segments:
             grid = self.grid
             assert grid is not None
-            self._segments = _Segments.build(grid, categories)
-        return self._segments
+            self._segments[with_band] = _Segments.build(grid, categories, with_band)
+        return self._segments[with_band]
+
+    def grid_table(self) -> ir.Table | None:
+        """The grid as a temporary table with `compile.GRID_COLUMNS` (the rows
+        and values of `build_grid`), for the indicators the SQL path runs; None
+        if there is no dense grid or the backend cannot create tables."""
+        grid = self.grid
+        if grid is None:
+            return None
+        try:
+            backend = self.tables["patients"]._find_backend()  # pyright: ignore[reportPrivateUsage]
+        except Exception:  # noqa: BLE001 - unbound tables: no backend to write to
+            return None
+        create = getattr(backend, "create_table", None)
+        if create is None:
+            return None
+        rows, cols = np.nonzero(grid.present)
+        start_day, end_day = grid.start_day[cols], grid.end_day[cols]
+        dob_ymd, dob_valid = grid.dob_ymd[rows], grid.dob_valid[rows]
+        dob_days = grid.dob_day[rows]
+
+        def age(ymd: np.ndarray) -> pa.Array:
+            return pa.array((ymd[cols] - dob_ymd) // 10000, mask=~dob_valid)
+
+        def dates(days: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
+            return pa.array(days.astype(np.int32), mask=mask).cast(pa.date32())
+
+        table = pa.table(
+            {
+                "patient_id": pa.array(grid.ids[rows]),
+                "period_id": pa.array(cols.astype(np.int64)),
+                "period_start": dates(start_day),
+                "period_end": dates(end_day),
+                "practice_pseudo_id": pa.array(
+                    grid.practices[grid.practice_idx[rows, cols]]
+                ),
+                "reg_start_ymd": pa.array(
+                    grid.reg_start_ymd[rows, cols].astype(np.int64)
+                ),
+                "covers_end": pa.array(grid.covers_end[rows, cols]),
+                "date_of_birth": dates(dob_days, ~dob_valid),
+                "age": age(grid.end_ymd),
+                "age_at_start": age(grid.start_ymd),
+            }
+        )
+        name = f"carepilot_grid_{id(self):x}"
+        return create(name, table, temp=True, overwrite=True)
+
+    def _read_inputs(
+        self, definition: IndicatorDefinition, codelists: Mapping[str, Sequence[str]]
+    ) -> None:
+        """Read every event source and column the definition uses (once per run),
+        before chunks run in threads."""
+        for root in definition.expressions():
+            for node in walk(root):
+                if isinstance(node, EventAgg):
+                    self.events(node.source, node.agg.needs_value, codelists)
+                elif isinstance(node, PatientColumn):
+                    self.patient_column(node.column, _KIND[node.type])
+                elif isinstance(node, PracticeColumn):
+                    self.practice_column(node.column)
 
     def aggregate(
         self,
@@ -581,20 +675,33 @@ class DenseEvaluator:
         if vt is not ValueType.PROPORTION or definition.exceptions is None:
             constants.update(exc=0.0, den=1.0)
         codelists = {name: cl.codes for name, cl in definition.codelists.items()}
-        seg = self.segments(categories)
+        seg = self.segments(categories, by_age_band or "age_band" in attributes)
         sums = _Sums(seg, categories, attributes, by_age_band)
         step = max(1, CHUNK_CELLS // max(grid.n_periods, 1))
+
+        def run(lo: int) -> tuple[int, int, np.ndarray, dict[str, np.ndarray]]:
+            hi = min(grid.n_patients, lo + step)
+            chunk = _Chunk(self, grid, definition, codelists, lo, hi)
+            population, measures = chunk.measures()
+            fetched = {
+                m: v
+                for m, v in measures.items()
+                if m not in constants and m not in aliases
+            }
+            return lo, hi, population, fetched
+
         try:
-            for lo in range(0, grid.n_patients, step):
-                hi = min(grid.n_patients, lo + step)
-                chunk = _Chunk(self, grid, definition, codelists, lo, hi)
-                population, measures = chunk.measures()
-                fetched = {
-                    m: v
-                    for m, v in measures.items()
-                    if m not in constants and m not in aliases
-                }
-                sums.add(lo, hi, population, fetched)
+            self._read_inputs(definition, codelists)
+            starts = range(0, grid.n_patients, step)
+            if self.threads > 1 and len(starts) > 1:
+                # NumPy and SciPy release the GIL on these array sizes: chunks
+                # run side by side; sums are added in chunk order (same floats).
+                with ThreadPoolExecutor(self.threads) as pool:
+                    for lo, hi, population, fetched in pool.map(run, starts):
+                        sums.add(lo, hi, population, fetched)
+            else:
+                for lo, hi, population, fetched in map(run, starts):
+                    sums.add(lo, hi, population, fetched)
         except Unsupported:
             return None
         return sums.rows(constants, aliases)
@@ -676,27 +783,31 @@ class _Segments:
     cat_pos: np.ndarray
 
     @staticmethod
-    def build(grid: DenseGrid, categories: PatientCategories) -> _Segments:
+    def build(
+        grid: DenseGrid, categories: PatientCategories, with_band: bool
+    ) -> _Segments:
+        """Segments by practice, and by age band too when `with_band`."""
         present = grid.present
         n, n_per = present.shape
-        practices = np.unique(grid.practice[present])
-        age = (grid.end_ymd[None, :] - grid.dob_ymd[:, None]) // 10000
-        band = np.where(
-            grid.dob_valid[:, None],
-            np.minimum(age // 5, N_AGE_BANDS - 1),
-            int(MISSING_LABEL["age_band"]),
-        )
-        del age
-        bands = np.unique(band[present]) if present.any() else np.zeros(0, np.int64)
-        nb = max(len(bands), 1)
-        prac_idx = np.searchsorted(practices, grid.practice)
-        band_idx = np.searchsorted(bands, band)
+        if with_band and present.any():
+            dob = grid.dob_ymd.astype(np.int32)[:, None]
+            band = (grid.end_ymd.astype(np.int32)[None, :] - dob) // 10000 // 5
+            np.minimum(band, N_AGE_BANDS - 1, out=band)
+            band[~grid.dob_valid] = int(MISSING_LABEL["age_band"])
+            low, high = int(band[present].min()), int(band[present].max())
+            bands = np.arange(low, high + 1, dtype=np.int64)
+            band -= low
+        else:
+            bands = np.zeros(1, dtype=np.int64)
+            band = np.zeros((1, 1), dtype=np.int32)
+        nb = len(bands)
+        seg = grid.practice_idx * np.int32(nb) + band
         del band
-        seg = np.where(present, prac_idx * nb + band_idx, -1)
-        del prac_idx, band_idx
-        cols = np.broadcast_to(np.arange(n_per), (n, n_per))
-        last = np.maximum.accumulate(np.where(present, cols, -1), axis=1)
-        prev = np.full((n, n_per), -1, dtype=np.int64)
+        seg[~present] = -1
+        cols = np.arange(n_per, dtype=np.int16)[None, :]
+        last = np.where(present, cols, np.int16(-1))
+        np.maximum.accumulate(last, axis=1, out=last)
+        prev = np.full((n, n_per), -1, dtype=np.int16)
         prev[:, 1:] = last[:, :-1]
         del last
         prev_seg = np.take_along_axis(seg, np.maximum(prev, 0), axis=1)
@@ -704,7 +815,8 @@ class _Segments:
         del prev, prev_seg
         seg_of_cell = np.cumsum(flag.reshape(-1)).reshape(n, n_per) - 1
         rows, first_col = np.nonzero(flag)
-        seg_values = seg[rows, first_col]
+        seg_values = seg[rows, first_col].astype(np.int64)
+        del seg
         mask = np.zeros((len(rows), n_per), dtype=bool)
         pr, pc_ = np.nonzero(present)
         mask[seg_of_cell[pr, pc_], pc_] = True
@@ -714,8 +826,8 @@ class _Segments:
             band=seg_values % nb,
             mask=mask,
             start=np.searchsorted(rows, np.arange(n + 1)),
-            practices=practices.astype(np.int64),
-            bands=bands.astype(np.int64),
+            practices=grid.practices,
+            bands=bands,
             cat_pos=categories.positions(grid.ids),
         )
 
@@ -930,7 +1042,9 @@ class _Chunk:
             return _Value(data[lo:hi, None], valid[lo:hi, None], kind, labels)
         if isinstance(node, PracticeColumn):
             ids, codes, valid, labels = self.owner.practice_column(node.column)
-            prac = g.practice[lo:hi]
+            idx = g.practice_idx[lo:hi]
+            known = g.practices if len(g.practices) else np.full(1, -1, np.int64)
+            prac = np.where(idx >= 0, known[np.maximum(idx, 0)], -1)
             at = _lookup(ids, prac.reshape(-1)).reshape(prac.shape)
             found = at >= 0
             safe = np.where(found, at, 0)

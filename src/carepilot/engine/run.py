@@ -196,8 +196,16 @@ class Engine:
         """The patient x period grid, built (and cached) on first use."""
         if self._grid is None:
             start = time.perf_counter()
-            grid = build_grid(self.tables, self._grid_periods)
-            self._grid = grid.cache() if self._cache_grid else grid
+            uploaded = None
+            if self._cache_grid and self._use_dense():
+                # The dense grid (already built for the patient-level indicators)
+                # written as a table: cheaper than the range join, same rows.
+                uploaded = self.dense.grid_table()
+            if uploaded is not None:
+                self._grid = uploaded
+            else:
+                grid = build_grid(self.tables, self._grid_periods)
+                self._grid = grid.cache() if self._cache_grid else grid
             self.timings.grid = time.perf_counter() - start
         return self._grid
 

@@ -86,6 +86,22 @@ def test_dense_grid_is_the_sql_grid(
         np.testing.assert_array_equal(got[c].to_numpy(), want[c].to_numpy(), c)
 
 
+def test_uploaded_grid_is_the_sql_grid(
+    duck_tables: dict[str, Any], periods: list[Period]
+) -> None:
+    """The grid table the SQL path gets from the dense grid (event-level
+    indicators) has the rows, columns and types of `build_grid`."""
+    uploaded = DenseEvaluator(duck_tables, periods).grid_table()
+    assert uploaded is not None
+    built = build_grid(duck_tables, periods_table(periods))
+    assert uploaded.schema() == built.schema()
+    order = ["patient_id", "period_id"]
+    got = uploaded.to_pandas().sort_values(order).reset_index(drop=True)
+    want = built.to_pandas().sort_values(order).reset_index(drop=True)
+    assert len(got) > 1000
+    pd.testing.assert_frame_equal(got, want[list(got.columns)])
+
+
 def _overlapping_registrations() -> dict[str, list[dict[str, Any]]]:
     """Patients with several registrations: changes mid-period, gaps, two
     registrations covering the period end, same-day starts, unknown patients,
