@@ -14,12 +14,19 @@ run time. On an in-process backend the same numbers come out much cheaper here:
   filtered by the backend, through `compile.event_days`) are fetched once per run
   as (patient, day number[, value]), sorted, and shared by every indicator and
   window that uses them; a window's count / first / last event per patient and
-  period is two `searchsorted` calls on (patient, day) keys - no range join and
-  no per-(patient, period) hash table;
-* expressions are evaluated on those arrays with SQL's three-valued logic,
-  a chunk of patients at a time (bounded memory), and the population rows go to
-  the same NumPy aggregation as the SQL path's fetched rows
-  (`columnar.aggregate_arrays`).
+  period comes from cumulative counts of events per period bucket (events are
+  sorted by patient and day) - no range join and no per-(patient, period) hash
+  table;
+* expressions are evaluated on those arrays with SQL's three-valued logic, a
+  chunk of patients at a time (bounded memory; two chunks at once in threads);
+* the sums per (period, practice[, age band], category) are sparse matrix
+  products: a patient's run of periods with one practice and age band (a
+  segment) adds its row of measures to one group per attribute, so no
+  patient x period row is extracted, keyed or fetched. The output has the
+  rows and columns of `columnar.aggregate_columnar`.
+
+Indicators the SQL path still runs (event-level ones) get the same grid
+written as a table (`DenseEvaluator.grid_table`) instead of the range join.
 
 Only what is implemented exactly is taken: `supported()` sends everything else
 (event-level indicators, relative windows, mean/min/max/sum of values, string
