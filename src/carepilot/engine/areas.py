@@ -30,6 +30,7 @@ def roll_up(
     pilot_sites: pd.DataFrame,
     pilot_members: pd.DataFrame,
     periods: Sequence[Period],
+    small_areas: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Aggregate practice rows to every area level.
 
@@ -44,6 +45,9 @@ def roll_up(
         measures: summed columns.
         practices, commissioners, pilot_sites, pilot_members: organisation tables.
         periods: the periods (pilot membership is checked per period).
+        small_areas: which practice rows the practice and PCN levels use (None:
+            all). Rows a run does not report for practices and PCNs (their
+            breakdowns other than the total) are then never grouped there.
 
     Returns:
         Rows with `area_type`, `area_code`, `area_name`, `parent_area_code`,
@@ -99,9 +103,14 @@ def roll_up(
             out[m] = v
         frames.append(pd.DataFrame(out))
 
+    small = (
+        (work, pidx)
+        if small_areas is None
+        else (work[small_areas].reset_index(drop=True), pidx[small_areas])
+    )
     level(
-        work,
-        pidx,
+        small[0],
+        small[1],
         org["practice_code"],
         org["practice_name"],
         org["pcn_code"],
@@ -120,7 +129,8 @@ def roll_up(
             if parent is not None
             else np.full(len(codes), NATIONAL_CODE, dtype=object)
         )
-        level(work, lookup[pidx], codes, first[name].to_numpy(), parents, area_type)
+        rows, of_row = small if area_type == "pcn" else (work, pidx)
+        level(rows, lookup[of_row], codes, first[name].to_numpy(), parents, area_type)
     one = np.array([NATIONAL_CODE], dtype=object)
     level(
         work,

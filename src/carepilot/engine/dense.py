@@ -359,6 +359,35 @@ class DenseGrid:
         return _lookup(self.ids, patient_ids)
 
 
+def _grid_arrow(grid: DenseGrid, lo: int, hi: int) -> pa.Table:
+    """Grid rows of patients [lo, hi) in `build_grid`'s columns and types."""
+    rows, cols = np.nonzero(grid.present[lo:hi])
+    rows += lo
+    dob_ymd, dob_valid = grid.dob_ymd[rows], grid.dob_valid[rows]
+
+    def age(ymd: np.ndarray) -> pa.Array:
+        return pa.array((ymd[cols] - dob_ymd) // 10000, mask=~dob_valid)
+
+    def dates(days: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
+        return pa.array(days.astype(np.int32), mask=mask).cast(pa.date32())
+
+    known = grid.practices if len(grid.practices) else np.full(1, -1, np.int64)
+    return pa.table(
+        {
+            "patient_id": pa.array(grid.ids[rows]),
+            "period_id": pa.array(cols.astype(np.int64)),
+            "period_start": dates(grid.start_day[cols]),
+            "period_end": dates(grid.end_day[cols]),
+            "practice_pseudo_id": pa.array(known[grid.practice_idx[rows, cols]]),
+            "reg_start_ymd": pa.array(grid.reg_start_ymd[rows, cols].astype(np.int64)),
+            "covers_end": pa.array(grid.covers_end[rows, cols]),
+            "date_of_birth": dates(grid.dob_day[rows], ~dob_valid),
+            "age": age(grid.end_ymd),
+            "age_at_start": age(grid.start_ymd),
+        }
+    )
+
+
 def _lookup(sorted_ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     """Position of each of `wanted` in the ascending unique `sorted_ids`, or -1."""
     if len(sorted_ids) == 0:
@@ -613,39 +642,20 @@ class DenseEvaluator:
         except Exception:  # noqa: BLE001 - unbound tables: no backend to write to
             return None
         create = getattr(backend, "create_table", None)
-        if create is None:
+        insert = getattr(backend, "insert", None)
+        if create is None or insert is None:
             return None
-        rows, cols = np.nonzero(grid.present)
-        start_day, end_day = grid.start_day[cols], grid.end_day[cols]
-        dob_ymd, dob_valid = grid.dob_ymd[rows], grid.dob_valid[rows]
-        dob_days = grid.dob_day[rows]
-
-        def age(ymd: np.ndarray) -> pa.Array:
-            return pa.array((ymd[cols] - dob_ymd) // 10000, mask=~dob_valid)
-
-        def dates(days: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
-            return pa.array(days.astype(np.int32), mask=mask).cast(pa.date32())
-
-        table = pa.table(
-            {
-                "patient_id": pa.array(grid.ids[rows]),
-                "period_id": pa.array(cols.astype(np.int64)),
-                "period_start": dates(start_day),
-                "period_end": dates(end_day),
-                "practice_pseudo_id": pa.array(
-                    grid.practices[grid.practice_idx[rows, cols]]
-                ),
-                "reg_start_ymd": pa.array(
-                    grid.reg_start_ymd[rows, cols].astype(np.int64)
-                ),
-                "covers_end": pa.array(grid.covers_end[rows, cols]),
-                "date_of_birth": dates(dob_days, ~dob_valid),
-                "age": age(grid.end_ymd),
-                "age_at_start": age(grid.start_ymd),
-            }
-        )
         name = f"carepilot_grid_{id(self):x}"
-        return create(name, table, temp=True, overwrite=True)
+        # Written a chunk of patients at a time: the Arrow copy stays small.
+        step = max(1, 4 * CHUNK_CELLS // max(grid.n_periods, 1))
+        created: ir.Table | None = None
+        for lo in range(0, max(grid.n_patients, 1), step):
+            table = _grid_arrow(grid, lo, min(grid.n_patients, lo + step))
+            if created is None:
+                created = create(name, table, temp=True, overwrite=True)
+            elif table.num_rows:
+                insert(name, table)
+        return created
 
     def _read_inputs(
         self, definition: IndicatorDefinition, codelists: Mapping[str, Sequence[str]]

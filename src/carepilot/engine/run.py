@@ -366,8 +366,8 @@ class Engine:
             orgs.pilot_sites,
             orgs.pilot_members,
             self.periods,
+            small_areas=self._practice_rows(derived),
         )
-        rolled = self._drop_practice_breakdowns(rolled)
         if provider_raw is not None and not provider_raw.empty:
             provider_raw["value"] = provider_raw["value"].astype(str)
             by_provider = derive_breakdowns(provider_raw, keys, measures, breakdowns)
@@ -381,18 +381,16 @@ class Engine:
         self.timings.post[definition.id] = time.perf_counter() - start
         return out
 
-    def _drop_practice_breakdowns(self, rows: pd.DataFrame) -> pd.DataFrame:
-        """Keep only `practice_breakdowns` on practice and PCN rows.
+    def _practice_rows(self, rows: pd.DataFrame) -> np.ndarray | None:
+        """Practice rows whose breakdown practices and PCNs report (None: all).
 
-        Dropped before statistics and disclosure: most rows of a run are
-        practice x category rows, which is what makes the output (and everything
-        after it) large.
+        Chosen before the roll-up, statistics and disclosure: practice x
+        category rows are most rows of a run, and (for standardised indicators,
+        x 19 age bands) most of the roll-up's work.
         """
         if set(self.practice_breakdowns) >= set(self.breakdowns):
-            return rows
-        small_area = rows["area_type"].isin(["practice", "pcn"]).to_numpy()
-        kept = rows["breakdown"].isin(list(self.practice_breakdowns)).to_numpy()
-        return rows[~small_area | kept].reset_index(drop=True)
+            return None
+        return rows["breakdown"].isin(list(self.practice_breakdowns)).to_numpy()
 
     def _format(
         self, rows: pd.DataFrame, definition: IndicatorDefinition
