@@ -45,6 +45,25 @@ def test_dense_aggregation_matches_sql(
     assert dense._grid is None  # ...the dense one never needed it
 
 
+def test_small_chunks_in_threads_give_the_same_rows(
+    duck_tables: dict[str, Any],
+    examples: list[IndicatorDefinition],
+    periods: list[Period],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    whole = Engine(duck_tables, periods, dense=True)
+    expected = {d.id: whole.aggregate(d) for d in examples if supported(d)}
+    monkeypatch.setattr("carepilot.engine.dense.CHUNK_CELLS", 100)
+    chunked = Engine(duck_tables, periods, dense=True)
+    chunked.dense.threads = 2
+    for d in examples:
+        if d.id in expected:
+            got = chunked.aggregate(d)
+            pd.testing.assert_frame_equal(
+                _sorted(got), _sorted(expected[d.id]), check_dtype=False, rtol=1e-9
+            )
+
+
 def test_dense_and_sql_results_are_identical(
     duck_tables: dict[str, Any],
     examples: list[IndicatorDefinition],
@@ -88,10 +107,12 @@ def test_dense_grid_is_the_sql_grid(
 
 
 def test_uploaded_grid_is_the_sql_grid(
-    duck_tables: dict[str, Any], periods: list[Period]
+    duck_tables: dict[str, Any], periods: list[Period], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The grid table the SQL path gets from the dense grid (event-level
-    indicators) has the rows, columns and types of `build_grid`."""
+    indicators) has the rows, columns and types of `build_grid`, also when it
+    is written in many chunks."""
+    monkeypatch.setattr("carepilot.engine.dense.CHUNK_CELLS", 500)
     uploaded = DenseEvaluator(duck_tables, periods).grid_table()
     assert uploaded is not None
     built = build_grid(duck_tables, periods_table(periods))
