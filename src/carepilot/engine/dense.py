@@ -891,8 +891,18 @@ class _Sums:
         q0, q1 = int(seg.start[lo]), int(seg.start[hi])
         if q1 == q0 or not self.attributes:
             return
+        # One segment per patient (no practice or band change in the chunk):
+        # rows line up with the chunk's, no gather needed.
+        aligned = q1 - q0 == hi - lo and bool(
+            np.all(np.diff(seg.start[lo : hi + 1]) == 1)
+        )
         local = seg.pos[q0:q1] - lo
-        mask = seg.mask[q0:q1] & population[local]
+
+        def rows(values: np.ndarray) -> np.ndarray:
+            full = np.broadcast_to(values, population.shape)
+            return full if aligned else full[local]
+
+        mask = seg.mask[q0:q1] & rows(population)
         cell = seg.practice[q0:q1]
         if self.by_age_band:
             cell = cell * self.nb + seg.band[q0:q1]
@@ -916,8 +926,11 @@ class _Sums:
         stacked = np.empty((n_seg, 1 + len(names), mask.shape[1]))
         stacked[:, 0] = mask
         for j, m in enumerate(names, start=1):
-            values = np.broadcast_to(measures[m], population.shape)[local]
-            stacked[:, j] = np.where(mask, values, 0.0)
+            values = rows(measures[m])
+            if values.dtype == np.bool_:
+                stacked[:, j] = mask & values
+            else:
+                stacked[:, j] = np.where(mask, values, 0.0)
         product = matrix @ stacked.reshape(n_seg, -1)
         product = product.reshape(self.n_groups, 1 + len(names), -1)
         self.count += product[:, 0]
