@@ -41,7 +41,13 @@ class Located:
 
 
 def fhir_files(source: Path) -> list[Path]:
-    """The FHIR files of a folder (or the one file given), in name order."""
+    """The FHIR files of a folder (or the one file given), in name order.
+
+    Every `.ndjson` file counts; a `.json` file counts only if it looks like a
+    FHIR resource or Bundle (``"resourceType"`` near its start), so that other
+    JSON beside an extract (the synthetic generator's ``scenario.json``, a
+    manifest) does not turn a CSV/Parquet extract into a FHIR one.
+    """
     if source.is_file():
         return [source]
     return sorted(
@@ -50,7 +56,13 @@ def fhir_files(source: Path) -> list[Path]:
         if p.is_file()
         and not p.name.startswith(".")
         and p.suffix.lower() in FHIR_SUFFIXES
+        and (p.suffix.lower() == ".ndjson" or _looks_like_fhir(p))
     )
+
+
+def _looks_like_fhir(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return b'"resourceType"' in handle.read(65536)
 
 
 def read_resources(path: Path, problems: list[Problem]) -> Iterator[Located]:
