@@ -261,7 +261,9 @@ def test_files_that_are_not_utf8_are_named(tmp_path: Path) -> None:
 
 def test_other_json_beside_an_extract_is_not_fhir(tmp_path):
     """The synthetic generator writes scenario.json next to its Parquet files."""
-    (tmp_path / "scenario.json").write_text(json.dumps({"generator": "carepilot.synth"}))
+    (tmp_path / "scenario.json").write_text(
+        json.dumps({"generator": "carepilot.synth"})
+    )
     (tmp_path / "patients.csv").write_text("patient_id\n")
     assert not holds_fhir(tmp_path)
     (tmp_path / "bundle.json").write_text(
