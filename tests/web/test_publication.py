@@ -135,6 +135,26 @@ def test_compare_page_has_tartan_bar_and_funnel(client: TestClient) -> None:
         assert row.area_name in by_name
 
 
+def test_compare_tartan_rug_by_goal(client: TestClient) -> None:
+    page = client.get("/compare?indicator=bp-control&area_type=practice&colour=goal")
+    assert page.status_code == 200
+    assert "against their goals" in page.text
+    assert "Compared with goal" in page.text  # table header and chart legend
+    assert 'id="f-colour"' in page.text and 'value="goal" selected' in page.text
+    link = re.search(r'href="(/dashboards/tartan\.csv\?[^"]+)"', page.text)
+    assert link and "colour=goal" in link.group(1)
+    rows = _csv(client.get(link.group(1).replace("&amp;", "&")).text)
+    bp = [r for r in rows if r["Indicator"] == META["bp-control"].title]
+    assert bp and all(
+        r["Compared with goal"] == ("better" if float(r["Value"]) >= 80 else "worse")
+        for r in bp
+        if r["Value"]
+    )
+    assert client.get("/compare?colour=rainbow").status_code == 400
+    profile = client.get("/areas/A81001").text
+    assert "Compared with goal" in profile and "diamond marks" in profile
+
+
 def test_trends_for_a_pilot_show_target_trajectory(client: TestClient) -> None:
     page = client.get("/trends?indicator=bp-control&area=PIL01")
     assert page.status_code == 200

@@ -259,14 +259,13 @@ def test_files_that_are_not_utf8_are_named(tmp_path: Path) -> None:
     assert message.count("re-export the file as UTF-8") == 2
 
 
-def test_other_json_beside_an_extract_is_not_fhir(tmp_path):
-    """The synthetic generator writes scenario.json next to its Parquet files."""
-    (tmp_path / "scenario.json").write_text(
-        json.dumps({"generator": "carepilot.synth"})
+def test_only_json_that_holds_fhir_resources_counts(tmp_path: Path) -> None:
+    folder = tmp_path / "extract"
+    folder.mkdir()
+    (folder / "patients.csv").write_text("patient_id\n1\n")
+    (folder / "scenario.json").write_text(json.dumps({"seed": 1, "patients": 10}))
+    assert not holds_fhir(folder)
+    (folder / "bundle.json").write_text(
+        json.dumps({"type": "collection", "resourceType": "Bundle", "entry": []})
     )
-    (tmp_path / "patients.csv").write_text("patient_id\n")
-    assert not holds_fhir(tmp_path)
-    (tmp_path / "bundle.json").write_text(
-        json.dumps({"resourceType": "Bundle", "type": "collection", "entry": []})
-    )
-    assert holds_fhir(tmp_path)
+    assert holds_fhir(folder)
