@@ -186,3 +186,32 @@ def test_experience_question(question: str) -> None:
         2: (0.0, 1.0, 0.0),
         3: (0.0, 1.0, 0.0),
     }
+
+
+def test_experience_inpatient_overall_counts_only_the_inpatient_survey() -> None:
+    def answer(pid: int, survey: str, response: str, date: str = "2024-02-01"):
+        return row(
+            "patient_experience",
+            pid,
+            survey=survey,
+            survey_date=date,
+            question="overall_experience",
+            response=response,
+        )
+
+    tables = merge(
+        person(1),
+        answer(1, "inpatient", "positive"),  # (1, 1, 0)
+        person(2),
+        answer(2, "inpatient", "negative"),  # (0, 1, 0)
+        person(3),
+        answer(3, "gpps", "positive"),  # GP survey: out
+        person(4),
+        answer(4, "inpatient", "positive", "2023-03-31"),  # before window: out
+        person(5),
+        answer(5, "community", "positive"),  # another survey: out
+    )
+    assert RUN.rows("experience-inpatient-overall", tables) == {
+        1: (1.0, 1.0, 0.0),
+        2: (0.0, 1.0, 0.0),
+    }
