@@ -156,11 +156,13 @@ QUESTIONS = [
 def test_experience_question(question: str) -> None:
     other = next(q for q in QUESTIONS if q != question)
 
-    def answer(pid: int, q: str, response: str, date: str = "2024-02-01"):
+    def answer(
+        pid: int, q: str, response: str, date: str = "2024-02-01", survey: str = "gpps"
+    ):
         return row(
             "patient_experience",
             pid,
-            survey="gpps",
+            survey=survey,
             survey_date=date,
             question=q,
             response=response,
@@ -179,6 +181,8 @@ def test_experience_question(question: str) -> None:
         answer(4, other, "positive"),  # did not answer: out
         person(5),
         answer(5, question, "positive", "2023-03-31"),  # before window: out
+        person(6),
+        answer(6, question, "positive", survey="inpatient"),  # not the GP survey
     )
     indicator = "experience-" + question.replace("_", "-")
     assert RUN.rows(indicator, tables) == {
