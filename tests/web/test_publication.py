@@ -401,3 +401,34 @@ def test_quality_account_of_an_acute_trust(trust_app: FastAPI) -> None:
     # the test commissioner (5QJ) is not the trust's host commissioner (5J9)
     assert users["commissioner"].get(f"{url}/edit").status_code == 403
     assert users["steering"].get(f"{url}/edit").status_code == 403
+
+
+@pytest.mark.parametrize("with_survey", [False, True])
+def test_choose_a_service_says_when_no_patient_survey_is_published(
+    sqlite_workflow_db: str, tmp_path: Path, with_survey: bool
+) -> None:
+    """Services are compared on provider rows; when no service has survey results
+    the page says so instead of leaving "What patients say" out silently."""
+    results = released_with_trusts()
+    ids = {"bp-control": "outpatient-dna"}
+    if with_survey:
+        ids["ae-rate"] = "experience-inpatient-overall"
+    results["indicator_id"] = results["indicator_id"].replace(ids)
+    path = tmp_path / "services.parquet"
+    results.to_parquet(path)
+    app = _make(sqlite_workflow_db, tmp_path, path)
+    app.state.publication.providers = trust_table()
+    try:
+        page = TestClient(app).get("/choose-a-service?lat=54.52&lon=-1.55&radius=30")
+    finally:
+        app.state.engine.dispose()
+    assert page.status_code == 200
+    note = "cannot yet say what their patients think of their care"
+    assert (note in page.text) is not with_survey
+    assert "Turning up: missed appointments" in page.text
+    if with_survey:
+        assert "<h4>What patients say</h4>" in page.text
+        assert "experience-inpatient-overall" in page.text  # inferred title
+    else:
+        assert "<h4>What patients say</h4>" not in page.text
+        assert "No waiting-time figures" in page.text

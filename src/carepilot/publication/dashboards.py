@@ -162,15 +162,35 @@ GOAL_EDGE = 1.05
 
 
 def _with_goals(data: pd.DataFrame, info: Mapping[str, IndicatorMeta]) -> pd.DataFrame:
-    """Add ``target`` (the goal, NaN without one) and ``goal`` (compared to it)."""
-    targets = [info[str(i)].target for i in data["indicator_id"]]
+    """Add ``target`` (the goal, NaN without one), ``target_minimum`` (the
+    minimum standard, NaN without one) and ``goal`` (compared to them)."""
+    metas = [info[str(i)] for i in data["indicator_id"]]
     return data.assign(
-        target=[np.nan if t is None else float(t) for t in targets],
+        target=[np.nan if m.target is None else float(m.target) for m in metas],
+        target_minimum=[
+            np.nan if m.target_minimum is None else float(m.target_minimum)
+            for m in metas
+        ],
         goal=goals_by_indicator(data["indicator_id"], data["value"], info),
     )
 
 
-GOAL_COLUMNS = {"target": "Goal", "goal": "Compared with goal"}
+def _goal_columns(data: pd.DataFrame) -> dict[str, str]:
+    """Goal columns of the table, when any indicator shown has a goal."""
+    if not data["target"].notna().any():
+        return {}
+    minimum = {"target_minimum": "Minimum standard"}
+    return {
+        "target": "Goal",
+        **(minimum if data["target_minimum"].notna().any() else {}),
+        "goal": "Compared with goal",
+    }
+
+
+GOAL_SENTENCE = (
+    " A diamond marks the indicator's goal: green where this area meets it, amber "
+    "where it meets only the indicator's minimum standard, red where it does not."
+)
 
 
 @cached
@@ -219,13 +239,7 @@ def area_profile(
         title=f"{name}: area profile",
         summary=f"{name} compared with England. The red line is England; the dark "
         "band covers the middle half of areas of the same type; the circle is this "
-        "area, right = better."
-        + (
-            " A diamond marks the indicator's goal, green where this area meets "
-            "it and red where it does not."
-            if has_goals
-            else ""
-        ),
+        "area, right = better." + (GOAL_SENTENCE if has_goals else ""),
         data=data,
         columns={
             "indicator": "Indicator",
@@ -238,7 +252,7 @@ def area_profile(
             "area_min": "Lowest area",
             "area_max": "Highest area",
             "comparison": "Compared with England",
-            **(GOAL_COLUMNS if has_goals else {}),
+            **_goal_columns(data),
         },
         spec=charts.spine_chart(data, f"{name} compared with England"),
     )
@@ -350,8 +364,9 @@ def tartan_rug(
         + (" against their goals" if by_goal else ""),
         summary=(
             "Each cell is one area's latest value, coloured by its indicator's "
-            "goal (green meets the goal, red does not, grey: the indicator has no "
-            "goal or the value is not published)."
+            "goal (green meets the goal, amber meets only the minimum standard, "
+            "red does not, grey: the indicator has no goal or the value is not "
+            "published)."
             if by_goal
             else "Each cell is one area's latest value, coloured by comparison "
             "with England (green better, amber similar, red worse, blue higher/"
@@ -365,7 +380,7 @@ def tartan_rug(
             "lower_ci_95": "Lower 95% CI",
             "upper_ci_95": "Upper 95% CI",
             "comparison": "Compared with England",
-            **(GOAL_COLUMNS if has_goals else {}),
+            **_goal_columns(data),
         },
         spec=charts.tartan_rug(
             data, "Tartan rug" + (": compared with goal" if by_goal else ""), by_goal

@@ -77,8 +77,9 @@ COLUMNS: dict[str, str] = {
     "Compared to parent value or percentiles": "The same comparison against the "
     "parent area's value.",
     "Compared to goal": "Better (the value meets the indicator's goal, its "
-    "`target` in metadata.json, in the direction of its polarity) or Worse; Not "
-    "compared when the value is missing; blank for indicators without a goal.",
+    "`target` in metadata.json, in the direction of its polarity), Similar (it "
+    "meets the `target_minimum` but not the goal, where there is one) or Worse; "
+    "Not compared when the value is missing; blank for indicators without a goal.",
     "Time period Sortable": "YYYYMMDD of the period start, for sorting.",
     "Time period range": "Length of the period: 1m, 3m, 1y.",
     "Indicator version": "Version of the indicator definition.",
@@ -518,6 +519,7 @@ def metadata(
                 "unit": m.unit,
                 "multiplier": m.multiplier,
                 "target": m.target,
+                "target_minimum": m.target_minimum,
                 "reference": m.reference,
             }
             for m in sorted(meta.values(), key=lambda m: m.id)

@@ -155,3 +155,78 @@ def test_open_data_compared_to_goal(released: pd.DataFrame) -> None:
     assert {"Better", "Worse"} <= set(bp["Compared to goal"])
     ae = table[table["Indicator ID"] == "ae-rate"]
     assert set(ae["Compared to goal"]) == {""}
+
+
+def test_minimum_standard_is_amber() -> None:
+    values = [65.0, 70.0, 75.0, 80.0, math.nan]
+    assert compare_to_goal(values, 80.0, "higher_is_better", 70.0).tolist() == [
+        "worse",
+        "similar",
+        "similar",
+        "better",
+        "not compared",
+    ]
+    # lower is better: goal 10, minimum standard 15
+    assert compare_to_goal(
+        [8.0, 12.0, 15.0, 20.0], 10.0, "lower_is_better", 15.0
+    ).tolist() == [
+        "better",
+        "similar",
+        "similar",
+        "worse",
+    ]
+    meta = {
+        "s": IndicatorMeta(
+            id="s", title="S", polarity="higher_is_better", target=80, target_minimum=70
+        ),
+        "t": IndicatorMeta(id="t", title="T", polarity="higher_is_better", target=80),
+    }
+    got = goals_by_indicator(["s", "s", "s", "t"], [65, 75, 85, 75], meta)
+    assert got.tolist() == ["worse", "similar", "better", "worse"]
+    assert goal_text(meta["s"]) == "80% or more (minimum 70%)"
+
+
+@given(
+    st.lists(st.floats(0, 100, allow_nan=False), min_size=1, max_size=30),
+    st.floats(50, 100, allow_nan=False),
+    st.floats(0, 50, allow_nan=False),
+)
+def test_amber_band_lies_between_minimum_and_goal(
+    values: list[float], goal: float, gap: float
+) -> None:
+    minimum = goal - gap - 1e-6
+    got = compare_to_goal(values, goal, "higher_is_better", minimum)
+    for v, c in zip(values, got, strict=True):
+        assert c == ("better" if v >= goal else "similar" if v >= minimum else "worse")
+    # Vectorised per-indicator path agrees with the scalar one.
+    meta = {
+        "x": IndicatorMeta(
+            id="x",
+            title="X",
+            polarity="higher_is_better",
+            target=goal,
+            target_minimum=minimum,
+        )
+    }
+    assert (
+        goals_by_indicator(["x"] * len(values), values, meta).tolist() == got.tolist()
+    )
+
+
+def test_open_data_similar_for_the_minimum_standard(released: pd.DataFrame) -> None:
+    meta = {
+        **META,
+        "bp-control": replace(META["bp-control"], target=90, target_minimum=75),
+    }
+    table = to_fingertips(released, meta)
+    bp = table[table["Indicator ID"] == "bp-control"]
+    v = bp["Value"].to_numpy(float)
+    want = np.where(
+        np.isnan(v),
+        "Not compared",
+        np.where(v >= 90, "Better", np.where(v >= 75, "Similar", "Worse")),
+    )
+    assert bp["Compared to goal"].tolist() == want.tolist()
+    assert "Similar" in set(bp["Compared to goal"])
+    view = d.area_profile(released, "A81001", None, meta)
+    assert view.columns["target_minimum"] == "Minimum standard"

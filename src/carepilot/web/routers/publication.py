@@ -1052,6 +1052,17 @@ async def choose_service(
     kinds = [kind] if kind else list(choice.SERVICE_TYPES)
     results = pub.released()
     topics, titles = _service_topics(pub)
+    # Say which topics have no figures at all rather than leave them out silently
+    # (unless the page fell back to one topic per domain).
+    missing = (
+        {
+            choice.SERVICE_TOPIC_TITLES[t]: choice.SERVICE_TOPIC_MISSING[t]
+            for t in choice.SERVICE_TOPICS
+            if t not in topics
+        }
+        if set(topics) <= set(choice.SERVICE_TOPICS) and topics
+        else {}
+    )
     providers = pub.providers
     located = bool(providers["latitude"].notna().any()) if len(providers) else False
     found: list[choice.PracticeChoice] = []
@@ -1087,6 +1098,7 @@ async def choose_service(
         "publication/service_choice.jinja",
         {
             "title": "Choose a hospital or service",
+            "missing": missing,
             "found": found,
             "titles": titles,
             "kinds": choice.SERVICE_TYPES,
