@@ -71,6 +71,7 @@ from carepilot.indicators.model import IndicatorDefinition, Unit, ValueType
 from carepilot.indicators.periods import (
     Period,
     PeriodRule,
+    add_months,
     registered_since,
     window_start,
 )
@@ -264,6 +265,28 @@ def _days(day: ir.DateValue) -> ir.IntegerValue:
     return day.epoch_days().cast("int64")
 
 
+def _add_months(day: ir.DateValue, months: int) -> ir.DateValue:
+    """`day` moved by whole calendar months, clamped to the end of a shorter month.
+
+    Built from year/month/day parts, integer arithmetic and a date constructor
+    (all portable Ibis operations), because interval arithmetic differs between
+    backends: DuckDB clamps 31 January + 1 month to 29 February but SQLite's
+    `date(..., '+1 month')` rolls over to 2 March. Same rule as
+    `periods.add_months`.
+    """
+    index = day.year().cast("int64") * 12 + (day.month().cast("int64") - 1 + months)
+    year = index // 12
+    month = index % 12 + 1
+    leap = ((year % 4) == 0) & (((year % 100) != 0) | ((year % 400) == 0))
+    # 31, less 1 for April/June/September/November, less 2 or 3 for February.
+    last = (
+        31
+        - month.isin([4, 6, 9, 11]).cast("int64")
+        - (month == 2).cast("int64") * (3 - leap.cast("int64"))
+    )
+    return ibis.date(year, month, ibis.least(day.day().cast("int64"), last))
+
+
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 """Python's proleptic ordinal of the day-number origin."""
 
@@ -408,14 +431,16 @@ def _relative_feature(
     codelists: Mapping[str, Sequence[str]],
     base: ir.Table,
     keys: list[str],
-    anchor: ir.IntegerValue,
+    anchor: ir.Value,
     outer_id: ir.Value | None,
 ) -> ir.Table:
     """Summaries of events in a window relative to an anchor date, per `keys`.
 
     `base` has one row per key (patient x period, or event x period in
     event-level indicators) with `patient_id` and `period_end`; `anchor` is the
-    anchor date's day number (`_days`), an expression over it. All periods are matched in one range join.
+    anchor date's day number (`_days`), an expression over it, or for a window in
+    calendar months the anchor date itself (the bounds are then the anchor moved
+    by `lo` and `hi` months). All periods are matched in one range join.
     When the events come from the same table as the outer event row,
     `outer_id` (the row's id) keeps the row from matching itself.
     """
@@ -429,7 +454,15 @@ def _relative_feature(
         _ad=anchor,
         **({"_oid": outer_id} if outer_id is not None else {}),
     ).filter(lambda r: r._ad.notnull())
-    a = a.mutate(_lo=a._ad + window.lo, _hi=a._ad + window.hi)
+    if window.unit == "months":
+        ad = a._ad
+        assert isinstance(ad, ir.DateValue)
+        lo, hi = (
+            _days(_add_months(ad, n) if n else ad) for n in (window.lo, window.hi)
+        )
+        a = a.mutate(_lo=lo, _hi=hi)
+    else:
+        a = a.mutate(_lo=a._ad + window.lo, _hi=a._ad + window.hi)
     rows = _source_rows(group.source, tables, codelists)
     d = rows[group.source.date_column]
     cols: dict[str, ir.Value] = {"_epid": rows.patient_id, "d": d, "_ed": _days(d)}
@@ -511,7 +544,9 @@ def _add_relative_features(
                 codelists,
                 view,
                 keys,
-                ctx.days(window.anchor),
+                ctx.value(window.anchor)
+                if window.unit == "months"
+                else ctx.days(window.anchor),
                 outer_id,
             )
             t = _join_features(t, keys, prefix, feat)
@@ -812,6 +847,14 @@ class _Ctx:
 
     def days(self, node: Node) -> ir.Value:
         """A date-valued node as a day number (shifts become integer offsets)."""
+        if isinstance(node, DateShift) and node.months:
+            if isinstance(node.operand, Literal):
+                assert isinstance(node.operand.value, dt.date)
+                moved = add_months(node.operand.value, node.months)
+                return ibis.literal(moved.toordinal() - _EPOCH_ORDINAL, "int64")
+            date = self.value(node.operand)
+            assert isinstance(date, ir.DateValue)
+            return _days(_add_months(date, node.months))
         if isinstance(node, DateShift):
             return self.days(node.operand) + node.days
         if isinstance(node, Literal) and isinstance(node.value, dt.date):

@@ -41,6 +41,7 @@ from carepilot.indicators.expr import (
 from carepilot.indicators.model import IndicatorDefinition, Unit, ValueType
 from carepilot.indicators.periods import (
     Period,
+    add_months,
     age_at,
     registered_since,
     window_start,
@@ -97,7 +98,11 @@ class _PatientPeriod:
             return {"+": a + b, "-": a - b, "*": a * b}[node.op]
         if isinstance(node, DateShift):
             d = self.eval(node.operand)
-            return None if d is None else d + dt.timedelta(days=node.days)
+            if d is None:
+                return None
+            if node.months:
+                return add_months(d, node.months)
+            return d + dt.timedelta(days=node.days)
         if isinstance(node, DaysBetween):
             a, b = self.eval(node.left), self.eval(node.right)
             return None if a is None or b is None else (a - b).days
@@ -178,8 +183,12 @@ class _PatientPeriod:
             anchor = self.eval(node.window.anchor)
             if anchor is None:
                 return []
-            start = anchor + dt.timedelta(days=node.window.lo)
-            end = min(end, anchor + dt.timedelta(days=node.window.hi))
+            if node.window.unit == "months":
+                start = add_months(anchor, node.window.lo)
+                end = min(end, add_months(anchor, node.window.hi))
+            else:
+                start = anchor + dt.timedelta(days=node.window.lo)
+                end = min(end, anchor + dt.timedelta(days=node.window.hi))
         else:
             start = window_start(self.period, node.window, self.defn.period_rule)
         codes = (

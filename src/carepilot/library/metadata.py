@@ -141,9 +141,10 @@ CAVEATS: dict[str, tuple[str, ...]] = {
         "discharge in the window), not through `after_discharge_spell_id`.",
     ),
     "record-access-one-month": (
-        "The legal limit is one calendar month (28-31 days); it is applied as 30 "
-        "days after the request date, so a few answers on day 31 of a long month "
-        "count as late and day-29/30 answers in February as in time.",
+        "The request date is taken as the day of receipt. Extensions of up to two "
+        "further months for complex or numerous requests (Art. 12(3)) are not "
+        "recorded in the data model, so extended requests answered after one "
+        "month count as late.",
     ),
     "cvd-mortality-under-75-dsr": (
         "Registered-population based (not ONS resident population); run with "
@@ -250,8 +251,10 @@ def describe(node: Node, period_text: str = "the reporting period") -> str:  # n
             f"{describe(node.right, period_text)})"
         )
     if isinstance(node, DateShift):
-        sign = "+" if node.days >= 0 else "-"
-        return f"{describe(node.operand, period_text)} {sign} {abs(node.days)} days"
+        n, unit = (node.months, "calendar month") if node.months else (node.days, "day")
+        sign = "+" if n >= 0 else "-"
+        plural = "" if abs(n) == 1 else "s"
+        return f"{describe(node.operand, period_text)} {sign} {abs(n)} {unit}{plural}"
     if isinstance(node, DaysBetween):
         return (
             f"the days from {describe(node.right, period_text)} to "
