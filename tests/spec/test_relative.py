@@ -398,3 +398,56 @@ def test_event_level_relative_window_in_months_never_matches_itself(
     )
     rows = indicator_rows(engine, EVENT_MONTH, tables)
     assert sorted((r[3], r[4]) for r in rows) == [(0.0, 1.0), (1.0, 1.0)]
+
+
+LINKED = definition(
+    unit="event",
+    events='table=apcs, date=discharge_date, admission_method="emergency", within=period',
+    period="last_12_months",
+    numerator=(
+        "count(table=social_care_packages, link=after_discharge_spell_id, "
+        "within=0 to 7 days after discharge_date) >= 1"
+    ),
+    exceptions=(
+        "has(table=social_care_packages, link=after_discharge_spell_id, within=ever)"
+    ),
+)
+
+
+def pkg(pid_: int, package_id: int, start: str, spell_id: int | None) -> dict:
+    return dict(
+        package_id=package_id,
+        patient_id=pid_,
+        start_date=start,
+        package_type="home_care",
+        after_discharge_spell_id=spell_id,
+    )
+
+
+def test_link_matches_rows_to_the_counted_event(engine: str) -> None:
+    tables = merge(
+        patient(1),
+        patient(2),
+        {
+            "apcs": [
+                spell(11, 1, "2024-01-01", "2024-01-10"),
+                spell(12, 1, "2024-02-01", "2024-02-05"),
+                spell(21, 2, "2024-01-01", "2024-01-10"),
+            ],
+            "social_care_packages": [
+                pkg(1, 1, "2024-03-01", 11),  # linked to 11, 51 days later
+                pkg(1, 2, "2024-02-06", None),  # after spell 12 but unlinked
+                pkg(2, 3, "2024-01-12", 21),  # linked to 21 within 7 days
+                pkg(2, 4, "2024-04-10", 21),  # after the period end: ignored
+            ],
+        },
+    )
+    rows = indicator_rows(engine, LINKED, tables)
+    # (pid, num, den, exc): spell 11 has a linked package, but 51 days later ->
+    # exception; spell 12 none linked (the unlinked one does not count); spell 21
+    # linked within 7 days -> numerator (the later linked package is ignored).
+    assert sorted((r[0], r[3], r[4], r[5]) for r in rows) == [
+        (1, 0.0, 0.0, 1.0),
+        (1, 0.0, 1.0, 0.0),
+        (2, 1.0, 1.0, 0.0),
+    ]

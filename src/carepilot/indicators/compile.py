@@ -431,7 +431,7 @@ def _relative_feature(
     codelists: Mapping[str, Sequence[str]],
     base: ir.Table,
     keys: list[str],
-    anchor: ir.Value,
+    anchor: ir.Value | None,
     outer_id: ir.Value | None,
 ) -> ir.Table:
     """Summaries of events in a window relative to an anchor date, per `keys`.
@@ -442,10 +442,36 @@ def _relative_feature(
     calendar months the anchor date itself (the bounds are then the anchor moved
     by `lo` and `hi` months). All periods are matched in one range join.
     When the events come from the same table as the outer event row,
-    `outer_id` (the row's id) keeps the row from matching itself.
+    `outer_id` (the row's id) keeps the row from matching itself. With `link=`
+    (`source.link`), only rows whose link column equals `outer_id` match, and the
+    window may also be `ever` (no anchor: any linked row up to the period end).
     """
     window = group.window
-    assert isinstance(window, RelativeWindow)
+    link = group.source.link
+    if not isinstance(window, RelativeWindow):
+        # A linked search over every row up to the period end (`within=ever`).
+        assert link is not None and outer_id is not None
+        a = base.select(
+            *keys, _pid=base.patient_id, _pend=base.period_end, _oid=outer_id
+        )
+        rows = _source_rows(group.source, tables, codelists)
+        cols: dict[str, ir.Value] = {
+            "_epid": rows.patient_id,
+            "d": rows[group.source.date_column],
+            "_link": rows[link],
+        }
+        if group.valued:
+            cols["v"] = _event_value(group.source, rows)
+        ev = rows.select(**cols)
+        if group.valued:
+            ev = ev.filter(ev.v.notnull())
+        conds = [ev._epid == a._pid, ev._link == a._oid, ev.d <= a._pend]
+        picked: dict[str, ir.Value] = {"d": ev.d}
+        if group.valued:
+            picked["v"] = ev.v
+        j = ev.join(a, conds).select(*[a[k] for k in keys], **picked)
+        return _summarise(j, keys, group, aggs, prefix)
+    assert anchor is not None
     # Day numbers, not shifted dates: integer offsets are exact on every backend.
     a = base.select(
         *keys,
@@ -467,7 +493,9 @@ def _relative_feature(
     d = rows[group.source.date_column]
     cols: dict[str, ir.Value] = {"_epid": rows.patient_id, "d": d, "_ed": _days(d)}
     pk = TABLES[group.source.table].primary_key
-    if outer_id is not None:
+    if link is not None:
+        cols["_eid"] = rows[link]
+    elif outer_id is not None:
         cols["_eid"] = rows[pk[0]]
     if group.valued:
         cols["v"] = _event_value(group.source, rows)
@@ -475,8 +503,11 @@ def _relative_feature(
     if group.valued:
         ev = ev.filter(ev.v.notnull())
     conds = [ev._epid == a._pid, ev._ed >= a._lo, ev._ed <= a._hi, ev.d <= a._pend]
-    if outer_id is not None:
-        conds.append(ev._eid != a._oid)
+    if link is not None:
+        assert outer_id is not None
+        conds.append(ev._eid == a._oid)  # linked to this event
+    elif outer_id is not None:
+        conds.append(ev._eid != a._oid)  # an event never matches itself
     picked: dict[str, ir.Value] = {"d": ev.d}
     if group.valued:
         picked["v"] = ev.v
@@ -516,9 +547,10 @@ def _add_relative_features(
         ready = [
             g
             for g in pending
-            if all(
+            if not isinstance(g.window, RelativeWindow)
+            or all(
                 _group_of(n) in prefixes
-                for n in walk(g.window.anchor)  # type: ignore[union-attr]
+                for n in walk(g.window.anchor)
                 if isinstance(n, EventAgg)
             )
         ]
@@ -532,10 +564,18 @@ def _add_relative_features(
         for group in ready:
             prefix = f"f{len(prefixes) + len(layer)}"
             window = group.window
-            assert isinstance(window, RelativeWindow)
             outer_id: ir.Value | None = None
-            if outer_table is not None and outer_table == group.source.table:
+            if outer_table is not None and (
+                outer_table == group.source.table or group.source.link is not None
+            ):
                 outer_id = view[row_prefix + TABLES[outer_table].primary_key[0]]
+            anchor: ir.Value | None = None
+            if isinstance(window, RelativeWindow):
+                anchor = (
+                    ctx.value(window.anchor)
+                    if window.unit == "months"
+                    else ctx.days(window.anchor)
+                )
             feat = _relative_feature(
                 group,
                 pending.pop(group),
@@ -544,9 +584,7 @@ def _add_relative_features(
                 codelists,
                 view,
                 keys,
-                ctx.value(window.anchor)
-                if window.unit == "months"
-                else ctx.days(window.anchor),
+                anchor,
                 outer_id,
             )
             t = _join_features(t, keys, prefix, feat)

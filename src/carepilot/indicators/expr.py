@@ -94,6 +94,10 @@ class EventSource:
     """Row condition (`where=`) over this table's columns, e.g. `response_date is null`."""
     value_expr: Node | None = None
     """Row arithmetic (`value=`) used instead of `value_column`, e.g. `post - pre`."""
+    link: str | None = None
+    """A column of this table that references the counted event's id (`link=`, in
+    event-level indicators): only rows linked to the current event match, e.g.
+    social care packages whose `after_discharge_spell_id` is this spell."""
 
 
 class Agg(StrEnum):
@@ -426,8 +430,13 @@ def walk(node: Node) -> list[Node]:
 
 
 def row_level(node: Node) -> bool:
-    """Whether `node` depends on the current event row (an `EventColumn`)."""
-    return any(isinstance(n, EventColumn) for n in walk(node))
+    """Whether `node` depends on the current event row (an `EventColumn`, or an
+    event summary linked to the row with `link=`)."""
+    return any(
+        isinstance(n, EventColumn)
+        or (isinstance(n, EventAgg) and n.source.link is not None)
+        for n in walk(node)
+    )
 
 
 def event_aggs(nodes: Sequence[Node]) -> list[EventAgg]:

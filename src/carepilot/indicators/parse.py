@@ -808,6 +808,7 @@ class Parser:
                     f"`where=` must be a condition on the row, not a "
                     f"{where.type.value} value; e.g. `where=response_date is null`",
                 )
+        link = self._link(table, keywords.pop("link", None), window)
         filters: list[tuple[str, tuple[str | int | float | bool, ...]]] = []
         for key, (tok, raw) in sorted(keywords.items()):
             if not schema.has_column(key):
@@ -843,8 +844,52 @@ class Parser:
             value_column=value_col,
             where=where,
             value_expr=value_expr,
+            link=link,
         )
         return EventAgg(source, window, agg)
+
+    def _link(
+        self,
+        table: str,
+        arg: tuple[Token, object] | None,
+        window: Window | RelativeWindow,
+    ) -> str | None:
+        """Check `link=<column>`: a column of `table` referencing the counted event."""
+        if arg is None:
+            return None
+        tok, raw = arg
+        row_table = self.row_table
+        if row_table is None or self.row_only:
+            raise ExprError(
+                tok.pos,
+                "`link=` matches rows to the counted event, so it only works in "
+                "an event-level indicator (`unit: event`), in `numerator`, "
+                "`exclusions` or `exceptions`",
+            )
+        pk = TABLES[row_table].primary_key
+        target = f"{row_table}.{pk[0]}" if len(pk) == 1 else None
+        linking = [c.name for c in TABLES[table].columns if c.references == target]
+        column = str(raw)
+        if target is None or not linking:
+            raise ExprError(
+                tok.pos,
+                f"no column of `{table}` refers to a `{row_table}` row, so its rows "
+                "cannot be linked to the counted event",
+            )
+        if column not in linking:
+            raise ExprError(
+                tok.pos,
+                f"`{table}.{column}` does not refer to the counted `{row_table}` "
+                f"row; columns that do: {', '.join(linking)}",
+            )
+        if isinstance(window, Window) and window.kind is not WindowKind.EVER:
+            raise ExprError(
+                tok.pos,
+                "a linked search needs `within=ever` (any linked row up to the "
+                "period end) or a window relative to the event, e.g. "
+                "`within=0 to 90 days after discharge_date`",
+            )
+        return column
 
     def _check_column(
         self,

@@ -179,6 +179,13 @@ class _PatientPeriod:
             if self.row is not None and self.row_table == src.table and pk
             else None
         )
+        link_id: object = None
+        if src.link is not None:
+            if self.row is None or self.row_table is None:
+                return []
+            link_id = self.row.get(TABLES[self.row_table].primary_key[0])
+            if link_id is None:
+                return []
         if isinstance(node.window, RelativeWindow):
             anchor = self.eval(node.window.anchor)
             if anchor is None:
@@ -205,6 +212,8 @@ class _PatientPeriod:
                 continue
             if any(row.get(col) not in values for col, values in src.filters):
                 continue
+            if src.link is not None and row.get(src.link) != link_id:
+                continue  # not linked to this event
             if same is not None and all(row[k] == same[k] for k in pk):
                 continue  # an event is never its own readmission/review
             if (

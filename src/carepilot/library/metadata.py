@@ -111,21 +111,29 @@ GENERAL_CAVEATS: tuple[str, ...] = (
     "and counts rounded.",
 )
 
+_FRAILTY_CAVEAT = (
+    "Frailty is the latest electronic frailty index category coded at any time: "
+    "moderate or severe frailty ends with a later mild-frailty code (same-day "
+    "codes count as frail); 'fit' results carry no code. Check the current QOF "
+    "business rules for any time limit on the frailty code."
+)
+
 CAVEATS: dict[str, tuple[str, ...]] = {
     "emergency-bed-days-rate": (
         "Spells are attributed to the period of their discharge date; stays not "
         "yet discharged are not counted until they end.",
     ),
-    "diabetes-hba1c-58": (
-        "QOF splits DM020/DM021 by moderate or severe frailty; no frailty codelist "
-        "is shipped, so every patient is held to 58 mmol/mol.",
-    ),
+    "diabetes-hba1c-58": (_FRAILTY_CAVEAT,),
+    "diabetes-hba1c-75-frail": (_FRAILTY_CAVEAT,),
     "diabetes-bp-140-90": (
         "Clinic readings only; home/ambulatory readings (135/85) are not separated.",
     ),
     "af-anticoagulation": (
-        "QOF AF008 is restricted to CHA2DS2-VASc >= 2; no score codelist is "
-        "shipped, so all adults with AF are included.",
+        "The CHA2DS2-VASc score is the latest one recorded (as a value on the "
+        "score code); a patient whose latest score predates their first AF code "
+        "is left out, as the score is assessed for AF. QOF AF008 prefers a DOAC "
+        "and accepts a vitamin K antagonist only where a DOAC was declined or "
+        "unsuitable; here any oral anticoagulant counts.",
     ),
     "emergency-readmissions-30-days": (
         "Spells are not linked into continuous inpatient stays: a transfer to "
@@ -137,8 +145,10 @@ CAVEATS: dict[str, tuple[str, ...]] = {
         "bed days (length of stay) are `emergency-bed-days-rate`.",
     ),
     "social-care-after-discharge": (
-        "Packages are matched by date (started on or after the first emergency "
-        "discharge in the window), not through `after_discharge_spell_id`.",
+        "Packages count through the spell link social care records "
+        "(`after_discharge_spell_id`); packages with no link are not counted. A "
+        "package that starts after the period end is not counted yet, so the "
+        "last weeks of a period fill in later.",
     ),
     "record-access-one-month": (
         "The request date is taken as the day of receipt. Extensions of up to two "
@@ -225,6 +235,8 @@ def _event_text(node: EventAgg, period_text: str) -> str:
     dated = f" (dated by {src.date_column})" if src.date_column not in ("date",) else ""
     if src.where is not None:
         filters += f", where {describe(src.where, period_text)}"
+    if src.link is not None:
+        filters += f", linked to this event by {src.link.replace('_', ' ')}"
     when = _window(node.window, period_text)
     value = f" `{src.value_column}`" if src.value_column else ""
     if src.value_expr is not None:

@@ -105,6 +105,11 @@ def test_tokenize_strings_and_numbers() -> None:
             "needs a plain date",
         ),
         ("has(dm, within=1 to 2 days)", "needs an anchor"),
+        (
+            "has(table=social_care_packages, link=after_discharge_spell_id, "
+            "within=ever)",
+            "only works in an event-level indicator",
+        ),
         ("has(dm, within=3 days after age)", "needs a date"),
         ("sum_value(table=apcs, value=admission_method, within=ever) > 1", "is str"),
         ("has(table=apcs, within=ever, where=tariff_cost)", "must be a condition"),
@@ -151,3 +156,38 @@ def test_relative_window_and_row_expressions_parse() -> None:
     )
     assert isinstance(beds, EventAgg)
     assert isinstance(beds.source.value_expr, DaysBetween)
+
+
+def test_link_is_checked_against_the_counted_table() -> None:
+    def parse_row(text: str, table: str) -> ExprError:
+        with pytest.raises(ExprError) as info:
+            parse_expression(text, CL, row_table=table)
+        return info.value
+
+    ok = parse_expression(
+        "has(table=social_care_packages, link=after_discharge_spell_id, within=ever)",
+        CL,
+        row_table="apcs",
+    )
+    assert isinstance(ok, EventAgg) and ok.source.link == "after_discharge_spell_id"
+    assert (
+        "does not refer"
+        in parse_row(
+            "has(table=social_care_packages, link=package_id, within=ever)", "apcs"
+        ).message
+    )
+    assert (
+        "no column of `social_care_packages` refers"
+        in parse_row(
+            "has(table=social_care_packages, link=after_discharge_spell_id, within=ever)",
+            "opa",
+        ).message
+    )
+    assert (
+        "needs `within=ever`"
+        in parse_row(
+            "has(table=social_care_packages, link=after_discharge_spell_id, "
+            "within=12 months)",
+            "apcs",
+        ).message
+    )
