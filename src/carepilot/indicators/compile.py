@@ -38,6 +38,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from carepilot.errors import DefinitionError, UnsupportedOperation
+from carepilot.indicators.expected import ExpectedRates
 from carepilot.indicators.expr import (
     Age,
     Agg,
@@ -649,6 +650,9 @@ def compile_indicator(
         t, ctx, per = _prepare(
             definition, definition.expressions(), tables, periods, grid, grid_periods
         )
+        if definition.expected is not None:
+            t = _with_expected_attributes(t, tables)
+            ctx = _Ctx(t, ctx.prefixes)
         population = ctx.bool_(definition.population)
     if definition.exclusions is not None:
         population = population & ~ctx.bool_(definition.exclusions)
@@ -685,6 +689,13 @@ def compile_indicator(
         measures["den"] = ibis.literal(1.0)
         measures["num_sq"] = num * num
         constants.update(exc=0.0, den=1.0)
+        if definition.expected is not None:
+            # ISR against an external table: `num_sq` carries each person's
+            # expected probability (an ISR has no second moment), so every
+            # aggregation path sums E alongside O without a new measure.
+            rate = _expected_rate(definition.expected, t)
+            population = population & rate.notnull()
+            measures["num_sq"] = rate
     keep = ["patient_id", "period_id", "practice_pseudo_id", "age"]
     if EVENT_PROVIDER in t.columns:
         keep.append(EVENT_PROVIDER)
@@ -695,6 +706,35 @@ def compile_indicator(
     pats = tables["patients"].select("patient_id", *attrs)
     out = filtered.join(pats, "patient_id").select(*keep, *attrs, *measures)
     return CompiledIndicator(definition, out, per, filtered, constants, aliases)
+
+
+def _with_expected_attributes(t: ir.Table, tables: Mapping[str, ir.Table]) -> ir.Table:
+    """`t` with the person's sex and IMD decile as `_x_sex`, `_x_imd`."""
+    pats = tables["patients"].select(
+        _x_pid=ibis._.patient_id, _x_sex=ibis._.sex, _x_imd=ibis._.imd_decile
+    )
+    return t.left_join(pats, t.patient_id == pats._x_pid).select(
+        t, pats._x_sex, pats._x_imd
+    )
+
+
+def _expected_rate(expected: ExpectedRates, t: ir.Table) -> ir.FloatingValue:
+    """Each person's expected probability from the table's cell, null if absent.
+
+    One flat CASE (not nested), so the SQL stays shallow on every backend.
+    """
+    branches: list[tuple[ir.BooleanValue, ir.Value]] = []
+    quintile = (t._x_imd.cast("int64") + 1) // 2
+    for band in expected.bands:
+        cond = (t.age >= band.age_from) & (t.age <= band.age_to)
+        if expected.by_sex:
+            cond = cond & (t._x_sex == band.sex)
+        if expected.by_quintile:
+            cond = cond & (quintile == band.quintile)
+        branches.append((cond, ibis.literal(band.rate, "float64")))
+    rate = ibis.cases(*branches, else_=ibis.null("float64"))
+    assert isinstance(rate, ir.FloatingValue)
+    return rate
 
 
 def _prepare_events(

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from carepilot.errors import UnsupportedOperation
+from carepilot.indicators.expected import imd_quintile
 from carepilot.indicators.expr import (
     Age,
     Agg,
@@ -391,10 +392,21 @@ def _measure_row(
         num = 1.0 if raw is True else 0.0
     else:
         num = 0.0 if raw is None else float(raw)
+    num_sq = num * num
+    if definition.expected is not None:
+        # ISR against an external table: num_sq is the expected probability.
+        rate = definition.expected.rate_for(
+            ctx.patient.get("sex"),
+            age_at(ctx.patient["date_of_birth"], ctx.period.end),
+            imd_quintile(ctx.patient.get("imd_decile")),
+        )
+        if rate is None:
+            return None  # no cell: out of observed and expected alike
+        num_sq = rate
     return {
         "practice_pseudo_id": ctx.reg["practice_pseudo_id"],
         "num": num,
         "den": 1.0 - exc,
         "exc": exc,
-        "num_sq": num * num,
+        "num_sq": num_sq,
     }

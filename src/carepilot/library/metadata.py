@@ -21,6 +21,7 @@ from pathlib import Path
 
 import yaml
 
+from carepilot.indicators.expected import MAX_AGE, ExpectedRates
 from carepilot.indicators.expr import (
     Age,
     Agg,
@@ -189,8 +190,20 @@ for _id in (
         "Expected counts use national age-specific RECORDED prevalence (age only), "
         "not modelled true prevalence (e.g. the PHE/APHO models with sex, "
         "ethnicity, smoking and deprivation): a ratio of 100 means average case "
-        "finding, not complete case finding.",
+        "finding, not complete case finding. `prevalence-expected-dementia` and "
+        "`prevalence-expected-diabetes` compare with an external expected-rate "
+        "table instead.",
     )
+CAVEATS["prevalence-expected-dementia"] = (
+    "The shipped expected rates are illustrative (of the order of the CFAS II "
+    "age/sex rates, not the published values); NHS England's published rate also "
+    "uses the CFAS II rates for care-home residents and reports 65+ only.",
+)
+CAVEATS["prevalence-expected-diabetes"] = (
+    "The shipped expected rates are illustrative (age, sex and deprivation "
+    "shape only, not the published model values); the PHE/OHID model also uses "
+    "ethnicity, which a table by sex, age and quintile cannot carry.",
+)
 
 
 # -- English rendering of expressions -------------------------------------------------
@@ -366,7 +379,7 @@ def render_page(
         ("Area", area or defn.domain),
         ("Domain", defn.domain),
         ("Reference", defn.reference or "-"),
-        ("Value", VALUE_TYPE_TEXT[defn.value_type]),
+        ("Value", _value_text(defn)),
         ("Multiplier", f"{defn.multiplier:g}"),
         ("Polarity", POLARITY_TEXT[defn.polarity]),
         ("Reporting window", f"`{defn.period_rule}`: {ptext}"),
@@ -438,6 +451,8 @@ def render_page(
         for c in codelist.codes:
             lines.append(f"| `{c}` | {known.get(c, '')} |")
         lines.append("")
+    if defn.expected is not None:
+        lines += _expected_section(defn.expected)
     lines += ["## Data source", ""]
     lines += [
         f"- `{t}`: {TABLE_TEXT.get(t, _CORE_TEXT.get(t, t))}" for t in tables_used(defn)
@@ -446,6 +461,49 @@ def render_page(
     lines += [f"- {c}" for c in (*CAVEATS.get(defn.id, ()), *GENERAL_CAVEATS)]
     lines.append("")
     return "\n".join(lines)
+
+
+def _value_text(defn: IndicatorDefinition) -> str:
+    if defn.expected is None:
+        return VALUE_TYPE_TEXT[defn.value_type]
+    return (
+        "Recorded as a percentage of expected (observed / expected x 100; "
+        "expected from the external table below), Byar's / exact Poisson "
+        "intervals on the observed count"
+    )
+
+
+def _expected_section(expected: ExpectedRates) -> list[str]:
+    """The expected-rate table, as the clinician reads it."""
+    dims = ["age"]
+    dims += ["sex"] if expected.by_sex else []
+    dims += ["IMD quintile (1 = most deprived)"] if expected.by_quintile else []
+    lines = [
+        "## Expected rates",
+        "",
+        f"From `{expected.path}`, by {', '.join(dims)}. Each person in the "
+        "population contributes the expected prevalence of their cell; the "
+        "expected count is their sum. People without a cell (a sex or "
+        "deprivation the table does not list) are left out of both counts. The "
+        "shipped table is illustrative: see `library/expected/README.md` for the "
+        "published sources.",
+        "",
+    ]
+    head = ["Sex"] if expected.by_sex else []
+    head += ["IMD quintile"] if expected.by_quintile else []
+    head += ["Ages", "Expected %"]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for band in expected.bands:
+        ages = (
+            f"{band.age_from}+"
+            if band.age_to >= MAX_AGE
+            else f"{band.age_from}-{band.age_to}"
+        )
+        cells = [band.sex or ""] if expected.by_sex else []
+        cells += [str(band.quintile)] if expected.by_quintile else []
+        cells += [ages, f"{band.rate * 100:g}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return [*lines, ""]
 
 
 _CORE_TEXT = {
