@@ -1,19 +1,18 @@
 """Benchmark the public publication pages on a demo-sized released results table.
 
     .venv/bin/python benchmarks/pages.py [--patients 5000] [--copies 25]
+    .venv/bin/python benchmarks/pages.py --results demo/indicator_results.parquet
 
 1. Builds a released results table like `benchmarks/opendata.py` (six practice-
-   and provider-attributed indicators by quarter, repeated practice rows) of about
-   the annual 20k demo's size (600k rows by default), writes it to Parquet and
-   loads it as `carepilot serve` does.
-2. Requests every main page through the web app (FastAPI TestClient, anonymous
-   visitor) twice - first load and cached load - in two modes in this process:
-   the previous behaviour (`views.MEMO = False`: every view re-checks the release
-   and re-blanks suppressed rows of the whole table) and the current one
-   (prepared tables memoised per results object and warmed in the background at
-   start-up, see `publication.warm_up`).
-3. Prints per-page wall and CPU time for both modes and the ratio. The machine
-   may be shared: CPU time is the steadier figure.
+   and provider-attributed indicators by quarter, repeated practice rows; 590k
+   rows by default), writes it to Parquet and loads it as `carepilot serve` does
+   - or uses an existing released results file (``--results``, e.g. `make demo`'s).
+2. Loads the publication and waits for the start-up warm-up (release check,
+   suppressed-row blanking and the partition index of `views.partitioned`).
+3. Requests every main page through the web app (FastAPI TestClient, anonymous
+   visitor) twice - first load and cached load - and prints wall and CPU time and
+   the rows of the prepared table the first load touched (`views.rows_touched`).
+   The machine may be shared: CPU time is the steadier figure.
 """
 
 from __future__ import annotations
@@ -49,11 +48,13 @@ def pages(results) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--patients", type=int, default=5_000)
     parser.add_argument("--copies", type=int, default=25)
+    parser.add_argument("--results", type=Path, default=None)
     args = parser.parse_args()
 
+    import pandas as pd
     from fastapi.testclient import TestClient
 
     from carepilot.config import Settings
@@ -62,52 +63,47 @@ def main() -> None:
     from carepilot.web.routers import publication
 
     tmp = Path(tempfile.mkdtemp(prefix="carepilot-pages-"))
-    table = enlarge(released_results(args.patients), args.copies)
-    path = tmp / "results.parquet"
-    table.to_parquet(path)
+    if args.results is not None:
+        path = args.results
+        table = pd.read_parquet(path)
+    else:
+        table = enlarge(released_results(args.patients), args.copies)
+        path = tmp / "results.parquet"
+        table.to_parquet(path)
     print(f"released results: {len(table):,} rows")
-    timings: dict[str, dict[str, tuple[float, float, float, float]]] = {}
-    for mode in ("previous", "current"):
-        views.MEMO = mode == "current"
-        views.clear_cache()
-        publication._OPTIONS.clear()  # pyright: ignore[reportPrivateUsage]
-        app = create_app(
-            Settings(
-                environment="test",
-                database_url=f"sqlite:///{tmp / (mode + '.db')}",
-                upload_dir=tmp / "up",
-                results=path,
-                publication_dir=tmp / mode,
-            )  # type: ignore[arg-type]
+    app = create_app(
+        Settings(
+            environment="test",  # pyright: ignore[reportArgumentType]
+            database_url=f"sqlite:///{tmp / 'pages.db'}",
+            upload_dir=tmp / "up",
+            results=path,
+            publication_dir=tmp / "pub",
         )
-        with measure() as load:
-            pub = publication.load_publication(path, None, tmp / mode / "open-data")
-            app.state.publication = pub
-            if mode == "current":
-                publication.warm_up(pub).join()
-        print(f"{mode}: load {load.seconds:.1f} s wall, {load.cpu_seconds:.1f} s CPU")
-        client = TestClient(app)
-        for name, url in pages(table):
-            with measure() as first:
-                status = client.get(url).status_code
-            with measure() as again:
-                client.get(url)
-            assert status == 200, (url, status)
-            timings.setdefault(name, {})[mode] = (
-                first.seconds,
-                first.cpu_seconds,
-                again.seconds,
-                again.cpu_seconds,
-            )
-    print(
-        f"{'page':<18} {'previous first':>16} {'current first':>16} "
-        f"{'ratio (CPU)':>11} {'prev cached':>12} {'cur cached':>11}"
     )
-    for name, modes in timings.items():
-        p, c = modes["previous"], modes["current"]
+    with measure() as load:
+        pub = publication.load_publication(path, None, tmp / "pub" / "open-data")
+        app.state.publication = pub
+        publication.warm_up(pub).join()
+    print(
+        f"load + warm-up: {load.seconds:.1f} s wall, {load.cpu_seconds:.1f} s CPU "
+        f"(once, at start-up)"
+    )
+    client = TestClient(app)
+    print(
+        f"{'page':<18} {'first wall':>10} {'first CPU':>10} {'cached wall':>11} "
+        f"{'cached CPU':>10} {'rows touched':>13}"
+    )
+    for name, url in pages(table):
+        views.rows_touched["rows"] = 0
+        with measure() as first:
+            status = client.get(url).status_code
+        touched = views.rows_touched["rows"]
+        with measure() as again:
+            client.get(url)
+        assert status == 200, (url, status)
         print(
-            f"{name:<18} {p[0]:7.2f}s/{p[1]:5.2f}cpu {c[0]:7.2f}s/{c[1]:5.2f}cpu "
-            f"{p[1] / max(c[1], 1e-3):10.1f}x {p[2]:11.3f}s {c[2]:10.3f}s"
+            f"{name:<18} {first.seconds:9.3f}s {first.cpu_seconds:9.3f}s "
+            f"{again.seconds:10.3f}s {again.cpu_seconds:9.3f}s {touched:13,}"
         )
 
 

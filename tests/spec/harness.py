@@ -16,6 +16,7 @@ import ibis
 import pandas as pd
 import yaml
 
+from carepilot.engine.sqlite import connect_sqlite
 from carepilot.engine.tables import load_tables
 from carepilot.indicators.compile import compile_expressions, compile_indicator
 from carepilot.indicators.load import load_definition
@@ -139,7 +140,7 @@ def definition(
 
 
 def _backend(engine: str, tables: Mapping[str, list[dict[str, Any]]]):  # type: ignore[no-untyped-def]
-    con = ibis.duckdb.connect() if engine == "duckdb" else ibis.sqlite.connect()
+    con = ibis.duckdb.connect() if engine == "duckdb" else connect_sqlite()
     data = dict(tables)
     data.setdefault("practices", PRACTICES)
     return load_tables(con, _typed(data))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -334,6 +335,8 @@ def release(
     results: pd.DataFrame,
     policy: DisclosurePolicy,
     value_fn: ValueFn = recompute_ratio,
+    *,
+    numerator_is_count: bool = True,
 ) -> pd.DataFrame:
     """Apply a disclosure policy to an indicator results table.
 
@@ -364,6 +367,13 @@ def release(
         value_fn: How OpenSAFELY-style policies recompute statistics from the
             rounded counts (default: `recompute_ratio`; `blank_statistics` to
             publish counts only).
+        numerator_is_count: False for means, whose ``numerator`` is a sum of
+            values (it may be negative, e.g. a health *gain*, and is not a count
+            of people). The policy's small-count checks and rounding then apply
+            to the denominator (the people or events averaged), the complement
+            check does not apply, and the sum itself is not published (null): it
+            is not a count, and next to a rounded denominator an exact sum would
+            undo the rounding. The mean (``value``) carries the information.
 
     Returns:
         A new table with the same rows in the same order.
@@ -381,9 +391,32 @@ def release(
         >>> out["suppressed"].tolist()
         [True, False]
     """
+    if not numerator_is_count:
+        return _release_sums(results, policy, value_fn)
     out = _prepare(results)
     if policy.kind == "none":
         return out
     if policy.kind == "opensafely":
         return _release_opensafely(out, policy, value_fn)
     return _release_suppress(out, policy)
+
+
+def _release_sums(
+    results: pd.DataFrame, policy: DisclosurePolicy, value_fn: ValueFn
+) -> pd.DataFrame:
+    """`release` for means: the denominator carries the disclosure checks."""
+    _require(results, ("numerator", "denominator"), policy)
+    sums = _frame.float_column(results, "numerator").copy()
+    proxy = _frame.copy_frame(results)
+    _frame.set_float(proxy, "numerator", _frame.float_column(results, "denominator"))
+    if policy.kind == "suppress":
+        policy = replace(
+            policy, checked_columns=("denominator",), protect_complement=False
+        )
+    out = release(proxy, policy, value_fn)
+    if policy.kind == "none":
+        sums[_frame.bool_column(out, "suppressed")] = np.nan
+    else:
+        sums[:] = np.nan
+    _frame.set_float(out, "numerator", sums)
+    return out

@@ -410,7 +410,12 @@ class Engine:
     ) -> pd.DataFrame:
         """Results after disclosure control: what may leave the engine."""
         results = self.results(definition)
-        released = release(results, policy, value_fn=value_fn_for(definition))
+        released = release(
+            results,
+            policy,
+            value_fn=value_fn_for(definition),
+            numerator_is_count=definition.value_type is not ValueType.MEAN,
+        )
         floats = [c for c in _FLOAT_COLUMNS if c in released.columns]
         return released.astype(dict.fromkeys(floats, "float64"))
 

@@ -218,6 +218,7 @@ def _te(method: str):  # noqa: ANN202 - small closure factory
             method=method,
             estimand=str(_opt(spec, "estimand", "ate")),
             link=str(_opt(spec, "link", "logit")),
+            cluster=spec.cluster,
         )
 
     return run

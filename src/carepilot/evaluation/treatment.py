@@ -6,12 +6,25 @@ Point estimates (Stata `teffects` definitions; Cattaneo 2010; Wooldridge 2010 ch
 * IPW (normalised/Hajek): mu1 = sum(D·y/p)/sum(D/p), mu0 = sum((1-D)·y/(1-p))/sum((1-D)/(1-p)).
 * AIPW: mean[m1 + D(y - m1)/p] - mean[m0 + (1-D)(y - m0)/(1-p)] (Robins, Rotnitzky & Zhao 1994).
 * IPWRA: RA with arm regressions weighted by 1/p (treated) and 1/(1-p) (controls).
-* ATT versions average over the treated and weight controls by p/(1-p).
+* ATT versions average over the treated and weight controls by p/(1-p). The
+  doubly robust ATT (``aipw``, ``estimand="att"``) is the Sant'Anna & Zhao (2020)
+  cross-section form: mean over the treated of (y - m0(X)) minus the
+  Hajek-weighted mean of control residuals (y - m0(X)) with weights p/(1-p),
+  m0 fitted by OLS on the controls. It is consistent if either the propensity
+  model or the control outcome model is right (Stata's `teffects aipw` has no
+  ATET; this is `DRDID::drdid_panel` applied to a single outcome).
 
-Standard errors are the GMM sandwich of the stacked moment conditions
-(propensity model + outcome models + effect), computed by statsmodels'
-`TreatmentEffect`, as Stata's `teffects` does. The propensity model is a logit
-(default) or probit.
+Inference: every estimator is an exactly identified M-estimator, so we stack its
+estimating equations (propensity score, outcome models, potential-outcome
+means) and take the sandwich. Each patient's influence function is
+``-A⁻¹ψ_i`` (A = mean Jacobian of the moments, computed by central differences,
+ψ_i the patient's moment contributions); the effect's influence function is its
+linear combination. Without ``cluster`` the variance is ``Σ IF_i² / n²`` (the
+GMM sandwich of Stata's `teffects`; matches its published SEs). With
+``cluster`` the influence functions are summed within clusters first:
+``G/(G-1) · Σ_g (Σ_{i∈g} IF_i)² / n²`` with a t(G-1) reference, because when
+treatment is assigned by practice, patients of one practice share shocks and
+the patient-level SEs are far too small.
 
 Pure module.
 """
@@ -19,14 +32,16 @@ Pure module.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-from statsmodels.treatment.treatment_effects import TreatmentEffect
+from scipy import special, stats
 
-from carepilot.errors import InputDataError, UnsupportedOperation
+from carepilot.errors import InputDataError
 from carepilot.evaluation._checks import (
     binary_column,
     check_full_rank,
@@ -38,11 +53,13 @@ from carepilot.evaluation._checks import (
 from carepilot.evaluation.results import Effect, EvaluationResult
 
 METHODS = ("ra", "ipw", "aipw", "ipwra")
+FEW_CLUSTERS = 20
+"""Below this many clusters the report warns that cluster-robust SEs are imprecise."""
 
 
 def fit_propensity(
     d: np.ndarray, x: np.ndarray, link: str, what: str
-) -> tuple[np.ndarray, object]:
+) -> tuple[np.ndarray, Any]:
     """Fit the treatment model; fail clearly on (quasi-)perfect separation.
 
     Returns:
@@ -84,12 +101,28 @@ def _design(frame: pd.DataFrame, cols: Sequence[str], what: str) -> np.ndarray:
     return x
 
 
-def _arm_fit(
+def _arm_beta(
     y: np.ndarray, x: np.ndarray, mask: np.ndarray, w: np.ndarray | None = None
 ) -> np.ndarray:
-    sw = np.ones(mask.sum()) if w is None else np.sqrt(w[mask])
+    sw = np.ones(int(mask.sum())) if w is None else np.sqrt(w[mask])
     beta, *_ = np.linalg.lstsq(x[mask] * sw[:, None], y[mask] * sw, rcond=None)
-    return x @ beta
+    return beta
+
+
+@dataclass(frozen=True)
+class TreatmentFit:
+    """A treatment-effect estimate with its per-row influence function.
+
+    Attributes:
+        result: What `treatment_effect` returns.
+        influence: Influence function of the headline effect, one value per row
+            used (indexed like the input rows): ``estimate - truth ≈ mean(IF)``.
+            Summing it within clusters gives cluster-robust variances, also
+            across several estimates on overlapping clusters (group gaps).
+    """
+
+    result: EvaluationResult
+    influence: pd.Series
 
 
 def treatment_effect(
@@ -102,6 +135,7 @@ def treatment_effect(
     method: str = "aipw",
     estimand: str = "ate",
     link: str = "logit",
+    cluster: str | None = None,
 ) -> EvaluationResult:
     """Estimate the ATE or ATT of a binary treatment on a patient-level outcome.
 
@@ -114,16 +148,45 @@ def treatment_effect(
         method: ``"ra"``, ``"ipw"``, ``"aipw"`` or ``"ipwra"``.
         estimand: ``"ate"`` or ``"att"``.
         link: ``"logit"`` or ``"probit"`` propensity model.
+        cluster: Column of the assigned unit (e.g. practice): cluster-robust SEs
+            (influence functions summed within clusters, G/(G-1) correction,
+            t reference with G-1 degrees of freedom).
 
     Returns:
         Headline effect named after ``estimand``; details hold the potential-outcome
-        means and propensity-score range.
+        means, propensity-score range and SE type.
 
     Raises:
-        InputDataError: bad columns, separation, collinear covariates.
+        InputDataError: bad columns, separation, collinear covariates, fewer than
+            two clusters.
         InsufficientDataError: too few treated or comparison patients.
-        UnsupportedOperation: AIPW for the ATT (use IPWRA).
     """
+    return treatment_effect_fit(
+        data,
+        outcome=outcome,
+        treatment=treatment,
+        covariates=covariates,
+        treatment_covariates=treatment_covariates,
+        method=method,
+        estimand=estimand,
+        link=link,
+        cluster=cluster,
+    ).result
+
+
+def treatment_effect_fit(
+    data: pd.DataFrame,
+    *,
+    outcome: str,
+    treatment: str,
+    covariates: Sequence[str] = (),
+    treatment_covariates: Sequence[str] | None = None,
+    method: str = "aipw",
+    estimand: str = "ate",
+    link: str = "logit",
+    cluster: str | None = None,
+) -> TreatmentFit:
+    """`treatment_effect` plus the effect's influence function (see `TreatmentFit`)."""
     what = f"treatment effect ({method})"
     if method not in METHODS:
         raise InputDataError(
@@ -135,19 +198,16 @@ def treatment_effect(
         )
     if link not in ("logit", "probit"):
         raise InputDataError(f"{what}: link must be 'logit' or 'probit', got {link!r}.")
-    if method == "aipw" and estimand == "att":
-        raise UnsupportedOperation(
-            f"{what}: the AIPW estimator is implemented for the ATE only; use method 'ipwra' for the ATT."
-        )
     covariates = list(covariates)
     tcov = covariates if treatment_covariates is None else list(treatment_covariates)
-    require_columns(data, [outcome, treatment, *covariates, *tcov], what)
+    require_columns(data, [outcome, treatment, *covariates, *tcov, cluster], what)
     notes: list[str] = []
-    frame = drop_missing(
-        data, list(dict.fromkeys([outcome, treatment, *covariates, *tcov])), what, notes
-    )
+    used = [outcome, treatment, *covariates, *tcov]
+    if cluster is not None:
+        used.append(cluster)
+    frame = drop_missing(data, list(dict.fromkeys(used)), what, notes)
     y = numeric_column(frame, outcome, what).to_numpy()
-    d = binary_column(frame, treatment, what).to_numpy()
+    d = binary_column(frame, treatment, what).to_numpy().astype(float)
     xo = _design(frame, covariates, what + ", outcome model")
     xt = _design(frame, tcov, what + ", treatment model")
     n1, n0 = int(d.sum()), int((1 - d).sum())
@@ -166,88 +226,260 @@ def treatment_effect(
         "comparison patients",
         "Add comparators or use fewer covariates.",
     )
-    t1, c0 = d == 1, d == 0
-    p = None
-    pres = None
-    if method != "ra":
-        p, pres = fit_propensity(d, xt, link, what)
-    if method == "ra":
-        m1, m0 = _arm_fit(y, xo, t1), _arm_fit(y, xo, c0)
-        sel = np.ones(len(y), bool) if estimand == "ate" else t1
-        mu1, mu0 = m1[sel].mean(), m0[sel].mean()
-    elif method == "ipw":
-        assert p is not None
-        if estimand == "ate":
-            w1, w0 = d / p, (1 - d) / (1 - p)
-        else:
-            w1, w0 = d.astype(float), (1 - d) * p / (1 - p)
-        mu1, mu0 = np.sum(w1 * y) / w1.sum(), np.sum(w0 * y) / w0.sum()
-    elif method == "aipw":
-        assert p is not None
-        m1, m0 = _arm_fit(y, xo, t1), _arm_fit(y, xo, c0)
-        mu1 = np.mean(m1 + d * (y - m1) / p)
-        mu0 = np.mean(m0 + (1 - d) * (y - m0) / (1 - p))
-    else:
-        assert p is not None
-        if estimand == "ate":
-            w = np.where(t1, 1 / p, 1 / (1 - p))
-            sel = np.ones(len(y), bool)
-        else:
-            w = np.where(t1, 1.0, p / (1 - p))
-            sel = t1
-        m1, m0 = _arm_fit(y, xo, t1, w), _arm_fit(y, xo, c0, w)
-        mu1, mu0 = m1[sel].mean(), m0[sel].mean()
+    groups: np.ndarray | None = None
+    if cluster is not None:
+        groups = pd.factorize(frame[cluster])[0]
+        n_clusters = int(groups.max()) + 1
+        if n_clusters < 2:
+            raise InputDataError(
+                f"{what}: cluster column {cluster!r} has {n_clusters} distinct value; "
+                "cluster-robust SEs need at least 2 clusters (ideally 20+). Drop "
+                "--cluster or cluster by a coarser-grained unit that varies."
+            )
+    prob = _Problem(y, d, xo, xt, method, estimand, link)
+    theta, pres = prob.estimate(what)
+    influence = prob.influence(theta)
+    mu1, mu0 = prob.pomeans(theta)
     est = float(mu1 - mu0)
-    se = _gmm_se(y, d, xo, pres, method, estimand, xt, link)
+    n = len(y)
     details: dict[str, object] = {
         "pomean_treated": float(mu1),
         "pomean_control": float(mu0),
         "link": link if method != "ra" else None,
         "covariates": covariates,
         "treatment_covariates": tcov if method != "ra" else None,
-        "se_type": "GMM sandwich (stacked estimating equations)",
     }
-    if p is not None:
+    if groups is None:
+        se = float(np.sqrt(np.sum(influence**2)) / n)
+        effect = Effect.from_normal(estimand, est, se)
+        details["se_type"] = "GMM sandwich (stacked estimating equations)"
+    else:
+        n_clusters = int(groups.max()) + 1
+        sums = np.bincount(groups, weights=influence, minlength=n_clusters)
+        se = float(np.sqrt(n_clusters / (n_clusters - 1) * np.sum(sums**2)) / n)
+        effect = Effect.from_normal(estimand, est, se, df=n_clusters - 1)
+        treated_clusters = int(np.unique(groups[d == 1]).size)
+        control_clusters = int(np.unique(groups[d == 0]).size)
+        details.update(
+            se_type=(
+                f"cluster-robust sandwich by {cluster} (influence functions summed "
+                "within clusters, G/(G-1) correction, t reference)"
+            ),
+            cluster=cluster,
+            n_clusters=n_clusters,
+            n_clusters_treated=treated_clusters,
+            n_clusters_control=control_clusters,
+            df=n_clusters - 1,
+        )
+        if min(treated_clusters, control_clusters) < FEW_CLUSTERS:
+            notes.append(
+                f"only {treated_clusters} cluster(s) hold treated and "
+                f"{control_clusters} hold comparison patients: cluster-robust SEs "
+                "rest on few clusters and can be too small (t reference with "
+                f"{n_clusters - 1} df); read the interval as approximate."
+            )
+    if pres is not None:
+        p = prob.propensity(theta)
         details["propensity_range"] = [float(p.min()), float(p.max())]
         extreme = int(((p < 0.01) | (p > 0.99)).sum())
         if extreme:
             notes.append(
                 f"{extreme} patient(s) have propensity scores outside [0.01, 0.99]: limited overlap, weights are unstable."
             )
-    return EvaluationResult(
+    result = EvaluationResult(
         method=method,
         estimand=estimand.upper(),
-        effects=[Effect.from_normal(estimand, est, se)],
-        n_obs=len(y),
+        effects=[effect],
+        n_obs=n,
+        n_units=None if groups is None else int(groups.max()) + 1,
         n_treated=n1,
         details=details,
         notes=notes,
     )
+    return TreatmentFit(result, pd.Series(influence, index=frame.index, name="if"))
 
 
-def _gmm_se(
-    y: np.ndarray,
-    d: np.ndarray,
-    xo: np.ndarray,
-    pres: object,
-    method: str,
-    estimand: str,
-    xt: np.ndarray,
-    link: str,
-) -> float | None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if pres is None:
-            model_cls = sm.Logit if link == "logit" else sm.Probit
-            pres = model_cls(d, xt).fit(disp=0)
-        te = TreatmentEffect(sm.OLS(y, xo), d.astype(int), results_select=pres)
-        group: str | int = "all" if estimand == "ate" else 1
-        try:
-            fn = {"ra": te.ra, "ipw": te.ipw, "aipw": te.aipw, "ipwra": te.ipw_ra}[
-                method
+@dataclass(frozen=True)
+class _Problem:
+    """The stacked estimating equations of one estimator.
+
+    Parameters, in order: propensity coefficients (not for RA), outcome-model
+    coefficients for the treated and control arms (not for IPW), then the
+    potential-outcome means (mu1, mu0), or for the doubly robust ATT
+    (mu1, a, b) with mu0 = a + b: a = mean over treated of m0(X), b = weighted
+    mean of control residuals.
+    """
+
+    y: np.ndarray
+    d: np.ndarray
+    xo: np.ndarray
+    xt: np.ndarray
+    method: str
+    estimand: str
+    link: str
+
+    @property
+    def kt(self) -> int:
+        return 0 if self.method == "ra" else self.xt.shape[1]
+
+    @property
+    def ko(self) -> int:
+        return 0 if self.method == "ipw" else self.xo.shape[1]
+
+    @property
+    def dr_att(self) -> bool:
+        return self.method == "aipw" and self.estimand == "att"
+
+    def propensity(self, theta: np.ndarray) -> np.ndarray:
+        eta = self.xt @ theta[: self.kt]
+        if self.link == "logit":
+            return special.expit(eta)
+        return stats.norm.cdf(eta)
+
+    def pomeans(self, theta: np.ndarray) -> tuple[float, float]:
+        mu = theta[self.kt + 2 * self.ko :]
+        if self.dr_att:
+            return float(mu[0]), float(mu[1] + mu[2])
+        return float(mu[0]), float(mu[1])
+
+    def estimate(self, what: str) -> tuple[np.ndarray, Any]:
+        """Closed-form point estimates, assembled into the parameter vector."""
+        y, d, xo = self.y, self.d, self.xo
+        t1, c0 = d == 1, d == 0
+        parts: list[np.ndarray] = []
+        pres: Any = None
+        p = np.full(len(y), np.nan)
+        if self.kt:
+            p, pres = fit_propensity(d, self.xt, self.link, what)
+            parts.append(np.asarray(pres.params, dtype=float))
+        w: np.ndarray | None = None
+        if self.method == "ipwra":
+            w = (
+                np.where(t1, 1 / p, 1 / (1 - p))
+                if self.estimand == "ate"
+                else np.where(t1, 1.0, p / (1 - p))
+            )
+        b1 = b0 = np.zeros(0)
+        if self.ko:
+            b1, b0 = _arm_beta(y, xo, t1, w), _arm_beta(y, xo, c0, w)
+            parts += [b1, b0]
+        sel = np.ones(len(y), bool) if self.estimand == "ate" else t1
+        if self.method in ("ra", "ipwra"):
+            mus = [(xo @ b1)[sel].mean(), (xo @ b0)[sel].mean()]
+        elif self.method == "ipw":
+            if self.estimand == "ate":
+                w1, w0 = d / p, (1 - d) / (1 - p)
+            else:
+                w1, w0 = d, (1 - d) * p / (1 - p)
+            mus = [np.sum(w1 * y) / w1.sum(), np.sum(w0 * y) / w0.sum()]
+        elif self.estimand == "ate":
+            m1, m0 = xo @ b1, xo @ b0
+            mus = [
+                np.mean(m1 + d * (y - m1) / p),
+                np.mean(m0 + (1 - d) * (y - m0) / (1 - p)),
             ]
-            res = fn(effect_group=group) if method != "aipw" else fn()
-            se = float(res.summary_frame().iloc[0, 1])
-        except Exception:  # noqa: BLE001 - SE is optional; report without it
-            return None
-    return se if np.isfinite(se) else None
+        else:
+            m0 = xo @ b0
+            w0 = (1 - d) * p / (1 - p)
+            mus = [y[t1].mean(), m0[t1].mean(), np.sum(w0 * (y - m0)) / w0.sum()]
+        parts.append(np.asarray(mus, dtype=float))
+        return np.concatenate(parts), pres
+
+    def moments(self, theta: np.ndarray) -> np.ndarray:
+        """Per-row estimating-equation contributions ψ_i(θ), shape (n, k)."""
+        y, d, xo, xt = self.y, self.d, self.xo, self.xt
+        n = len(y)
+        cols: list[np.ndarray] = []
+        p = np.full(n, np.nan)
+        if self.kt:
+            eta = xt @ theta[: self.kt]
+            if self.link == "logit":
+                p = special.expit(eta)
+                score = d - p
+            else:
+                p = stats.norm.cdf(eta)
+                score = stats.norm.pdf(eta) * (d - p) / (p * (1 - p))
+            cols.append(score[:, None] * xt)
+        off = self.kt
+        m1 = m0 = np.zeros(n)
+        if self.ko:
+            b1 = theta[off : off + self.ko]
+            b0 = theta[off + self.ko : off + 2 * self.ko]
+            off += 2 * self.ko
+            m1, m0 = xo @ b1, xo @ b0
+            w = np.ones(n)
+            if self.method == "ipwra":
+                w = (
+                    np.where(d == 1, 1 / p, 1 / (1 - p))
+                    if self.estimand == "ate"
+                    else np.where(d == 1, 1.0, p / (1 - p))
+                )
+            cols.append((d * w * (y - m1))[:, None] * xo)
+            cols.append(((1 - d) * w * (y - m0))[:, None] * xo)
+        mu = theta[off:]
+        sel = np.ones(n) if self.estimand == "ate" else d
+        if self.method in ("ra", "ipwra"):
+            cols.append(np.column_stack([sel * (m1 - mu[0]), sel * (m0 - mu[1])]))
+        elif self.method == "ipw":
+            if self.estimand == "ate":
+                w1, w0 = d / p, (1 - d) / (1 - p)
+            else:
+                w1, w0 = d, (1 - d) * p / (1 - p)
+            cols.append(np.column_stack([w1 * (y - mu[0]), w0 * (y - mu[1])]))
+        elif self.estimand == "ate":
+            cols.append(
+                np.column_stack(
+                    [
+                        m1 + d * (y - m1) / p - mu[0],
+                        m0 + (1 - d) * (y - m0) / (1 - p) - mu[1],
+                    ]
+                )
+            )
+        else:
+            w0 = (1 - d) * p / (1 - p)
+            cols.append(
+                np.column_stack(
+                    [d * (y - mu[0]), d * (m0 - mu[1]), w0 * (y - m0 - mu[2])]
+                )
+            )
+        return np.column_stack(cols)
+
+    def influence(self, theta: np.ndarray) -> np.ndarray:
+        """Influence function of mu1 - mu0: c'(-A⁻¹ψ_i) for every row."""
+        psi = self.moments(theta)
+        # steps: the propensity coefficients move the index x'gamma by <= 1e-4
+        # whatever the covariate's scale (mage² ~ 10³); the other parameters
+        # enter linearly, so any step is exact up to rounding
+        steps = 1e-4 * np.maximum(1.0, np.abs(theta))
+        if self.kt:
+            steps[: self.kt] = 1e-4 / np.maximum(1.0, np.abs(self.xt).max(axis=0))
+        jac = _mean_jacobian(lambda t: self.moments(t).mean(axis=0), theta, steps)
+        c = np.zeros(len(theta))
+        k_mu = 3 if self.dr_att else 2
+        c[len(theta) - k_mu] = 1.0
+        c[len(theta) - k_mu + 1 :] = -1.0
+        try:
+            # IF_i = -c' A^{-1} psi_i  =  psi_i' v with A' v = -c
+            v = np.linalg.solve(jac.T, -c)
+        except np.linalg.LinAlgError as exc:
+            raise InputDataError(
+                "treatment effect: the estimating equations are singular (a covariate "
+                "has no variation within an arm, or weights are degenerate); drop "
+                "near-constant covariates."
+            ) from exc
+        return psi @ v
+
+
+def _mean_jacobian(
+    fn: Callable[[np.ndarray], np.ndarray], theta: np.ndarray, steps: np.ndarray
+) -> np.ndarray:
+    """Jacobian of the mean moments by central differences (exact for the linear blocks)."""
+    k = len(theta)
+    jac = np.empty((k, k))
+    for j in range(k):
+        h = float(steps[j])
+        up, down = theta.copy(), theta.copy()
+        up[j] += h
+        down[j] -= h
+        jac[:, j] = (fn(up) - fn(down)) / (2 * h)
+    return jac

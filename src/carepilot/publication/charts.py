@@ -8,6 +8,7 @@ the web app can embed it with vega-embed or, without JavaScript, as the SVG that
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import altair as alt
@@ -19,6 +20,14 @@ Spec = dict[str, Any]
 
 FONT = "Liberation Sans, Arial, sans-serif"
 """NHS.UK pages use Frutiger/Arial; Liberation Sans is metric-compatible with Arial."""
+
+
+LABEL_CHARS = 48
+LABEL_EXPR = (
+    f"length(datum.label) > {LABEL_CHARS} ? "
+    f"substring(datum.label, 0, {LABEL_CHARS - 1}) + '\u2026' : datum.label"
+)
+"""Axis labels longer than `LABEL_CHARS` end in an ellipsis."""
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -34,8 +43,18 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
+_PENDING = threading.local()
+
+
 def _data(frame: pd.DataFrame) -> alt.Data:
-    return alt.Data(values=_records(frame))
+    """A named data reference; the rows go into the spec's top-level ``datasets``
+    in `_finish`. Altair deep-copies and walks inline values in `to_dict` (about
+    a second for a funnel's few thousand limit points); a name costs nothing."""
+    pending: dict[str, list[dict[str, Any]]] = getattr(_PENDING, "sets", None) or {}
+    name = f"data-{len(pending)}"
+    pending[name] = _records(frame)
+    _PENDING.sets = pending
+    return alt.Data(name=name)
 
 
 def _significance_scale() -> alt.Scale:
@@ -47,9 +66,23 @@ def _significance_scale() -> alt.Scale:
 
 def _finish(chart: alt.TopLevelMixin, title: str) -> Spec:
     configured = (
-        chart.properties(title=title).configure(font=FONT).configure_view(stroke=None)
+        chart.properties(title=title)
+        .configure(font=FONT)
+        .configure_view(stroke=None)
+        # Vega fits long labels to `labelLimit` by measuring the text again and
+        # again (a 54-indicator spine took ~1 s to render); shortening them by
+        # length in the spec instead is 4x faster. Full names are in the table.
+        .configure_axis(labelLimit=0, labelExpr=LABEL_EXPR)
     )
-    return configured.to_dict()
+    try:
+        # The spec's structure is validated by Altair's typed builders; skipping
+        # the JSON-schema pass over the data keeps large charts fast.
+        spec = configured.to_dict(validate=False)
+    finally:
+        datasets: dict[str, Any] = getattr(_PENDING, "sets", None) or {}
+        _PENDING.sets = {}
+    spec["datasets"] = {**spec.get("datasets", {}), **datasets}
+    return spec
 
 
 def bar_chart(frame: pd.DataFrame, title: str, unit: str) -> Spec:
@@ -87,7 +120,10 @@ def spine_chart(frame: pd.DataFrame, title: str) -> Spec:
     Columns (scaled to -1..1, better to the right): ``indicator``, ``worst``,
     ``q25``, ``q75``, ``best``, ``position`` and ``comparison``.
     """
-    base = alt.Chart(_data(frame)).encode(y=alt.Y("indicator:N", title=None, sort=None))
+    used = ["indicator", "worst", "best", "q25", "q75", "position", "comparison"]
+    base = alt.Chart(_data(frame[used])).encode(
+        y=alt.Y("indicator:N", title=None, sort=None)
+    )
     scale = alt.Scale(domain=[-1.05, 1.05])
     spread = base.mark_bar(color="#D8DDE0", size=14).encode(
         x=alt.X("worst:Q", scale=scale, axis=None), x2="best:Q"
@@ -115,7 +151,8 @@ def tartan_rug(frame: pd.DataFrame, title: str) -> Spec:
 
     Columns: ``indicator``, ``area_name``, ``label`` (formatted value), ``comparison``.
     """
-    base = alt.Chart(_data(frame)).encode(
+    used = ["indicator", "area_name", "label", "comparison"]
+    base = alt.Chart(_data(frame[used])).encode(
         x=alt.X("area_name:N", title=None, axis=alt.Axis(labelAngle=-40)),
         y=alt.Y("indicator:N", title=None),
     )

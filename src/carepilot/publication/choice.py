@@ -16,14 +16,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from carepilot.errors import InputDataError
 from carepilot.publication.periods import period_label
-from carepilot.publication.results import IndicatorMeta, meta_for
-from carepilot.publication.views import totals
+from carepilot.publication.results import IndicatorMeta, meta_for_ids
+from carepilot.publication.views import partitioned
 
 TOPICS: dict[str, tuple[str, ...]] = {
     "access": (
@@ -265,9 +266,8 @@ def _nearby(
 ) -> list[PracticeChoice]:
     """Sites (`code`, `name`, `latitude`, `longitude`, `postcode`, `kind`) near a
     point, with the latest total figures of their `area_type` rows by topic."""
-    frame = totals(results, True)  # checked and blanked once per results table
-    frame = frame[frame["area_type"] == area_type]
-    info = meta_for(frame, meta)
+    idx = partitioned(results, True)  # checked, blanked and indexed once
+    info = meta_for_ids(idx.indicators, meta)
     located = sites.dropna(subset=["latitude", "longitude"]).copy()
     located["distance_km"] = haversine_km(
         latitude,
@@ -276,18 +276,28 @@ def _nearby(
         located["longitude"].to_numpy(float),
     )
     near = located[located["distance_km"] <= radius_km].nsmallest(limit, "distance_km")
-    latest = frame.groupby("indicator_id")["period_start"].transform("max")
-    frame = frame[frame["period_start"] == latest]
+    # Each topic indicator's latest period of this area type: only those rows.
+    frame = idx.rows_many(
+        [
+            (i, area_type, periods[-1])
+            for i in dict.fromkeys(i for ids in topics.values() for i in ids)
+            if (periods := idx.periods(i, area_type))
+        ]
+    )
+    by_code = frame.groupby("area_code").indices if len(frame) else {}
     out: list[PracticeChoice] = []
     for _, p in near.iterrows():
-        own = frame[frame["area_code"] == p["code"]].set_index("indicator_id")
+        where = by_code.get(p["code"], np.zeros(0, dtype=np.int64))
+        own: dict[str, dict[Any, Any]] = {
+            str(r["indicator_id"]): r for r in frame.iloc[where].to_dict("records")
+        }
         figures: dict[str, list[dict[str, object]]] = {}
         for topic, ids in topics.items():
             items = []
             for indicator_id in ids:
-                if indicator_id not in own.index:
+                row = own.get(indicator_id)
+                if row is None:
                     continue
-                row = own.loc[indicator_id]
                 m = info[indicator_id]
                 value = float(row["value"])
                 items.append(

@@ -17,8 +17,8 @@ import pandas as pd
 from carepilot.errors import InputDataError, UnsupportedOperation
 from carepilot.publication import charts
 from carepilot.publication.periods import months_between, period_label
-from carepilot.publication.results import IndicatorMeta, meta_for
-from carepilot.publication.views import View, cached, prepare, totals
+from carepilot.publication.results import IndicatorMeta, meta_for_ids
+from carepilot.publication.views import Partitioned, View, cached, partitioned
 from carepilot.stats.funnels import (
     assign_funnel_significance,
     calculate_funnel_limits,
@@ -34,24 +34,28 @@ VALUE_COLUMNS = {
 }
 
 
-def _latest(rows: pd.DataFrame, period: dt.date | None) -> dt.date:
-    if rows.empty:
+def _latest(periods: Sequence[dt.date], period: dt.date | None) -> dt.date:
+    if not periods:
         raise InputDataError("no results rows match the request")
     if period is None:
-        return max(rows["period_start"])
-    if period not in set(rows["period_start"]):
+        return max(periods)
+    if period not in periods:
         raise InputDataError(
             f"no results for period starting {period}; periods start on "
-            f"{', '.join(sorted({str(p) for p in rows['period_start']}))}"
+            f"{', '.join(sorted(str(p) for p in periods))}"
         )
     return period
 
 
-def _benchmarks(frame: pd.DataFrame) -> pd.DataFrame:
-    nat = frame[frame["area_type"] == "national"]
-    return nat[
-        ["indicator_id", "period_start", "breakdown", "category", "value"]
-    ].rename(columns={"value": "benchmark"})
+BENCHMARK_KEYS = ["indicator_id", "period_start", "breakdown", "category"]
+
+
+def _benchmarks(
+    idx: Partitioned, wanted: Sequence[tuple[str, dt.date]], breakdown: str = "total"
+) -> pd.DataFrame:
+    """England's rows for these (indicator, period start) pairs."""
+    nat = idx.rows_many([(i, "national", p) for i, p in wanted], breakdown)
+    return nat[[*BENCHMARK_KEYS, "value"]].rename(columns={"value": "benchmark"})
 
 
 @cached
@@ -59,24 +63,27 @@ def indicator_browser(
     results: pd.DataFrame, meta: Meta = None, public: bool = True
 ) -> View:
     """Every indicator by domain with its latest England value and coverage."""
-    frame = totals(results, public)
-    info = meta_for(frame, meta)
+    idx = partitioned(results, public)
+    info = meta_for_ids(idx.indicators, meta)
     rows = []
-    for indicator_id, part in frame.groupby("indicator_id"):
-        m = info[str(indicator_id)]
-        latest = max(part["period_start"])
-        nat = part[(part["area_type"] == "national") & (part["period_start"] == latest)]
+    for indicator_id in idx.indicators:
+        m = info[indicator_id]
+        periods = idx.periods(indicator_id)
+        if not periods:
+            continue
+        latest = periods[-1]
+        nat = idx.rows(indicator_id, "national", latest)
         rows.append(
             {
                 "domain": m.domain,
                 "indicator_id": m.id,
                 "title": m.title,
                 "latest_period": period_label(
-                    latest, max(part.loc[part["period_start"] == latest, "period_end"])
+                    latest, idx.period_end(indicator_id, latest)
                 ),
                 "england_value": float(nat["value"].iloc[0]) if len(nat) else np.nan,
                 "unit": m.unit,
-                "areas": int(part["area_code"].nunique()),
+                "areas": idx.area_count(indicator_id),
             }
         )
     data = pd.DataFrame(rows).sort_values(["domain", "title"]).reset_index(drop=True)
@@ -99,13 +106,15 @@ def indicator_browser(
 
 
 def _spine_positions(
-    area: pd.DataFrame, peers: pd.DataFrame, polarity: Mapping[str, str]
+    area: pd.DataFrame, peers: Mapping[str, np.ndarray], polarity: Mapping[str, str]
 ) -> pd.DataFrame:
-    """Fingertips spine scaling: benchmark at 0, furthest area at +/-1, better right."""
+    """Fingertips spine scaling: benchmark at 0, furthest area at +/-1, better right.
+
+    `peers` holds each indicator's values of the areas of the same type."""
     out = []
     for _, row in area.iterrows():
-        vals = peers.loc[peers["indicator_id"] == row["indicator_id"], "value"]
-        vals = vals.dropna().to_numpy(float)
+        vals = peers.get(str(row["indicator_id"]), np.zeros(0))
+        vals = vals[~np.isnan(vals)]
         bench = row["benchmark"]
         if len(vals) == 0 or np.isnan(bench):
             continue
@@ -147,22 +156,19 @@ def area_profile(
     95 % interval, England value, significance, and the range of values across
     areas of the same type (worst, 25th-75th percentile, best).
     """
-    frame = totals(results, public)
-    info = meta_for(frame, meta)
-    area = frame[frame["area_code"] == area_code]
+    idx = partitioned(results, public)
+    info = meta_for_ids(idx.indicators, meta)
+    area = idx.area(area_code)
     if area.empty:
         raise InputDataError(f"no results for area `{area_code}`")
     area_type = str(area["area_type"].iloc[0])
     latest = area.groupby("indicator_id")["period_start"].transform("max")
     area = area[area["period_start"] == (period or latest)]
-    area = area.merge(
-        _benchmarks(frame),
-        how="left",
-        on=["indicator_id", "period_start", "breakdown", "category"],
+    wanted = list(
+        dict.fromkeys(zip(area["indicator_id"], area["period_start"], strict=True))
     )
-    peers = frame[frame["area_type"] == area_type].merge(
-        area[["indicator_id", "period_start"]], on=["indicator_id", "period_start"]
-    )
+    area = area.merge(_benchmarks(idx, wanted), how="left", on=BENCHMARK_KEYS)
+    peers = {i: idx.values(i, area_type, p) for i, p in wanted}
     polarity = {k: v.polarity for k, v in info.items()}
     data = _spine_positions(area, peers, polarity)
     if data.empty:
@@ -198,27 +204,25 @@ def area_profile(
 
 
 def _indicator_rows(
-    frame: pd.DataFrame,
+    idx: Partitioned,
     indicator_id: str,
     area_type: str,
     period: dt.date | None,
     parent: str | None,
 ) -> pd.DataFrame:
-    rows = frame[(frame["indicator_id"] == indicator_id)]
-    if rows.empty:
+    periods = idx.periods(indicator_id)
+    if not periods:
         raise InputDataError(f"no results for indicator `{indicator_id}`")
-    when = _latest(rows, period)
-    rows = rows[(rows["period_start"] == when) & (rows["area_type"] == area_type)]
+    when = _latest(periods, period)
+    rows = idx.rows(indicator_id, area_type, when)
     if parent is not None:
         rows = rows[rows["parent_area_code"] == parent]
     if rows.empty:
         raise InputDataError(
             f"indicator `{indicator_id}` has no `{area_type}` rows for {when}"
         )
-    bench = _benchmarks(frame)
-    return rows.merge(
-        bench, how="left", on=["indicator_id", "period_start", "breakdown", "category"]
-    )
+    bench = _benchmarks(idx, [(indicator_id, when)])
+    return rows.merge(bench, how="left", on=BENCHMARK_KEYS)
 
 
 @cached
@@ -232,9 +236,9 @@ def compare_bar(
     public: bool = True,
 ) -> View:
     """Areas of one type as bars with 95 % intervals and the England line."""
-    frame = totals(results, public)
-    m = meta_for(frame, meta)[indicator_id]
-    data = _indicator_rows(frame, indicator_id, area_type, period, parent)
+    idx = partitioned(results, public)
+    m = meta_for_ids(idx.indicators, meta)[indicator_id]
+    data = _indicator_rows(idx, indicator_id, area_type, period, parent)
     data = data.sort_values("value", ascending=False).reset_index(drop=True)
     return View(
         key=f"bar-{indicator_id}-{area_type}",
@@ -265,15 +269,18 @@ def tartan_rug(
     public: bool = True,
 ) -> View:
     """Areas x indicators (latest period of each) coloured by significance."""
-    frame = totals(results, public)
-    info = meta_for(frame, meta)
-    if indicator_ids is not None:
-        frame = frame[frame["indicator_id"].isin(list(indicator_ids))]
-    frame = frame[frame["area_type"].isin([area_type, "national"])]
-    if frame.empty:
+    idx = partitioned(results, public)
+    info = meta_for_ids(idx.indicators, meta)
+    keys: list[tuple[str, str, dt.date]] = []
+    for indicator_id in indicator_ids if indicator_ids is not None else idx.indicators:
+        kinds = list(dict.fromkeys([area_type, "national"]))
+        periods = [p for k in kinds for p in idx.periods(indicator_id, k)]
+        if periods:
+            keys += [(indicator_id, k, max(periods)) for k in kinds]
+    data = idx.rows_many(keys)
+    if data.empty:
         raise InputDataError(f"no `{area_type}` results to compare")
-    latest = frame.groupby("indicator_id")["period_start"].transform("max")
-    data = frame[frame["period_start"] == latest].copy()
+    data = data.copy()
     data["indicator"] = [info[i].title for i in data["indicator_id"]]
     data["label"] = [("-" if np.isnan(v) else f"{v:.1f}") for v in data["value"]]
     data = data.sort_values(["indicator", "area_type", "area_name"]).reset_index(
@@ -442,9 +449,9 @@ def funnel(
     Suppressed areas are left out of the plot (their counts are not public) and
     listed in ``extra["left_out"]``.
     """
-    frame = totals(results, public)
-    m = meta_for(frame, meta)[indicator_id]
-    data = _indicator_rows(frame, indicator_id, area_type, period, None)
+    idx = partitioned(results, public)
+    m = meta_for_ids(idx.indicators, meta)[indicator_id]
+    data = _indicator_rows(idx, indicator_id, area_type, period, None)
     shown = data.dropna(subset=["numerator", "denominator", "value"])
     shown = shown[shown["denominator"] > 0].reset_index(drop=True)
     if len(shown) < 2:
@@ -514,14 +521,11 @@ def trends(
     `target` (default: the indicator's target) at `target_end` (default: the
     last period).
     """
-    frame = prepare(results, public)
-    m = meta_for(frame, meta)[indicator_id]
-    sel = frame[
-        (frame["indicator_id"] == indicator_id)
-        & (frame["breakdown"] == breakdown)
-        & (frame["category"] == category)
-    ]
-    area = sel[sel["area_code"] == area_code].sort_values("period_start")
+    idx = partitioned(results, public)
+    m = meta_for_ids(idx.indicators, meta)[indicator_id]
+    own = idx.area(area_code, indicator_id)
+    own = own[(own["breakdown"] == breakdown) & (own["category"] == category)]
+    area = own.sort_values("period_start")
     if area.empty:
         raise InputDataError(
             f"no `{indicator_id}` results for area `{area_code}` ({breakdown} "
@@ -529,7 +533,8 @@ def trends(
         )
     name = str(area["area_name"].iloc[0])
     parts = [area.assign(series=name, kind="area")]
-    nat = sel[sel["area_type"] == "national"].sort_values("period_start")
+    nat = idx.rows(indicator_id, "national", None, breakdown)
+    nat = nat[nat["category"] == category].sort_values("period_start")
     if not nat.empty and area_code not in set(nat["area_code"]):
         parts.append(
             nat.assign(series="England", kind="benchmark", comparison="not compared")

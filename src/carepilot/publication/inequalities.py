@@ -20,8 +20,8 @@ import pandas as pd
 from carepilot.errors import InputDataError, InsufficientDataError
 from carepilot.publication import charts
 from carepilot.publication.periods import period_label
-from carepilot.publication.results import IndicatorMeta, meta_for
-from carepilot.publication.views import View, cached, prepare
+from carepilot.publication.results import IndicatorMeta, meta_for_ids
+from carepilot.publication.views import Partitioned, View, cached, partitioned
 from carepilot.stats.inequality import gap, slope_index_of_inequality
 from carepilot.stats.significance import compare_to_benchmark
 
@@ -47,18 +47,14 @@ _SII_VALUE_TYPE = {"proportion": "proportion", "crude_rate": "rate", "dsr": "rat
 
 
 def _rows(
-    frame: pd.DataFrame, indicator_id: str, area_code: str, breakdown: str
+    idx: Partitioned, indicator_id: str, area_code: str, breakdown: str
 ) -> pd.DataFrame:
-    rows = frame[
-        (frame["indicator_id"] == indicator_id)
-        & (frame["area_code"] == area_code)
-        & (frame["breakdown"].isin([breakdown, "total"]))
-    ]
+    rows = idx.area(area_code, indicator_id)
+    rows = rows[rows["breakdown"].isin([breakdown, "total"])]
     if rows[rows["breakdown"] == breakdown].empty:
         raise InputDataError(
             f"no `{breakdown}` breakdown of `{indicator_id}` for area `{area_code}`; "
-            f"breakdowns available: "
-            f"{', '.join(sorted(set(frame['breakdown'])))}"
+            f"breakdowns available: {', '.join(idx.breakdowns())}"
         )
     return rows
 
@@ -120,9 +116,9 @@ def breakdown_view(
     public: bool = True,
 ) -> View:
     """One breakdown of an indicator for an area, compared with the area total."""
-    frame = prepare(results, public)
-    m = meta_for(frame, meta)[indicator_id]
-    rows = _rows(frame, indicator_id, area_code, breakdown)
+    idx = partitioned(results, public)
+    m = meta_for_ids(idx.indicators, meta)[indicator_id]
+    rows = _rows(idx, indicator_id, area_code, breakdown)
     when = period or max(rows.loc[rows["breakdown"] == breakdown, "period_start"])
     rows = rows[rows["period_start"] == when]
     total = rows[rows["breakdown"] == "total"]
@@ -179,9 +175,9 @@ def gap_over_time(
     Deprivation: most minus least deprived quantile (`carepilot.stats.inequality.
     gap`); other breakdowns: highest minus lowest published category value.
     """
-    frame = prepare(results, public)
-    m = meta_for(frame, meta)[indicator_id]
-    rows = _rows(frame, indicator_id, area_code, breakdown)
+    idx = partitioned(results, public)
+    m = meta_for_ids(idx.indicators, meta)[indicator_id]
+    rows = _rows(idx, indicator_id, area_code, breakdown)
     rows = rows[rows["breakdown"] == breakdown]
     out = []
     for key, part in rows.groupby("period_start"):

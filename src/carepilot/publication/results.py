@@ -262,9 +262,17 @@ def meta_for(
     results: pd.DataFrame, meta: Mapping[str, IndicatorMeta] | None
 ) -> dict[str, IndicatorMeta]:
     """Metadata for every indicator in `results`, inferring what is not given."""
+    return meta_for_ids(results["indicator_id"].unique(), meta)
+
+
+def meta_for_ids(
+    indicator_ids: Iterable[object], meta: Mapping[str, IndicatorMeta] | None
+) -> dict[str, IndicatorMeta]:
+    """Metadata for these indicator ids (a title-only entry for unknown ones);
+    lets a view that already knows the ids skip scanning the results table."""
     known = dict(meta or {})
-    for indicator_id in results["indicator_id"].unique():
-        if indicator_id not in known:
+    for indicator_id in indicator_ids:
+        if str(indicator_id) not in known:
             known[str(indicator_id)] = IndicatorMeta(
                 id=str(indicator_id), title=str(indicator_id)
             )

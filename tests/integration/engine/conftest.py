@@ -10,6 +10,7 @@ import pyarrow as pa
 import pytest
 
 from carepilot.engine.definitions import SHIPPED_LIBRARY, load_definitions
+from carepilot.engine.sqlite import connect_sqlite
 from carepilot.engine.tables import load_tables
 from carepilot.indicators.model import IndicatorDefinition
 from carepilot.indicators.periods import Frequency, Period, make_periods
@@ -39,7 +40,7 @@ def duck_tables(synth_data: dict[str, pa.Table]) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def sqlite_tables(synth_data: dict[str, pa.Table]) -> dict[str, Any]:
-    return load_tables(ibis.sqlite.connect(), synth_data)
+    return load_tables(connect_sqlite(), synth_data)
 
 
 @pytest.fixture(scope="session")

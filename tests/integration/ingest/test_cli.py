@@ -61,3 +61,28 @@ def test_info_on_missing_database_is_a_clear_error(
     )
     assert code == ConfigError.exit_code
     assert "does not exist" in err
+
+
+def test_synth_output_with_its_scenario_json_loads_as_an_extract(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`make demo`'s step 2: synth writes scenario.json beside the Parquet files;
+    a non-FHIR .json must not make the folder look like a FHIR export."""
+    out = tmp_path / "extract"
+    code, _, err = _cli(
+        monkeypatch,
+        capsys,
+        "synth",
+        "--patients",
+        "300",
+        "--seed",
+        "5",
+        "--out",
+        str(out),
+    )
+    assert code == 0, err
+    assert (out / "scenario.json").exists()
+    db = tmp_path / "synth.duckdb"
+    code, out_text, err = _cli(monkeypatch, capsys, "load", str(out), "--db", str(db))
+    assert code == 0, err
+    assert "FHIR" not in out_text + err

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from carepilot.engine.sqlite import connect_sqlite
 from carepilot.engine.tables import load_tables
 from carepilot.indicators.compile import compile_expressions
 from carepilot.indicators.parse import parse_expression
@@ -119,7 +120,7 @@ def datasets(draw: st.DrawFn) -> dict[str, list[dict[str, Any]]]:
 DEFN = definition(CODELISTS)
 SYSTEMS = {n: c.system for n, c in DEFN.codelists.items()}
 NODES = {name: parse_expression(text, SYSTEMS) for name, text in EXPRESSIONS.items()}
-CONNECTIONS = {"duckdb": ibis.duckdb.connect(), "sqlite": ibis.sqlite.connect()}
+CONNECTIONS = {"duckdb": ibis.duckdb.connect(), "sqlite": connect_sqlite()}
 
 
 def _backend_values(

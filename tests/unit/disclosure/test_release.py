@@ -235,3 +235,34 @@ def test_bad_tables_are_rejected_with_helpful_errors() -> None:
     dup = pd.concat([table, table.iloc[[1]]], ignore_index=True)
     with pytest.raises(InputDataError, match="more than one row"):
         release(dup, NHS_DIGITAL_SUPPRESS_1_TO_5)
+
+
+def _means_table() -> pd.DataFrame:
+    """Sums of a health gain (negative allowed) over 30 / 5 / 25 people."""
+    rows = [
+        row("practice", "P1", None, "total", "all", -3.0, 30.0, value=-0.1),
+        row("practice", "P1", None, "sex", "female", 1.5, 5.0, value=0.3),
+        row("practice", "P1", None, "sex", "male", -4.5, 25.0, value=-0.18),
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_means_check_the_denominator_and_never_publish_the_sum() -> None:
+    table = _means_table()
+    with pytest.raises(InputDataError, match="negative count"):
+        release(table, OPENSAFELY)
+    out = release(table, OPENSAFELY, blank_statistics, numerator_is_count=False)
+    assert out["denominator"].tolist()[0] == 30.0
+    assert np.isnan(out["denominator"].tolist()[1])  # 5 people <= 7: redacted
+    assert out["suppressed"].tolist() == [False, True, False]
+    assert out["numerator"].isna().all()
+    out = release(table, NHS_DIGITAL_SUPPRESS_1_TO_5, numerator_is_count=False)
+    # 5 people < 6: primary; the male cell would give it away: secondary.
+    assert out["suppressed"].tolist() == [False, True, True]
+    assert out["suppression_reason"][1].startswith("primary: denominator")
+    assert out["numerator"].isna().all()
+    shown = ~out["suppressed"]
+    assert (out.loc[shown, "value"] == table.loc[shown, "value"]).all()
+    unchanged = release(table, ROW_LEVEL_ACCESS, numerator_is_count=False)
+    assert unchanged["numerator"].tolist() == [-3.0, 1.5, -4.5]
+    assert table["numerator"].tolist() == [-3.0, 1.5, -4.5]  # input untouched

@@ -161,6 +161,26 @@ def test_patient_level_aipw(tmp_path):
     )
 
 
+def test_patient_level_aipw_att_clustered(tmp_path):
+    """`--cluster practice -o estimand=att`: doubly robust ATT, practice-clustered t CI."""
+    data = patients(6)
+    data["practice"] = [f"P{i % 25:02d}" for i in range(len(data))]
+    path = tmp_path / "patients.csv"
+    data.to_csv(path, index=False)
+    args = ["aipw", "--data", str(path), "--outcome", "y", "--treated", "d"]
+    args += ["--covariates", "age,imd", "-o", "estimand=att", "--json"]
+    iid = json.loads(_invoke(*args).output)
+    res = _invoke(*args, "--cluster", "practice")
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.output)
+    assert doc["estimand"] == "ATT"
+    assert doc["details"]["n_clusters"] == 25
+    assert doc["details"]["df"] == 24
+    assert doc["estimate"]["estimate"] == pytest.approx(iid["estimate"]["estimate"])
+    assert doc["estimate"]["se"] != pytest.approx(iid["estimate"]["se"], rel=1e-6)
+    assert doc["estimate"]["ci_low"] < -2.0 < doc["estimate"]["ci_high"]
+
+
 def test_match_method(tmp_path):
     path = tmp_path / "patients.csv"
     patients(6).to_csv(path, index=False)

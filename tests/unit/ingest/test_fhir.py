@@ -257,3 +257,15 @@ def test_files_that_are_not_utf8_are_named(tmp_path: Path) -> None:
     message = str(info.value)
     assert "Patient.ndjson:" in message and "bundle.json:" in message
     assert message.count("re-export the file as UTF-8") == 2
+
+
+def test_only_json_that_holds_fhir_resources_counts(tmp_path: Path) -> None:
+    folder = tmp_path / "extract"
+    folder.mkdir()
+    (folder / "patients.csv").write_text("patient_id\n1\n")
+    (folder / "scenario.json").write_text(json.dumps({"seed": 1, "patients": 10}))
+    assert not holds_fhir(folder)
+    (folder / "bundle.json").write_text(
+        json.dumps({"type": "collection", "resourceType": "Bundle", "entry": []})
+    )
+    assert holds_fhir(folder)

@@ -41,7 +41,13 @@ class Located:
 
 
 def fhir_files(source: Path) -> list[Path]:
-    """The FHIR files of a folder (or the one file given), in name order."""
+    """The FHIR files of a folder (or the one file given), in name order.
+
+    Every `.ndjson` file counts; a `.json` file counts only if it looks like a FHIR
+    resource (`"resourceType"` near its start), so other JSON beside an extract -
+    the `scenario.json` that `carepilot synth` writes, a manifest - does not turn
+    a CSV/Parquet extract into a FHIR one.
+    """
     if source.is_file():
         return [source]
     return sorted(
@@ -50,7 +56,21 @@ def fhir_files(source: Path) -> list[Path]:
         if p.is_file()
         and not p.name.startswith(".")
         and p.suffix.lower() in FHIR_SUFFIXES
+        and (p.suffix.lower() == ".ndjson" or _looks_like_resource(p))
     )
+
+
+_SNIFF_BYTES = 65_536
+
+
+def _looks_like_resource(path: Path) -> bool:
+    """True if a `.json` file's first 64 KB mention `"resourceType"`."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(_SNIFF_BYTES)
+    except OSError:
+        return True  # let the reader report it, located
+    return b'"resourceType"' in head
 
 
 def read_resources(path: Path, problems: list[Problem]) -> Iterator[Located]:

@@ -37,6 +37,7 @@ from carepilot.errors import (
 )
 from carepilot.programmes.model import NotFound
 from carepilot.publication import choice, dashboards, inequalities
+from carepilot.publication.charts import to_svg
 from carepilot.publication.colours import SIGNIFICANCE_COLOURS
 from carepilot.publication.results import (
     IndicatorMeta,
@@ -46,7 +47,7 @@ from carepilot.publication.results import (
     read_results,
     verify_released,
 )
-from carepilot.publication.views import View
+from carepilot.publication.views import View, partitioned
 from carepilot.web.deps import Anyone
 from carepilot.web.rendering import render
 
@@ -266,16 +267,22 @@ def warm_up(pub: Publication) -> threading.Thread:
         if pub.results is None or pub.error is not None:
             return
         try:
-            from carepilot.publication.views import prepare, totals
+            from carepilot.publication.views import partitioned
 
-            prepare(pub.results, True)
-            totals(pub.results, True)
+            partitioned(pub.results, True)
             _options(pub)
             _lookups(pub)
-            dashboards.indicator_browser(pub.results, pub.meta)
-            for area_type in ("practice", "pcn", "commissioner", "pilot"):
-                if (pub.results["area_type"] == area_type).any():
-                    dashboards.tartan_rug(pub.results, area_type, None, pub.meta)
+            # The chart renderer starts a JavaScript engine on first use (~1.5 s).
+            to_svg({"mark": "point", "data": {"values": [{"x": 1}]}, "encoding": {}})
+            _block(dashboards.indicator_browser(pub.results, pub.meta), "browser", {})
+            # Tartan rugs do not depend on the indicator chosen on /compare and a
+            # practice rug is thousands of cells: render them before anyone asks.
+            present = _lookups(pub)["by_type"]
+            for area_type in ("practice", "pcn", "commissioner", "pilot", "provider"):
+                if area_type in present:
+                    view = dashboards.tartan_rug(pub.results, area_type, None, pub.meta)
+                    _block(view, "tartan", {"area_type": area_type})
+            _definition_html(_first_indicator(pub))  # builds the library pages
         except UserError:  # pragma: no cover - the pages show the error
             return
 
@@ -336,6 +343,22 @@ def table_html(view: View, caption: str | None = None) -> str:
     return _STYLE_RE.sub(swap, view.table_html(caption))
 
 
+_TABLES: dict[int, tuple[View, str]] = {}
+
+
+def _table_once(view: View) -> str:
+    """`table_html` of a cached view, built once (a practice tartan rug is
+    thousands of cells; rebuilding its HTML was most of a cached /compare)."""
+    known = _TABLES.get(id(view))
+    if known is not None and known[0] is view:
+        return known[1]
+    text = table_html(view)
+    if len(_TABLES) > 256:
+        _TABLES.clear()
+    _TABLES[id(view)] = (view, text)
+    return text
+
+
 def _block(view: View, chart: str, params: Mapping[str, str | None]) -> dict[str, Any]:
     """What a page needs to show one view: SVG, accessible table, CSV link."""
     query = "&".join(f"{k}={v}" for k, v in params.items() if v)
@@ -344,7 +367,7 @@ def _block(view: View, chart: str, params: Mapping[str, str | None]) -> dict[str
         "title": view.title,
         "summary": view.summary,
         "svg": view.svg(),
-        "table": table_html(view),
+        "table": _table_once(view),
         "csv": f"/dashboards/{chart}.csv" + (f"?{query}" if query else ""),
         "rows": len(view.data),
         "extra": dict(view.extra),
@@ -369,6 +392,7 @@ def _lookups(pub: Publication) -> dict[str, Any]:
         for kind, code in zip(firsts["area_type"], firsts["area_code"], strict=True):
             by_type.setdefault(str(kind), []).append(str(code))
         _LOOKUPS[key] = {
+            "area_rows": firsts.assign(area_name=results.loc[codes.index, "area_name"]),
             "indicators": frozenset(str(i) for i in results["indicator_id"].unique()),
             "areas": dict(
                 zip(codes.astype(str).tolist(), codes.index.tolist(), strict=True)
@@ -624,10 +648,7 @@ async def area_list(
     page = _unavailable(request, pub, "Areas")
     if page is not None:
         return page
-    results = pub.released()
-    areas = results[["area_type", "area_code", "area_name"]].drop_duplicates(
-        "area_code"
-    )
+    areas = _lookups(pub)["area_rows"]
     if q:
         needle = q.strip().lower()
         areas = areas[
@@ -879,7 +900,7 @@ async def dashboard_csv(
 
 def _topics(pub: Publication) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
     """Choice topics present in the results; otherwise one topic per domain."""
-    present = set(pub.released()["indicator_id"])
+    present = _lookups(pub)["indicators"]
     topics = {
         t: tuple(i for i in ids if i in present) for t, ids in choice.TOPICS.items()
     }
@@ -966,10 +987,8 @@ def _service_topics(
     pub: Publication,
 ) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
     """Service topics with provider rows; otherwise one topic per domain."""
-    results = pub.released()
-    present = set(
-        results.loc[results["area_type"] == "provider", "indicator_id"].unique()
-    )
+    idx = partitioned(pub.released(), True)
+    present = {i for i in idx.indicators if "provider" in idx.area_types.get(i, ())}
     topics = {
         t: tuple(i for i in ids if i in present)
         for t, ids in choice.SERVICE_TOPICS.items()
