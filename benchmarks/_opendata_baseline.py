@@ -12,9 +12,16 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+import scipy.stats as sps
 
 from carepilot.publication import colours
-from carepilot.publication.opendata import CATEGORY_TYPES, _age, _sex, _trends
+from carepilot.publication.opendata import (
+    CATEGORY_TYPES,
+    TREND_ALPHA,
+    TREND_POINTS,
+    _age,
+    _sex,
+)
 from carepilot.publication.periods import period_label, period_range, sortable
 from carepilot.publication.results import IndicatorMeta, meta_for, public_rows
 from carepilot.stats.significance import compare_to_benchmark
@@ -45,6 +52,53 @@ def _labels(comparison: pd.Series) -> pd.Series:
     """Fingertips significance labels, computed once per distinct comparison."""
     text = comparison.astype(str)
     return text.map({c: colours.label(c) for c in text.unique()})
+
+
+def _trends(frame: pd.DataFrame, meta: Mapping[str, IndicatorMeta]) -> pd.Series:
+    """Previous "Recent Trend": pandas sort and group-by on the string keys.
+
+    Same chi-squared test for trend as `periods.trend_test`, computed from
+    grouped sums of O, N, N·t, N·t² and t·O over each series' last 5 periods.
+    """
+    keys = ["indicator_id", "area_code", "breakdown", "category"]
+    out = pd.Series("Cannot be calculated", index=frame.index, dtype=object)
+    tested = [k for k, m in meta.items() if m.value_type == "proportion"]
+    sub = frame[frame["indicator_id"].isin(tested)].sort_values([*keys, "period_start"])
+    if sub.empty:
+        return out
+    groups = sub.groupby(keys, sort=False)
+    from_end = groups.cumcount(ascending=False).to_numpy()
+    size = groups["period_start"].transform("size").to_numpy()
+    keep = (from_end < TREND_POINTS) & (size >= TREND_POINTS)
+    last = sub.loc[keep, keys].copy()
+    t = (TREND_POINTS - 1 - from_end[keep]).astype(float)
+    o = sub.loc[keep, "numerator"].to_numpy(float)
+    n = sub.loc[keep, "denominator"].to_numpy(float)
+    last = last.assign(
+        o=o, n=n, nt=n * t, nt2=n * t * t, to=t * o, bad=np.isnan(o) | np.isnan(n)
+    )
+    sums = last.groupby(keys, sort=False).sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = sums["o"] / sums["n"]
+        stat = sums["to"] - p * sums["nt"]
+        var = p * (1 - p) * (sums["nt2"] - sums["nt"] ** 2 / sums["n"])
+        pval = pd.Series(sps.chi2.sf(stat**2 / var, 1), index=sums.index)
+    valid = (sums["bad"] == 0) & (var > 0) & pval.notna()
+    polarity = sums.index.get_level_values(0).map(lambda i: meta[str(i)].polarity)
+    direction = np.where(stat > 0, "Increasing", "Decreasing")
+    good = (stat > 0) == (np.asarray(polarity) == "higher_is_better")
+    judged = np.where(good, " and getting better", " and getting worse")
+    text = np.where(
+        np.asarray(polarity) == "no_judgement",
+        direction,
+        np.char.add(direction.astype(str), judged.astype(str)),
+    )
+    text = np.where(pval >= TREND_ALPHA, "No significant change", text)
+    text = np.where(valid, text, "Cannot be calculated")
+    latest = sub.loc[(from_end == 0) & (size >= TREND_POINTS), keys]
+    lookup = pd.Series(text, index=sums.index)
+    out.loc[latest.index] = lookup.reindex(pd.MultiIndex.from_frame(latest)).to_numpy()
+    return out
 
 
 def to_fingertips(

@@ -40,6 +40,11 @@ PAGES = [
         "/choose-a-service?lat=54.52&lon=-1.55&radius=30",
         "Riverside Hospitals NHS Trust",
     ),
+    (
+        "10-compare-by-goal",
+        "/compare?indicator=bp-control&area_type=practice&colour=goal",
+        "Compared with goal",
+    ),
 ]
 
 

@@ -135,6 +135,26 @@ def test_compare_page_has_tartan_bar_and_funnel(client: TestClient) -> None:
         assert row.area_name in by_name
 
 
+def test_compare_tartan_rug_by_goal(client: TestClient) -> None:
+    page = client.get("/compare?indicator=bp-control&area_type=practice&colour=goal")
+    assert page.status_code == 200
+    assert "against their goals" in page.text
+    assert "Compared with goal" in page.text  # table header and chart legend
+    assert 'id="f-colour"' in page.text and 'value="goal" selected' in page.text
+    link = re.search(r'href="(/dashboards/tartan\.csv\?[^"]+)"', page.text)
+    assert link and "colour=goal" in link.group(1)
+    rows = _csv(client.get(link.group(1).replace("&amp;", "&")).text)
+    bp = [r for r in rows if r["Indicator"] == META["bp-control"].title]
+    assert bp and all(
+        r["Compared with goal"] == ("better" if float(r["Value"]) >= 80 else "worse")
+        for r in bp
+        if r["Value"]
+    )
+    assert client.get("/compare?colour=rainbow").status_code == 400
+    profile = client.get("/areas/A81001").text
+    assert "Compared with goal" in profile and "diamond marks" in profile
+
+
 def test_trends_for_a_pilot_show_target_trajectory(client: TestClient) -> None:
     page = client.get("/trends?indicator=bp-control&area=PIL01")
     assert page.status_code == 200
@@ -381,3 +401,34 @@ def test_quality_account_of_an_acute_trust(trust_app: FastAPI) -> None:
     # the test commissioner (5QJ) is not the trust's host commissioner (5J9)
     assert users["commissioner"].get(f"{url}/edit").status_code == 403
     assert users["steering"].get(f"{url}/edit").status_code == 403
+
+
+@pytest.mark.parametrize("with_survey", [False, True])
+def test_choose_a_service_says_when_no_patient_survey_is_published(
+    sqlite_workflow_db: str, tmp_path: Path, with_survey: bool
+) -> None:
+    """Services are compared on provider rows; when no service has survey results
+    the page says so instead of leaving "What patients say" out silently."""
+    results = released_with_trusts()
+    ids = {"bp-control": "outpatient-dna"}
+    if with_survey:
+        ids["ae-rate"] = "experience-inpatient-overall"
+    results["indicator_id"] = results["indicator_id"].replace(ids)
+    path = tmp_path / "services.parquet"
+    results.to_parquet(path)
+    app = _make(sqlite_workflow_db, tmp_path, path)
+    app.state.publication.providers = trust_table()
+    try:
+        page = TestClient(app).get("/choose-a-service?lat=54.52&lon=-1.55&radius=30")
+    finally:
+        app.state.engine.dispose()
+    assert page.status_code == 200
+    note = "cannot yet say what their patients think of their care"
+    assert (note in page.text) is not with_survey
+    assert "Turning up: missed appointments" in page.text
+    if with_survey:
+        assert "<h4>What patients say</h4>" in page.text
+        assert "experience-inpatient-overall" in page.text  # inferred title
+    else:
+        assert "<h4>What patients say</h4>" not in page.text
+        assert "No waiting-time figures" in page.text

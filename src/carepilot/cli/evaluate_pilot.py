@@ -27,7 +27,9 @@ def evaluate(
         ..., "--outcomes", help="Comma-separated library indicator ids."
     ),
     design: str = typer.Option(
-        "staggered", "--design", help="did | staggered | its | synth"
+        "staggered",
+        "--design",
+        help="did | staggered | its | synth (practice panels) or ipw | aipw (patient-level ATT, clustered by practice)",
     ),
     year: int | None = typer.Option(
         None,

@@ -262,7 +262,15 @@ def _pilot_rows(
     pilot_members: pd.DataFrame,
     periods: Sequence[Period],
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
-    """Rows of member practices in periods starting on or after they joined.
+    """Rows of a pilot's member practices, in every period.
+
+    A pilot area is the set of practices listed for it, applied to every period -
+    before and after each practice's start date - as Fingertips recomputes past
+    years on current geographies. That gives the pilot a baseline and a pre-period
+    trend on the same footing as its results (contract baselines and inequality
+    gaps, steering trajectories, dashboards). When each practice joined matters
+    elsewhere: the evaluation's treatment timing and the contract's pro-rata
+    population read `pilot_site_members.start_date` directly.
 
     Returns the (repeated) rows, each row's pilot index, and the pilot codes and
     names by index.
@@ -289,17 +297,16 @@ def _pilot_rows(
         [str(names.get(c)) if names.get(c) is not None else c for c in pilot_codes],
         dtype=object,
     )
-    starts = np.array([p.start.toordinal() for p in periods], dtype=np.int64)
-    row_start = starts[practice_rows["period_id"].to_numpy(dtype=np.int64)]
-    member_start = np.array(
-        [_as_date(v).toordinal() for v in members["start_date"]], dtype=np.int64
-    )
     member_pid = members["practice_pseudo_id"].to_numpy()
     take_rows: list[np.ndarray] = []
     take_pilot: list[np.ndarray] = []
+    seen: set[tuple[int, int]] = set()
     for j in range(len(members)):
-        # A practice counts for a pilot in periods starting on or after it joined.
-        hit = np.flatnonzero((pid == member_pid[j]) & (row_start >= member_start[j]))
+        key = (int(pilot_of_member[j]), int(member_pid[j]))
+        if key in seen:  # listed twice (e.g. left and re-joined): count once
+            continue
+        seen.add(key)
+        hit = np.flatnonzero(pid == member_pid[j])
         take_rows.append(hit)
         take_pilot.append(np.full(len(hit), pilot_of_member[j], dtype=np.int64))
     rows_idx = np.concatenate(take_rows)

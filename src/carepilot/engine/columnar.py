@@ -165,7 +165,44 @@ def aggregate_columnar(
     }
     pidx = categories.positions(_int_array(arrow.column("patient_id")))
     del arrow
+    return aggregate_arrays(
+        period,
+        practice,
+        band,
+        pidx,
+        fetched,
+        categories,
+        by_age_band=by_age_band,
+        attributes=attributes,
+        constants=constants,
+        aliases=aliases,
+    )
 
+
+def aggregate_arrays(
+    period: np.ndarray,
+    practice: np.ndarray,
+    band: np.ndarray,
+    pidx: np.ndarray,
+    fetched: Mapping[str, np.ndarray],
+    categories: PatientCategories,
+    *,
+    by_age_band: bool,
+    attributes: Sequence[str],
+    constants: Mapping[str, float],
+    aliases: Mapping[str, str],
+) -> pd.DataFrame:
+    """`aggregate_columnar` on population rows already in NumPy.
+
+    Args:
+        period, practice, band: per population row, its period id, practice id
+            and age band index (missing age: 0).
+        pidx: per row, the patient's row in `categories`.
+        fetched: the measures that are neither constant nor aliases, per row
+            (missing as 0).
+        categories, by_age_band, attributes, constants, aliases: as
+            `aggregate_columnar`.
+    """
     practices, prac_idx = _dense_codes(practice)
     periods, per_idx = _dense_codes(period)
     cell = per_idx * len(practices) + prac_idx

@@ -37,6 +37,7 @@ from carepilot.engine.breakdowns import (
     derive_breakdowns,
 )
 from carepilot.engine.columnar import PatientCategories, aggregate_columnar
+from carepilot.engine.dense import DenseEvaluator
 from carepilot.engine.providers import (
     ProviderIndex,
     attributed_patient_level,
@@ -137,6 +138,7 @@ class Engine:
         practice_breakdowns: tuple[str, ...] | None = None,
         columnar: bool | None = None,
         providers: bool = True,
+        dense: bool | None = None,
     ) -> None:
         """
         Args:
@@ -153,6 +155,9 @@ class Engine:
                 (DuckDB), else in SQL.
             providers: also report provider rows (`carepilot.engine.providers`)
                 when the database has providers.
+            dense: evaluate the patient-level indicators it supports on dense
+                NumPy arrays (`carepilot.engine.dense`; the rest use SQL); None:
+                whenever the columnar aggregation is used.
         """
         if not periods:
             raise UserError("no periods to report on; check --from and --to")
@@ -178,6 +183,8 @@ class Engine:
         self._grid_periods = periods_table(self.periods)
         self._cache_grid = cache_grid
         self._columnar = columnar
+        self._dense = dense
+        self._dense_evaluator: DenseEvaluator | None = None
         self._grid: ir.Table | None = None
         self._orgs: Organisations | None = None
         self._categories: PatientCategories | None = None
@@ -230,6 +237,18 @@ class Engine:
             self._categories = PatientCategories.read(self.tables["patients"], attrs)
         return self._categories
 
+    def _use_dense(self) -> bool:
+        if self._dense is not None:
+            return self._dense
+        return self._use_columnar(self.tables["patients"])
+
+    @property
+    def dense(self) -> DenseEvaluator:
+        """The dense evaluator of this run (grid and events read on first use)."""
+        if self._dense_evaluator is None:
+            self._dense_evaluator = DenseEvaluator(self.tables, self.periods)
+        return self._dense_evaluator
+
     def _use_columnar(self, expr: ir.Table) -> bool:
         if self._columnar is not None:
             return self._columnar
@@ -281,6 +300,16 @@ class Engine:
     def aggregate(self, definition: IndicatorDefinition) -> pd.DataFrame:
         """Run the single database pass: (period, practice, attribute) sums."""
         start = time.perf_counter()
+        if self._use_dense():
+            dense = self.dense.aggregate(
+                definition,
+                self.categories,
+                by_age_band=definition.value_type in (ValueType.DSR, ValueType.ISR),
+                attributes=self.raw_attributes(definition),
+            )
+            if dense is not None:
+                self.timings.database[definition.id] = time.perf_counter() - start
+                return dense
         compiled = compile_indicator(
             definition, self.tables, self.periods, grid=self.grid
         )

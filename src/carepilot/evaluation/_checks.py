@@ -131,3 +131,20 @@ def time_column(data: pd.DataFrame, column: str, what: str) -> pd.Series:
             f"{what}: time column {column!r} must be a number (a year, or a month or "
             "quarter index); convert dates first, e.g. months since the start of the data."
         ) from exc
+
+
+def absorbed_treatment(what: str) -> InsufficientDataError:
+    """The error for a treatment regressor absorbed by two-way fixed effects.
+
+    linearmodels raises its own `AbsorbingEffectError` (not a ValueError) when
+    every regressor is explained by the unit and period effects - e.g. in a
+    subgroup where no unit changes treatment status within the data, or where
+    the treated units are treated in every period.
+    """
+    return InsufficientDataError(
+        f"{what}: the treatment indicator is absorbed by the unit and period "
+        "fixed effects - no unit in these data changes treatment status against "
+        "untreated units in the same periods (too few units or periods in this "
+        "subset, or treated from the first period). Add pre-period data or "
+        "comparison units, or drop this subgroup."
+    )

@@ -21,9 +21,11 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from linearmodels.panel import PanelOLS
+from linearmodels.panel.utility import AbsorbingEffectError
 
 from carepilot.errors import InputDataError, InsufficientDataError
 from carepilot.evaluation._checks import (
+    absorbed_treatment,
     binary_column,
     check_full_rank,
     drop_missing,
@@ -208,6 +210,8 @@ def twfe(
                 {"c": pd.factorize(np.asarray(clusters))[0]}, index=frame.index
             ),
         )
+    except AbsorbingEffectError as exc:
+        raise absorbed_treatment(what) from exc
     except ValueError as exc:  # linearmodels reports absorbed / collinear regressors
         raise InputDataError(
             f"{what}: {exc}. A covariate that does not vary within units (or within "

@@ -21,9 +21,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from linearmodels.panel import PanelOLS
+from linearmodels.panel.utility import AbsorbingEffectError
 
 from carepilot.errors import InputDataError
 from carepilot.evaluation._checks import (
+    absorbed_treatment,
     drop_missing,
     numeric_column,
     require_columns,
@@ -166,6 +168,8 @@ def _twfe_event_study(
                 {"c": pd.factorize(np.asarray(clusters))[0]}, index=frame.index
             ),
         )
+    except AbsorbingEffectError as exc:
+        raise absorbed_treatment(what) from exc
     except ValueError as exc:
         raise InputDataError(f"{what}: {exc}") from exc
     rows = [{"event_time": -1, "estimate": 0.0, "se": 0.0}]

@@ -23,10 +23,16 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 from linearmodels.panel import PanelOLS
+from linearmodels.panel.utility import AbsorbingEffectError
 from scipy import stats
 
 from carepilot.errors import InputDataError, InsufficientDataError, UserError
-from carepilot.evaluation._checks import binary_column, drop_missing, require_columns
+from carepilot.evaluation._checks import (
+    absorbed_treatment,
+    binary_column,
+    drop_missing,
+    require_columns,
+)
 from carepilot.evaluation.results import Z95, Effect, EvaluationResult
 
 
@@ -183,17 +189,20 @@ def twfe_gap_change(
         cols.append(c)
     frame = frame.set_index([unit, time]).sort_index()
     clusters = frame.index.get_level_values(0) if cluster is None else frame[cluster]
-    fit = PanelOLS(
-        frame[outcome].astype(float),
-        frame[cols].astype(float),
-        entity_effects=True,
-        time_effects=True,
-    ).fit(
-        cov_type="clustered",
-        clusters=pd.DataFrame(
-            {"c": pd.factorize(np.asarray(clusters))[0]}, index=frame.index
-        ),
-    )
+    try:
+        fit = PanelOLS(
+            frame[outcome].astype(float),
+            frame[cols].astype(float),
+            entity_effects=True,
+            time_effects=True,
+        ).fit(
+            cov_type="clustered",
+            clusters=pd.DataFrame(
+                {"c": pd.factorize(np.asarray(clusters))[0]}, index=frame.index
+            ),
+        )
+    except AbsorbingEffectError as exc:
+        raise absorbed_treatment("gap change by group") from exc
     effects = [
         Effect.from_normal(
             f"by:{group}={ref}",

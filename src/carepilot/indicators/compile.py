@@ -346,6 +346,28 @@ def _filtered_events(
     return t.select(**cols)
 
 
+def event_days(
+    source: EventSource,
+    tables: Mapping[str, ir.Table],
+    codelists: Mapping[str, Sequence[str]],
+    valued: bool,
+) -> ir.Table:
+    """The source's matching events as `patient_id`, `day` (day number) [, `v`].
+
+    The same rows (codelist, filters, `where=`, non-null date and, when
+    `valued`, non-null value) that `_feature_table` range-joins to the periods;
+    `carepilot.engine.dense` summarises them per period in NumPy instead.
+    """
+    ev = _filtered_events(source, tables, codelists, valued)
+    cols: dict[str, ir.Value] = {
+        "patient_id": ev.patient_id.cast("int64"),
+        "day": _days(ev.d),
+    }
+    if valued:
+        cols["v"] = ev.v
+    return ev.select(**cols)
+
+
 def _feature_table(
     group: _FeatureGroup,
     aggs: Sequence[Agg],

@@ -61,6 +61,7 @@ class _RawDefinition(BaseModel):
     polarity: Polarity
     period: str = "as_at_end"
     target: float | None = None
+    target_minimum: float | None = None
     reference: str | None = None
     codelists: dict[str, str | _RawCodelist] = Field(default_factory=dict)
     population: str
@@ -178,6 +179,7 @@ def load_definition(text: str, source: str, read_text: ReadText) -> IndicatorDef
     errors += _check_breakdowns(doc, raw.breakdowns)
     expected, expected_errors = _expected(doc, raw, read_text)
     errors += expected_errors
+    errors += _check_goal(doc, raw)
     if errors:
         raise DefinitionError("\n".join(errors))
     return IndicatorDefinition(
@@ -199,6 +201,7 @@ def load_definition(text: str, source: str, read_text: ReadText) -> IndicatorDef
         exceptions=parsed.get("exceptions"),
         codelists=codelists,
         target=raw.target,
+        target_minimum=raw.target_minimum,
         source=source,
         reference=raw.reference,
         lines={str(p[0]): line for p, line in doc.lines.items() if len(p) == 1},
@@ -236,6 +239,33 @@ def _expected(
         return None, [
             f"{where}: expected-rate table: {line}" for line in str(exc).splitlines()
         ]
+
+
+def _check_goal(doc: Located, raw: _RawDefinition) -> list[str]:
+    """`target_minimum` (Fingertips' amber band) needs a target and a direction,
+    and lies on the worse side of the target."""
+    low = raw.target_minimum
+    if low is None:
+        return []
+    where = doc.where(("target_minimum",))
+    if raw.target is None:
+        return [f"{where}: `target_minimum` needs `target` (the goal it is below)"]
+    if raw.polarity is Polarity.HIGHER_IS_BETTER and not low < raw.target:
+        return [
+            f"{where}: target_minimum {low:g} must be below target {raw.target:g} "
+            "(higher is better: values between them meet the minimum, not the goal)"
+        ]
+    if raw.polarity is Polarity.LOWER_IS_BETTER and not low > raw.target:
+        return [
+            f"{where}: target_minimum {low:g} must be above target {raw.target:g} "
+            "(lower is better: values between them meet the minimum, not the goal)"
+        ]
+    if raw.polarity is Polarity.NO_JUDGEMENT:
+        return [
+            f"{where}: `target_minimum` needs a polarity (higher_is_better or "
+            "lower_is_better) to say which side of the goal is worse"
+        ]
+    return []
 
 
 def _check_breakdowns(doc: Located, breakdowns: list[str] | None) -> list[str]:

@@ -100,7 +100,10 @@ class IndicatorDefinition:
             for proportions): achievement = A / (B - C) where C excludes people
             who met the numerator.
         codelists: codelists by name.
-        target: optional target value on the `value` scale.
+        target: optional target value on the `value` scale (the goal).
+        target_minimum: optional minimum standard on the worse side of `target`
+            (Fingertips' red/amber/green goals: values between the two meet the
+            minimum but not the goal).
         source: where the definition came from (file path), for messages.
         reference: optional citation (QOF code, Fingertips id, ...).
         lines: line of each top-level key in the source file.
@@ -130,6 +133,7 @@ class IndicatorDefinition:
     exceptions: Node | None = None
     codelists: Mapping[str, Codelist] = field(default_factory=dict[str, Codelist])
     target: float | None = None
+    target_minimum: float | None = None
     source: str = "<memory>"
     reference: str | None = None
     lines: Mapping[str, int] = field(default_factory=dict[str, int], compare=False)

@@ -356,6 +356,14 @@ def tables_used(defn: IndicatorDefinition) -> list[str]:
 # -- pages ---------------------------------------------------------------------------
 
 
+def _target_text(defn: IndicatorDefinition) -> str:
+    if defn.target is None:
+        return "-"
+    if defn.target_minimum is None:
+        return f"{defn.target:g}"
+    return f"{defn.target:g} (minimum standard {defn.target_minimum:g})"
+
+
 def render_page(
     defn: IndicatorDefinition,
     terms: Terms,
@@ -383,7 +391,7 @@ def render_page(
         ("Multiplier", f"{defn.multiplier:g}"),
         ("Polarity", POLARITY_TEXT[defn.polarity]),
         ("Reporting window", f"`{defn.period_rule}`: {ptext}"),
-        ("Target", "-" if defn.target is None else f"{defn.target:g}"),
+        ("Target", _target_text(defn)),
     ]
     lines += ["| | |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in summary]

@@ -341,7 +341,9 @@ def sensitivity_analyses(
 
 
 def sensitivity_table(
-    main: EvaluationResult, sens: dict[str, EvaluationResult | str]
+    main: EvaluationResult,
+    sens: dict[str, EvaluationResult | str],
+    main_label: str = "main analysis (matched comparators)",
 ) -> pd.DataFrame:
     """One row per analysis: headline estimate, 95 % CI, p-value and remark."""
     rows: list[dict[str, Any]] = []
@@ -355,7 +357,7 @@ def sensitivity_table(
                 "ci_low": h.ci_low, "ci_high": h.ci_high, "p_value": h.p_value,
                 "remark": f"{res.n_units or ''} practices"}  # fmt: skip
 
-    rows.append(row("main analysis (matched comparators)", main))
+    rows.append(row(main_label, main))
     rows += [row(k, v) for k, v in sens.items()]
     return pd.DataFrame(rows)
 

@@ -58,6 +58,16 @@ from carepilot.pilot_evaluation.panel import (
     load_outcomes,
     read_pilot,
 )
+from carepilot.pilot_evaluation.patients import (
+    PATIENT_DESIGNS,
+    PatientCohort,
+    build_patient_cohort,
+    cohort_table,
+    patient_balance,
+    patient_effect,
+    patient_group_effects,
+    patient_sensitivity,
+)
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +81,9 @@ class EvaluationRequest:
     Attributes:
         pilot_id: `pilot_sites.pilot_id`.
         outcomes: Library indicator ids.
-        design: ``did``, ``staggered``, ``its`` or ``synth``.
+        design: ``did``, ``staggered``, ``its`` or ``synth`` (practice panels), or
+            ``ipw`` / ``aipw`` (patient-level ATT clustered by practice, see
+            `carepilot.pilot_evaluation.patients`).
         year: 1 or 2 (interim report) or 3 (final report); None = all data.
         first_month, last_month: Analysis window (default: the extract's months;
             `last_month` is capped at the end of `year`).
@@ -119,6 +131,8 @@ class OutcomeEvaluation:
     by_group: dict[str, EvaluationResult]
     counts: pd.DataFrame
     notes: list[str] = field(default_factory=list[str])
+    patients: PatientCohort | None = None
+    """The patient-level cohort (designs ``ipw``/``aipw`` only)."""
 
 
 @dataclass
@@ -134,8 +148,11 @@ class PilotEvaluation:
 
 
 def _check_request(req: EvaluationRequest) -> None:
-    if req.design not in DESIGNS:
-        raise UserError(f"--design {req.design!r}: choose one of {', '.join(DESIGNS)}.")
+    if req.design not in (*DESIGNS, *PATIENT_DESIGNS):
+        raise UserError(
+            f"--design {req.design!r}: choose one of "
+            f"{', '.join((*DESIGNS, *PATIENT_DESIGNS))}."
+        )
     if req.year is not None and req.year not in (1, 2, 3):
         raise UserError(
             f"--year {req.year}: use 1 or 2 (interim reports) or 3 (final report)."
@@ -253,6 +270,21 @@ def evaluate_pilot(
             engine, evaluation_definition(definition), pilot,
             practices=practices, exclude_practices=exclude,
         )  # fmt: skip
+        if req.design in PATIENT_DESIGNS:
+            say(f"{definition.id}: building the patient cohort")
+            cohort = build_patient_cohort(
+                engine, evaluation_definition(definition), pilot,
+                exclude_practices=exclude,
+                extra_breakdowns=[specific] if specific else [],
+            )  # fmt: skip
+            timings[f"{definition.id}:engine"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            say(f"{definition.id}: estimating the patient-level ATT ({req.design})")
+            out.append(
+                _evaluate_patients(definition, data, cohort, req, specific, list(notes))
+            )
+            timings[f"{definition.id}:analysis"] = time.perf_counter() - t0
+            continue
         timings[f"{definition.id}:engine"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         say(f"{definition.id}: matching comparators and estimating ({req.design})")
@@ -296,12 +328,7 @@ def _evaluate_outcome(
         )
     by_group: dict[str, EvaluationResult] = {}
     if req.groups:
-        dims = dict(INEQUALITY_BREAKDOWNS)
-        if specific:
-            dims[specific] = (
-                dims.get(specific, specific) + " (the pilot's chosen inequality)"
-            )
-        for breakdown, label in dims.items():
+        for breakdown, label in _inequality_dims(specific).items():
             try:
                 by_group[label] = group_effects(data.groups, sorted(keep), breakdown)
             except UserError as exc:
@@ -318,6 +345,62 @@ def _evaluate_outcome(
         by_group,
         counts,
         notes,
+    )
+
+
+def _inequality_dims(specific: str | None) -> dict[str, str]:
+    dims = dict(INEQUALITY_BREAKDOWNS)
+    if specific:
+        dims[specific] = (
+            dims.get(specific, specific) + " (the pilot's chosen inequality)"
+        )
+    return dims
+
+
+def _evaluate_patients(
+    definition: IndicatorDefinition,
+    data: OutcomePanel,
+    cohort: PatientCohort,
+    req: EvaluationRequest,
+    specific: str | None,
+    notes: list[str],
+) -> OutcomeEvaluation:
+    """Patient-level ATT, balance, sensitivity and inequality groups for one outcome."""
+    notes += cohort.notes
+    main, fit = patient_effect(cohort, req.design)
+    balance = patient_balance(cohort, fit)
+    used = [str(c) for c in main.details.get("covariates_used", [])]
+    comparison = sorted(
+        int(p)
+        for p in cohort.data.loc[cohort.data["treated"] == 0, "practice_id"].unique()
+    )
+    comps = Comparators(comparison, balance, used)
+    sens = patient_sensitivity(cohort, req.design) if req.sensitivity else {}
+    by_group: dict[str, EvaluationResult] = {}
+    if req.groups:
+        for breakdown, label in _inequality_dims(specific).items():
+            try:
+                by_group[label] = patient_group_effects(
+                    cohort, req.design, breakdown, label
+                )
+            except UserError as exc:
+                notes.append(f"effects by {label}: not estimable ({exc}).")
+    practices = set(cohort.data["practice_id"].astype(int))
+    panel = data.panel[data.panel["practice_id"].isin(practices)]
+    analysis = balanced(panel, notes)
+    counts = count_table(analysis, definition)
+    return OutcomeEvaluation(
+        definition.id,
+        definition.title,
+        data,
+        analysis,
+        comps,
+        main,
+        sens,
+        by_group,
+        counts,
+        notes,
+        cohort,
     )
 
 
@@ -405,7 +488,13 @@ def build_outcome_report(
         options={"design": ev.request.design, "indicator": oe.outcome},
     )  # fmt: skip
     results: dict[str, EvaluationResult] = {f"main ({ev.request.design})": oe.main}
-    sens_table = sensitivity_table(oe.main, oe.sensitivity)
+    sens_table = sensitivity_table(
+        oe.main,
+        oe.sensitivity,
+        "main analysis (patients of all comparison practices, weighted)"
+        if oe.patients is not None
+        else "main analysis (matched comparators)",
+    )
     periods = pd.DataFrame(
         {"t": range(1, len(ev.periods) + 1),
          "period_start": [p.start.isoformat() for p in ev.periods]}
@@ -436,6 +525,20 @@ def build_outcome_report(
             f"{ev.request.design}: staggered starts are pooled and the intervention is "
             "dated at the earliest start; later starters dilute the early post-period."
         )
+    extra: list[tuple[str, pd.DataFrame, str]] = []
+    if oe.patients is not None:
+        caveats = _patient_caveats(ev, oe.patients) + caveats[:3] + caveats[4:]
+        extra.append(
+            (
+                "Patient cohort",
+                cohort_table(oe.patients),
+                f"Patients in the outcome's population in both the pre-period (t "
+                f"{oe.patients.pre[0]}-{oe.patients.pre[1]}) and the post-period (t "
+                f"{oe.patients.post[0]}-{oe.patients.post[1]}), by the practice they "
+                "were registered at when the pilot started; rates on the indicator's "
+                "scale, unweighted means over patients.",
+            )
+        )
     return build_report(
         title=title,
         panel=oe.analysis,
@@ -446,6 +549,7 @@ def build_outcome_report(
         caveats=caveats,
         image_format=image_format,
         sections=[
+            *extra,
             (
                 "Sensitivity analyses",
                 sens_table,
@@ -466,6 +570,39 @@ def build_outcome_report(
             ("Analysis periods", periods, ""),
         ],  # fmt: skip
     )
+
+
+def _patient_caveats(ev: PilotEvaluation, cohort: PatientCohort) -> list[str]:
+    period = ev.periods
+    pre = f"{period[cohort.pre[0] - 1].start:%b %Y} to {period[cohort.pre[1] - 1].end:%b %Y}"
+    post = f"{period[cohort.post[0] - 1].start:%b %Y} to {period[cohort.post[1] - 1].end:%b %Y}"
+    est = (
+        "doubly robust (Sant'Anna-Zhao) ATT: consistent if either the propensity "
+        "model or the comparison outcome model is right"
+        if ev.request.design == "aipw"
+        else "normalised IPW ATT: relies on the propensity model being right"
+    )
+    return [
+        f"Patient-level design ({ev.request.design}): {est}. Treatment = registered "
+        f"at a pilot practice when the pilot started; outcome = the patient's rate in "
+        f"the post-period ({post}, from the latest practice start, so every pilot "
+        f"patient is exposed throughout); covariates = pre-period rate ({pre}), age, "
+        "age², sex, IMD decile and months in the population before the start.",
+        "Standard errors are clustered by index practice (treatment is assigned by "
+        "practice): influence functions summed by practice, G/(G-1) correction, "
+        "t intervals with G-1 df. With few pilot practices the intervals are "
+        "approximate. Unmeasured practice-level differences (e.g. a practice's own "
+        "trend) are not adjusted for; the practice-level designs (did, staggered) "
+        "difference them out.",
+        "The relative effect is ATT / the counterfactual mean of pilot patients "
+        "(delta method on the same clustered influence functions).",
+        "Effects by inequality group are the same patient-level ATT within each "
+        "category; gaps against the reference category and the equality test use the "
+        "joint practice-clustered covariance of the category effects (categories "
+        "share practices). Patients move practice or leave: only those in the "
+        "outcome's population in both windows are analysed (a cohort, not the "
+        "changing list).",
+    ]
 
 
 def write_evaluation(
@@ -500,6 +637,8 @@ def write_evaluation(
         (folder / "numbers.json").write_text(report.numbers_json(), encoding="utf-8")
         oe.analysis.to_csv(folder / "analysis_panel.csv", index=False)
         oe.data.groups.to_csv(folder / "group_panel.csv", index=False)
+        if oe.patients is not None:
+            oe.patients.data.to_csv(folder / "analysis_patients.csv", index=False)
         if pdf:
             write_pdf(report.html, folder / "report.pdf")
         summary["outcomes"][oe.outcome] = {
@@ -507,6 +646,7 @@ def write_evaluation(
             "effects": [e.to_dict() for e in oe.main.effects if ":" not in e.name],
             "pretrend_test": oe.main.details.get("pretrend_test"),
             "sensitivity": frame_records(sensitivity_table(oe.main, oe.sensitivity)),
+            "se_type": oe.main.details.get("se_type"),
             "files": sorted(p.name for p in folder.iterdir()),
         }
     (out / "summary.json").write_text(

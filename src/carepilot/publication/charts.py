@@ -15,6 +15,7 @@ import altair as alt
 import pandas as pd
 
 from carepilot.publication.colours import SIGNIFICANCE_COLOURS, SIGNIFICANCE_ORDER
+from carepilot.publication.goals import GOAL_LABELS
 
 Spec = dict[str, Any]
 
@@ -121,6 +122,9 @@ def spine_chart(frame: pd.DataFrame, title: str) -> Spec:
     ``q25``, ``q75``, ``best``, ``position`` and ``comparison``.
     """
     used = ["indicator", "worst", "best", "q25", "q75", "position", "comparison"]
+    goals = "goal_position" in frame and bool(frame["goal_position"].notna().any())
+    if goals:
+        used += ["goal_position", "goal"]
     base = alt.Chart(_data(frame[used])).encode(
         y=alt.Y("indicator:N", title=None, sort=None)
     )
@@ -142,30 +146,58 @@ def spine_chart(frame: pd.DataFrame, title: str) -> Spec:
         .mark_rule(color="#C00000", strokeWidth=2)
         .encode(x="x:Q")
     )
-    chart = alt.layer(spread, middle, point, rule).properties(width=420)
+    layers: list[alt.Chart] = [spread, middle, point, rule]
+    if goals:
+        layers.append(
+            base.transform_filter("isValid(datum.goal_position)")
+            .mark_point(shape="diamond", filled=True, size=110, stroke="#212B32")
+            .encode(
+                x="goal_position:Q",
+                fill=alt.Fill("goal:N", scale=_goal_scale(), legend=_goal_legend()),
+            )
+        )
+    chart = alt.layer(*layers).properties(width=420)
     return _finish(chart, title)
 
 
-def tartan_rug(frame: pd.DataFrame, title: str) -> Spec:
+def _goal_scale() -> alt.Scale:
+    order = list(GOAL_LABELS)
+    return alt.Scale(domain=order, range=[SIGNIFICANCE_COLOURS[k] for k in order])
+
+
+def _goal_legend() -> alt.Legend:
+    """Legend "Compared with goal" with the plain-English labels."""
+    expr = " : ".join(f"datum.label == '{k}' ? '{v}'" for k, v in GOAL_LABELS.items())
+    return alt.Legend(title="Compared with goal", labelExpr=f"{expr} : datum.label")
+
+
+def tartan_rug(frame: pd.DataFrame, title: str, by_goal: bool = False) -> Spec:
     """Areas x indicators, each cell coloured by significance with its value.
 
-    Columns: ``indicator``, ``area_name``, ``label`` (formatted value), ``comparison``.
+    Columns: ``indicator``, ``area_name``, ``label`` (formatted value),
+    ``comparison``; with `by_goal` cells are coloured by ``goal`` instead.
     """
-    used = ["indicator", "area_name", "label", "comparison"]
+    field = "goal" if by_goal else "comparison"
+    used = list(dict.fromkeys(["indicator", "area_name", "label", "comparison", field]))
     base = alt.Chart(_data(frame[used])).encode(
         x=alt.X("area_name:N", title=None, axis=alt.Axis(labelAngle=-40)),
         y=alt.Y("indicator:N", title=None),
     )
-    cells = base.mark_rect(stroke="white").encode(
-        color=alt.Color(
+    colour = (
+        alt.Color("goal:N", scale=_goal_scale(), legend=_goal_legend())
+        if by_goal
+        else alt.Color(
             "comparison:N", scale=_significance_scale(), title="Compared with benchmark"
-        ),
-        tooltip=["indicator:N", "area_name:N", "label:N", "comparison:N"],
+        )
+    )
+    cells = base.mark_rect(stroke="white").encode(
+        color=colour,
+        tooltip=["indicator:N", "area_name:N", "label:N", f"{field}:N"],
     )
     text = base.mark_text(fontSize=10).encode(
         text="label:N",
         color=alt.condition(
-            "datum.comparison == 'worse' || datum.comparison == 'higher'",
+            f"datum.{field} == 'worse' || datum.{field} == 'higher'",
             alt.value("white"),
             alt.value("black"),
         ),

@@ -54,11 +54,9 @@ TOPICS: dict[str, tuple[str, ...]] = {
 
 SERVICE_TOPICS: dict[str, tuple[str, ...]] = {
     "access": ("outpatient-dna", "community-contacts-dna"),
-    "experience": (
-        "experience-overall-experience",
-        "experience-confidence-and-trust",
-        "experience-involved-in-decisions",
-    ),
+    # Provider-level survey results only: the GP Patient Survey questions
+    # describe GP practices (their answers carry the practice's code).
+    "experience": ("experience-inpatient-overall",),
     "outcomes": (
         "emergency-readmissions-30-days",
         "proms-hip-eq5d-improved",
@@ -69,6 +67,19 @@ SERVICE_TOPICS: dict[str, tuple[str, ...]] = {
     "waiting": ("rtt-incomplete-18-weeks",),
 }
 """Topic → indicator ids with provider rows (those present are used)."""
+
+SERVICE_TOPIC_MISSING: dict[str, str] = {
+    "experience": "No patient survey results about hospitals or other services "
+    "are published in this data (no inpatient survey answers have been loaded), "
+    "so this page cannot yet say what their patients think of their care.",
+    "waiting": "No waiting-time figures for these services are published in this "
+    "data (no referral-to-treatment pathways have been loaded).",
+    "access": "No missed-appointment figures for these services are published in "
+    "this data.",
+    "outcomes": "No figures on the results of care at these services are "
+    "published in this data.",
+}
+"""What the choose-a-service page says when no service has figures for a topic."""
 
 SERVICE_TOPIC_TITLES: dict[str, str] = {
     "access": "Turning up: missed appointments",

@@ -9,13 +9,15 @@ suppressed rows carry no figures. Inequality views are in `inequalities`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from carepilot.errors import InputDataError, UnsupportedOperation
 from carepilot.publication import charts
+from carepilot.publication.goals import goals_by_indicator
 from carepilot.publication.periods import months_between, period_label
 from carepilot.publication.results import IndicatorMeta, meta_for_ids
 from carepilot.publication.views import Partitioned, View, cached, partitioned
@@ -106,11 +108,17 @@ def indicator_browser(
 
 
 def _spine_positions(
-    area: pd.DataFrame, peers: Mapping[str, np.ndarray], polarity: Mapping[str, str]
+    area: pd.DataFrame,
+    peers: Mapping[str, np.ndarray],
+    polarity: Mapping[str, str],
+    goals: Mapping[str, float | None] | None = None,
 ) -> pd.DataFrame:
     """Fingertips spine scaling: benchmark at 0, furthest area at +/-1, better right.
 
-    `peers` holds each indicator's values of the areas of the same type."""
+    `peers` holds each indicator's values of the areas of the same type; a goal
+    (`goals`) is placed on the same scale, held at the chart's edge when it lies
+    beyond every area (``goal_position``, NaN without a goal)."""
+    goals = goals or {}
     out = []
     for _, row in area.iterrows():
         vals = peers.get(str(row["indicator_id"]), np.zeros(0))
@@ -137,9 +145,52 @@ def _spine_positions(
                 "area_min": lo,
                 "area_max": hi,
                 "position": pos(row["value"]) if not np.isnan(row["value"]) else np.nan,
+                "goal_position": _goal_position(goals.get(row["indicator_id"]), pos),
             }
         )
     return pd.DataFrame(out)
+
+
+def _goal_position(goal: float | None, pos: Callable[[float], float]) -> float:
+    if goal is None or math.isnan(goal):
+        return math.nan
+    return float(np.clip(pos(goal), -GOAL_EDGE, GOAL_EDGE))
+
+
+GOAL_EDGE = 1.05
+"""Spine scale limit (the chart's domain): goals further out are drawn there."""
+
+
+def _with_goals(data: pd.DataFrame, info: Mapping[str, IndicatorMeta]) -> pd.DataFrame:
+    """Add ``target`` (the goal, NaN without one), ``target_minimum`` (the
+    minimum standard, NaN without one) and ``goal`` (compared to them)."""
+    metas = [info[str(i)] for i in data["indicator_id"]]
+    return data.assign(
+        target=[np.nan if m.target is None else float(m.target) for m in metas],
+        target_minimum=[
+            np.nan if m.target_minimum is None else float(m.target_minimum)
+            for m in metas
+        ],
+        goal=goals_by_indicator(data["indicator_id"], data["value"], info),
+    )
+
+
+def _goal_columns(data: pd.DataFrame) -> dict[str, str]:
+    """Goal columns of the table, when any indicator shown has a goal."""
+    if not data["target"].notna().any():
+        return {}
+    minimum = {"target_minimum": "Minimum standard"}
+    return {
+        "target": "Goal",
+        **(minimum if data["target_minimum"].notna().any() else {}),
+        "goal": "Compared with goal",
+    }
+
+
+GOAL_SENTENCE = (
+    " A diamond marks the indicator's goal: green where this area meets it, amber "
+    "where it meets only the indicator's minimum standard, red where it does not."
+)
 
 
 @cached
@@ -170,9 +221,12 @@ def area_profile(
     area = area.merge(_benchmarks(idx, wanted), how="left", on=BENCHMARK_KEYS)
     peers = {i: idx.values(i, area_type, p) for i, p in wanted}
     polarity = {k: v.polarity for k, v in info.items()}
-    data = _spine_positions(area, peers, polarity)
+    goals = {k: v.target for k, v in info.items()}
+    data = _spine_positions(area, peers, polarity, goals)
     if data.empty:
         raise InputDataError(f"area `{area_code}` has no comparable values")
+    data = _with_goals(data, info)
+    has_goals = bool(data["target"].notna().any())
     data["indicator"] = [info[i].title for i in data["indicator_id"]]
     data["period"] = [
         period_label(s, e)
@@ -185,7 +239,7 @@ def area_profile(
         title=f"{name}: area profile",
         summary=f"{name} compared with England. The red line is England; the dark "
         "band covers the middle half of areas of the same type; the circle is this "
-        "area, right = better.",
+        "area, right = better." + (GOAL_SENTENCE if has_goals else ""),
         data=data,
         columns={
             "indicator": "Indicator",
@@ -198,6 +252,7 @@ def area_profile(
             "area_min": "Lowest area",
             "area_max": "Highest area",
             "comparison": "Compared with England",
+            **_goal_columns(data),
         },
         spec=charts.spine_chart(data, f"{name} compared with England"),
     )
@@ -267,8 +322,18 @@ def tartan_rug(
     indicator_ids: Sequence[str] | None = None,
     meta: Meta = None,
     public: bool = True,
+    colour_by: str = "england",
 ) -> View:
-    """Areas x indicators (latest period of each) coloured by significance."""
+    """Areas x indicators (latest period of each) coloured by significance.
+
+    ``colour_by="goal"`` colours each cell by its indicator's goal instead
+    (Fingertips "compared to goal"; grey where the indicator has none). The table
+    always carries both comparisons when any indicator has a goal.
+    """
+    if colour_by not in ("england", "goal"):
+        raise InputDataError(
+            f"tartan rug colour `{colour_by}` is not `england` or `goal`"
+        )
     idx = partitioned(results, public)
     info = meta_for_ids(idx.indicators, meta)
     keys: list[tuple[str, str, dt.date]] = []
@@ -283,15 +348,30 @@ def tartan_rug(
     data = data.copy()
     data["indicator"] = [info[i].title for i in data["indicator_id"]]
     data["label"] = [("-" if np.isnan(v) else f"{v:.1f}") for v in data["value"]]
+    data = _with_goals(data, info)
+    has_goals = bool(data["target"].notna().any())
+    if colour_by == "goal" and not has_goals:
+        raise InputDataError(
+            "no indicator on this tartan rug has a goal; colour it by England"
+        )
     data = data.sort_values(["indicator", "area_type", "area_name"]).reset_index(
         drop=True
     )
+    by_goal = colour_by == "goal"
     return View(
-        key=f"tartan-{area_type}",
-        title=f"Compare {area_type} areas on every indicator",
-        summary="Each cell is one area's latest value, coloured by comparison "
-        "with England (green better, amber similar, red worse, blue higher/lower "
-        "where there is no preferred direction, grey not compared).",
+        key=f"tartan-{area_type}" + ("-goal" if by_goal else ""),
+        title=f"Compare {area_type} areas on every indicator"
+        + (" against their goals" if by_goal else ""),
+        summary=(
+            "Each cell is one area's latest value, coloured by its indicator's "
+            "goal (green meets the goal, amber meets only the minimum standard, "
+            "red does not, grey: the indicator has no goal or the value is not "
+            "published)."
+            if by_goal
+            else "Each cell is one area's latest value, coloured by comparison "
+            "with England (green better, amber similar, red worse, blue higher/"
+            "lower where there is no preferred direction, grey not compared)."
+        ),
         data=data,
         columns={
             "indicator": "Indicator",
@@ -300,8 +380,11 @@ def tartan_rug(
             "lower_ci_95": "Lower 95% CI",
             "upper_ci_95": "Upper 95% CI",
             "comparison": "Compared with England",
+            **_goal_columns(data),
         },
-        spec=charts.tartan_rug(data, "Tartan rug"),
+        spec=charts.tartan_rug(
+            data, "Tartan rug" + (": compared with goal" if by_goal else ""), by_goal
+        ),
     )
 
 

@@ -40,6 +40,7 @@ class IndicatorMeta:
     multiplier: float = 100.0
     target: float | None = None
     reference: str | None = None
+    target_minimum: float | None = None
 
     @property
     def unit(self) -> str:
@@ -236,6 +237,7 @@ def meta_from_definitions(
             multiplier=float(d.multiplier),
             target=d.target,
             reference=d.reference,
+            target_minimum=d.target_minimum,
         )
         for d in definitions
     }

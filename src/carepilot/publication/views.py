@@ -24,6 +24,7 @@ import pandas as pd
 from carepilot.errors import InputDataError
 from carepilot.publication.charts import Spec, to_svg
 from carepilot.publication.colours import TEXT_COLOURS, colour, label
+from carepilot.publication.goals import GOAL_LABELS
 from carepilot.publication.results import (
     frame_checksum,
     public_rows,
@@ -66,8 +67,8 @@ class View:
     def table_html(self, caption: str | None = None) -> str:
         """Accessible HTML table (NHS.UK table classes, caption, scoped headers).
 
-        A ``comparison`` column is shown as a coloured label so colour is never
-        the only carrier of meaning.
+        ``comparison`` and ``goal`` columns are shown as coloured labels so
+        colour is never the only carrier of meaning.
         """
         head = "".join(
             f'<th scope="col" class="nhsuk-table__header">{html.escape(h)}</th>'
@@ -112,12 +113,10 @@ def _format(value: object, name: str = "") -> str:
 
 
 def _cell(name: str, value: object, first: bool) -> str:
-    if name in ("comparison", "significance") and isinstance(value, str):
+    if name in ("comparison", "significance", "goal") and isinstance(value, str):
         style = f"background:{colour(value)};color:{TEXT_COLOURS.get(value, '#000')}"
-        return (
-            f'<td class="nhsuk-table__cell" style="{style}">'
-            f"{html.escape(label(value))}</td>"
-        )
+        text = GOAL_LABELS.get(value, value) if name == "goal" else label(value)
+        return f'<td class="nhsuk-table__cell" style="{style}">{html.escape(text)}</td>'
     text = html.escape(_format(value, name))
     if first:
         return f'<th scope="row" class="nhsuk-table__header">{text}</th>'

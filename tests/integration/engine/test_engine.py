@@ -7,6 +7,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+import ibis
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -140,6 +141,38 @@ def test_pilot_rows_exist_and_point_to_national(duck_results: pd.DataFrame) -> N
     pilot = duck_results[duck_results.area_type == "pilot"]
     assert not pilot.empty
     assert (pilot.parent_area_code == "national").all()
+
+
+def test_pilot_area_is_its_member_practices_in_every_period(
+    duck_tables: dict[str, Any],
+    synth_data: dict[str, Any],
+    examples,  # type: ignore[no-untyped-def]
+    periods: list[Period],
+) -> None:
+    """Before and after each practice's start date (baselines need the former)."""
+    members = synth_data["pilot_site_members"].to_pandas()
+    members["start_date"] = periods[3].start  # joins mid-run
+    practices = synth_data["practices"].to_pandas()
+    code_of = dict(
+        zip(practices.practice_pseudo_id, practices.practice_code, strict=True)
+    )
+    tables = {**duck_tables, "pilot_site_members": ibis.memtable(members)}
+    out = run_indicators(Engine(tables, periods), examples[:2], ROW_LEVEL_ACCESS)
+    df = out[out.breakdown == "total"]
+    practice_members = members[members.member_type == "practice"]
+    for pilot_id, group in practice_members.groupby("pilot_id"):
+        codes = {code_of[p] for p in group.practice_pseudo_id}
+        kids = (
+            df[(df.area_type == "practice") & df.area_code.isin(codes)]
+            .groupby(["indicator_id", "period_start"])[["numerator", "denominator"]]
+            .sum()
+        )
+        mine = df[(df.area_type == "pilot") & (df.area_code == pilot_id)]
+        mine = mine.set_index(["indicator_id", "period_start"])[
+            ["numerator", "denominator"]
+        ].sort_index()
+        assert len(mine.index.get_level_values(1).unique()) == len(periods)
+        pd.testing.assert_frame_equal(mine, kids.loc[mine.index], check_dtype=False)
 
 
 def test_practice_benchmark_comparison(duck_results: pd.DataFrame) -> None:

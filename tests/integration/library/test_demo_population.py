@@ -40,6 +40,13 @@ PLAUSIBLE = {
 }
 
 
+NOT_SYNTHESISED = {
+    "experience-inpatient-overall": "synth generates only GP Patient Survey answers",
+}
+"""Library indicators whose source data the synthetic population lacks (empty on
+the demo). Listed so the test fails when synth starts generating it."""
+
+
 @pytest.mark.slow
 def test_whole_library_runs_with_plausible_values(demo_db: Path) -> None:
     defs = load_library()
@@ -57,7 +64,10 @@ def test_whole_library_runs_with_plausible_values(demo_db: Path) -> None:
         for d in defs
         if d.id not in by_id.index or not by_id.loc[d.id, "denominator"] > 0
     ]
-    assert not empty, f"indicators with an empty national denominator: {empty}"
+    assert sorted(empty) == sorted(NOT_SYNTHESISED), (
+        f"indicators with an empty national denominator: {empty}; expected only "
+        f"those whose source data synth does not generate: {NOT_SYNTHESISED}"
+    )
     for ind, (lo, hi) in PLAUSIBLE.items():
         value = float(by_id.loc[ind, "value"])
         assert lo <= value <= hi, f"{ind}: {value:.2f} outside {lo}-{hi}"

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from carepilot.engine.dense import DenseEvaluator
 from carepilot.engine.sqlite import connect_sqlite
 from carepilot.engine.tables import load_tables
 from carepilot.indicators.compile import compile_expressions
@@ -230,3 +231,28 @@ def test_event_level_rows_agree(data: dict[str, list[dict[str, Any]]]) -> None:
                 for row in df[cols].itertuples(index=False)
             )
             assert got == ref, (defn.id, engine)
+
+
+@pytest.mark.slow
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(datasets())
+def test_dense_evaluator_agrees_with_duckdb(
+    data: dict[str, list[dict[str, Any]]],
+) -> None:
+    """The NumPy evaluator (`engine.dense`) gives the SQL value of every
+    expression it supports, for every patient and period on the grid."""
+    tables = load_tables(CONNECTIONS["duckdb"], _typed(data))
+    frame = DenseEvaluator(tables, PERIODS).expression_values(DEFN, NODES)
+    assert frame is not None
+    names = [n for n in NODES if n in frame.columns]
+    assert {"has_a", "count_a", "val_a", "ctrl", "dx", "reg3", "imd"} <= set(names)
+    assert not {"rel", "mean_a", "los"} & set(names)  # left to SQL
+    dense: dict[tuple[str, int, int], Any] = {}
+    for row in frame.to_dict("records"):
+        for name in names:
+            value = _clean(row[name])
+            if isinstance(value, bool) or (name in INT_NAMES and value is not None):
+                value = int(value) if not isinstance(value, bool) else value
+            dense[(name, int(row["patient_id"]), int(row["period_id"]))] = value
+    sql = {k: v for k, v in _backend_values("duckdb", data).items() if k[0] in names}
+    assert _normalise(dense) == _normalise(sql)

@@ -139,3 +139,11 @@ def test_twfe_duplicate_rows():
     p = _panel()
     with pytest.raises(InputDataError, match="duplicate"):
         twfe(pd.concat([p, p.head(1)]), unit="u", time="t", outcome="y", treated="d")
+
+
+def test_twfe_treatment_absorbed_by_fixed_effects_is_explained():
+    """Treated unit observed only after its start: d is its unit dummy."""
+    p = _panel(treated_units=(0,))
+    p = p[(p.u != 0) | (p.t >= 2)]
+    with pytest.raises(InsufficientDataError, match="absorbed by the unit and period"):
+        twfe(p, unit="u", time="t", outcome="y", treated="d")

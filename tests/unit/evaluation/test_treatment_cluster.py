@@ -193,6 +193,24 @@ def test_cluster_shocks_iid_undercovers_clustered_covers():
     assert 0.90 <= hits["cluster"] / reps <= 0.99
 
 
+def test_cluster_df_by_arms():
+    data = _clustered(9)
+    kw = {"outcome": "y", "treatment": "d", "covariates": ["x"], "cluster": "g"}
+    by_g = treatment_effect(data, **kw)
+    by_arm = treatment_effect(data, cluster_df="arms", **kw)
+    g1 = by_arm.details["n_clusters_treated"]
+    g0 = by_arm.details["n_clusters_control"]
+    assert by_arm.details["df"] == min(g1, g0) - 1
+    assert by_g.details["df"] == 29
+    assert by_arm.headline.se == by_g.headline.se
+    a, b = by_arm.headline, by_g.headline
+    assert a.ci_low is not None and a.ci_high is not None
+    assert b.ci_low is not None and b.ci_high is not None
+    assert a.ci_high - a.ci_low > b.ci_high - b.ci_low
+    with pytest.raises(InputDataError, match="cluster_df"):
+        treatment_effect(data, cluster_df="g", **kw)
+
+
 def test_bad_cluster_column():
     with pytest.raises(InputDataError, match="cluster column 'one'.*at least 2"):
         treatment_effect(

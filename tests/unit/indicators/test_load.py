@@ -265,3 +265,37 @@ def test_event_level_mistakes() -> None:
         "numerator: has(dm, within=ever)", 'numerator: attendance_status == "dna"'
     )
     assert "event-level indicator (`unit: event`)" in error(patient_level)
+
+
+def test_target_minimum_loads_below_the_goal() -> None:
+    d = load(GOOD.replace("target: 70\n", "target: 80\ntarget_minimum: 70\n"))
+    assert d.target == 80 and d.target_minimum == 70
+    assert load(GOOD).target_minimum is None
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("target: 70\n", "`target_minimum` needs `target`"),
+        ("target: 70\ntarget_minimum: 75\n", "must be below target 70"),
+        ("target: 70\ntarget_minimum: 70\n", "must be below target 70"),
+    ],
+)
+def test_target_minimum_errors_name_the_line(change: str, message: str) -> None:
+    text = GOOD.replace("target: 70\n", change)
+    if "needs" in message:
+        text = text.replace("target: 70\n", "target_minimum: 60\n")
+    got = error(text)
+    assert message in got and "lib/x.yaml" in got and "target_minimum" in got
+
+
+def test_target_minimum_direction_follows_polarity() -> None:
+    lower = GOOD.replace("higher_is_better", "lower_is_better")
+    assert load(lower.replace("target: 70\n", "target: 70\ntarget_minimum: 80\n"))
+    assert "must be above target 70" in error(
+        lower.replace("target: 70\n", "target: 70\ntarget_minimum: 60\n")
+    )
+    none = GOOD.replace("higher_is_better", "no_judgement")
+    assert "needs a polarity" in error(
+        none.replace("target: 70\n", "target: 70\ntarget_minimum: 60\n")
+    )

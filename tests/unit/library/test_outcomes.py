@@ -156,11 +156,13 @@ QUESTIONS = [
 def test_experience_question(question: str) -> None:
     other = next(q for q in QUESTIONS if q != question)
 
-    def answer(pid: int, q: str, response: str, date: str = "2024-02-01"):
+    def answer(
+        pid: int, q: str, response: str, date: str = "2024-02-01", survey: str = "gpps"
+    ):
         return row(
             "patient_experience",
             pid,
-            survey="gpps",
+            survey=survey,
             survey_date=date,
             question=q,
             response=response,
@@ -179,10 +181,41 @@ def test_experience_question(question: str) -> None:
         answer(4, other, "positive"),  # did not answer: out
         person(5),
         answer(5, question, "positive", "2023-03-31"),  # before window: out
+        person(6),
+        answer(6, question, "positive", survey="inpatient"),  # not the GP survey
     )
     indicator = "experience-" + question.replace("_", "-")
     assert RUN.rows(indicator, tables) == {
         1: (1.0, 1.0, 0.0),
         2: (0.0, 1.0, 0.0),
         3: (0.0, 1.0, 0.0),
+    }
+
+
+def test_experience_inpatient_overall_counts_only_the_inpatient_survey() -> None:
+    def answer(pid: int, survey: str, response: str, date: str = "2024-02-01"):
+        return row(
+            "patient_experience",
+            pid,
+            survey=survey,
+            survey_date=date,
+            question="overall_experience",
+            response=response,
+        )
+
+    tables = merge(
+        person(1),
+        answer(1, "inpatient", "positive"),  # (1, 1, 0)
+        person(2),
+        answer(2, "inpatient", "negative"),  # (0, 1, 0)
+        person(3),
+        answer(3, "gpps", "positive"),  # GP survey: out
+        person(4),
+        answer(4, "inpatient", "positive", "2023-03-31"),  # before window: out
+        person(5),
+        answer(5, "community", "positive"),  # another survey: out
+    )
+    assert RUN.rows("experience-inpatient-overall", tables) == {
+        1: (1.0, 1.0, 0.0),
+        2: (0.0, 1.0, 0.0),
     }

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from carepilot.errors import PermissionDenied, UserError
 from carepilot.publication.opendata import COLUMNS, export, query, to_fingertips
@@ -223,3 +225,72 @@ def test_vectorised_trend_matches_the_scalar_test(
         assert got["Recent Trend"].tolist() == [want], key
         checked += 1
     assert checked > 100
+
+
+def test_trend_does_not_depend_on_row_order(released: pd.DataFrame) -> None:
+    from carepilot.publication.opendata import _trends
+    from carepilot.publication.results import public_rows
+
+    frame = public_rows(released).reset_index(drop=True)
+    want = _trends(frame, META)
+    assert (want != "Cannot be calculated").sum() > 10
+    shuffled = frame.sample(frac=1.0, random_state=7)
+    got = _trends(shuffled, META)
+    assert list(got.index) == list(shuffled.index)
+    pd.testing.assert_series_equal(got.sort_index(), want)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    series=st.lists(
+        st.tuples(
+            st.integers(min_value=1, max_value=8),  # periods in the series
+            st.integers(min_value=0, max_value=10_000),  # seed for its counts
+            st.booleans(),  # one point suppressed
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_vectorised_trend_equals_scalar_test_on_random_series(
+    series: list[tuple[int, int, bool]],
+) -> None:
+    """Each series' latest row carries `recent_trend` of its last five points;
+    every other row says it cannot be calculated."""
+    import datetime as dt
+
+    from carepilot.publication.opendata import _trends
+    from carepilot.publication.periods import recent_trend
+
+    rows = []
+    for s, (length, seed, hole) in enumerate(series):
+        rng = np.random.default_rng(seed)
+        n = rng.integers(20, 400, size=length).astype(float)
+        o = np.floor(n * rng.uniform(0.2, 0.9, size=length))
+        if hole:
+            o[int(rng.integers(0, length))] = np.nan
+        for i in range(length):
+            rows.append(
+                {
+                    "indicator_id": "bp-control" if s % 2 else "ae-rate",
+                    "area_code": f"A{s}",
+                    "breakdown": "total",
+                    "category": "all",
+                    "period_start": dt.date(2020 + i, 4, 1),
+                    "numerator": o[i],
+                    "denominator": n[i],
+                }
+            )
+    frame = pd.DataFrame(rows).sample(frac=1.0, random_state=3)
+    got = _trends(frame, META)
+    for s, (length, _, _) in enumerate(series):
+        part = frame[frame["area_code"] == f"A{s}"].sort_values("period_start")
+        m = META[str(part["indicator_id"].iloc[0])]
+        want = recent_trend(
+            part["numerator"].to_numpy(float),
+            part["denominator"].to_numpy(float),
+            m.polarity,
+            m.value_type,
+        )
+        assert got[part.index[-1]] == want
+        assert (got[part.index[:-1]] == "Cannot be calculated").all()

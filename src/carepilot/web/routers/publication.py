@@ -73,6 +73,11 @@ BREAKDOWNS: dict[str, str] = {
     "sexual_orientation": "Sexual orientation",
     "rural_urban": "Rural or urban",
 }
+COLOUR_BY: dict[str, str] = {
+    "england": "Comparison with England",
+    "goal": "Comparison with goal",
+}
+"""How the tartan rug on /compare can be coloured."""
 CHARTS = ("browser", "profile", "bar", "tartan", "funnel", "trends", "breakdown", "gap")
 OPEN_DATA_FILES = {
     "indicators.csv": "text/csv; charset=utf-8",
@@ -274,14 +279,15 @@ def warm_up(pub: Publication) -> threading.Thread:
             _lookups(pub)
             # The chart renderer starts a JavaScript engine on first use (~1.5 s).
             to_svg({"mark": "point", "data": {"values": [{"x": 1}]}, "encoding": {}})
-            _block(dashboards.indicator_browser(pub.results, pub.meta), "browser", {})
+            # Through `build_view`, exactly as the pages call it (same cache keys).
+            _block(build_view("browser", {}, pub), "browser", {})
             # Tartan rugs do not depend on the indicator chosen on /compare and a
             # practice rug is thousands of cells: render them before anyone asks.
             present = _lookups(pub)["by_type"]
             for area_type in ("practice", "pcn", "commissioner", "pilot", "provider"):
                 if area_type in present:
-                    view = dashboards.tartan_rug(pub.results, area_type, None, pub.meta)
-                    _block(view, "tartan", {"area_type": area_type})
+                    params = {"area_type": area_type}
+                    _block(build_view("tartan", params, pub), "tartan", params)
             _definition_html(_first_indicator(pub))  # builds the library pages
         except UserError:  # pragma: no cover - the pages show the error
             return
@@ -493,7 +499,13 @@ def build_view(chart: str, params: Mapping[str, str | None], pub: Publication) -
                     results, indicator, area_type, period, params.get("parent"), meta
                 )
             case "tartan":
-                return dashboards.tartan_rug(results, area_type, None, meta)
+                return dashboards.tartan_rug(
+                    results,
+                    area_type,
+                    None,
+                    meta,
+                    colour_by=params.get("colour") or "england",
+                )
             case "funnel":
                 return dashboards.funnel(results, indicator, area_type, period, meta)
             case "trends":
@@ -719,8 +731,12 @@ async def compare_areas(
     area_type: str = "practice",
     parent: str | None = None,
     period: str | None = None,
+    colour: str = "england",
 ) -> Response:
-    """Tartan rug, bar chart with 95 % CIs and funnel plot for one area type."""
+    """Tartan rug, bar chart with 95 % CIs and funnel plot for one area type.
+
+    ``colour=goal`` colours the tartan rug by each indicator's goal (Fingertips
+    "compared to goal") instead of by England."""
     page = _unavailable(request, pub, "Compare areas")
     if page is not None:
         return page
@@ -732,10 +748,16 @@ async def compare_areas(
         "parent": parent,
         "period": period,
     }
+    if colour not in COLOUR_BY:
+        raise InputDataError(
+            f"colour `{colour}` is not one of {', '.join(COLOUR_BY)}; choose "
+            "england or goal"
+        )
     opts = _options(pub)
+    tartan = {"area_type": area_type, "colour": colour if colour == "goal" else None}
     blocks, notes = _safe_views(
         [
-            ("tartan", {"area_type": area_type}),
+            ("tartan", tartan),
             ("bar", params),
             ("funnel", {k: v for k, v in params.items() if k != "parent"}),
         ],
@@ -749,16 +771,18 @@ async def compare_areas(
             "intro": "Areas of one type side by side. The tartan rug shows every "
             "indicator; the bar chart and funnel plot show the chosen indicator. "
             "Colours compare each area with England using its 95% confidence "
-            "interval; the funnel plot's lines are the 95% and 99.8% control "
-            "limits around the England value.",
+            "interval (or, if you choose, the tartan rug compares each value with "
+            "its indicator's goal); the funnel plot's lines are the 95% and 99.8% "
+            "control limits around the England value.",
             "form": {
                 "action": "/compare",
                 "fields": [
                     ("indicator", "Indicator", opts["indicators"]),
                     ("area_type", "Type of area", opts["area_types"]),
                     ("period", "Period starting", opts["periods"]),
+                    ("colour", "Colour the tartan rug by", list(COLOUR_BY.items())),
                 ],
-                "values": params,
+                "values": {**params, "colour": colour},
             },
             "blocks": blocks,
             "notes": notes,
@@ -1028,6 +1052,17 @@ async def choose_service(
     kinds = [kind] if kind else list(choice.SERVICE_TYPES)
     results = pub.released()
     topics, titles = _service_topics(pub)
+    # Say which topics have no figures at all rather than leave them out silently
+    # (unless the page fell back to one topic per domain).
+    missing = (
+        {
+            choice.SERVICE_TOPIC_TITLES[t]: choice.SERVICE_TOPIC_MISSING[t]
+            for t in choice.SERVICE_TOPICS
+            if t not in topics
+        }
+        if set(topics) <= set(choice.SERVICE_TOPICS) and topics
+        else {}
+    )
     providers = pub.providers
     located = bool(providers["latitude"].notna().any()) if len(providers) else False
     found: list[choice.PracticeChoice] = []
@@ -1063,6 +1098,7 @@ async def choose_service(
         "publication/service_choice.jinja",
         {
             "title": "Choose a hospital or service",
+            "missing": missing,
             "found": found,
             "titles": titles,
             "kinds": choice.SERVICE_TYPES,
