@@ -488,13 +488,7 @@ def build_outcome_report(
         options={"design": ev.request.design, "indicator": oe.outcome},
     )  # fmt: skip
     results: dict[str, EvaluationResult] = {f"main ({ev.request.design})": oe.main}
-    sens_table = sensitivity_table(
-        oe.main,
-        oe.sensitivity,
-        "main analysis (patients of all comparison practices, weighted)"
-        if oe.patients is not None
-        else "main analysis (matched comparators)",
-    )
+    sens_table = _sensitivity(oe)
     periods = pd.DataFrame(
         {"t": range(1, len(ev.periods) + 1),
          "period_start": [p.start.isoformat() for p in ev.periods]}
@@ -572,6 +566,15 @@ def build_outcome_report(
     )
 
 
+def _sensitivity(oe: OutcomeEvaluation) -> pd.DataFrame:
+    main = (
+        "main analysis (patients of all comparison practices, weighted)"
+        if oe.patients is not None
+        else "main analysis (matched comparators)"
+    )
+    return sensitivity_table(oe.main, oe.sensitivity, main)
+
+
 def _patient_caveats(ev: PilotEvaluation, cohort: PatientCohort) -> list[str]:
     period = ev.periods
     pre = f"{period[cohort.pre[0] - 1].start:%b %Y} to {period[cohort.pre[1] - 1].end:%b %Y}"
@@ -645,7 +648,7 @@ def write_evaluation(
             "title": oe.title,
             "effects": [e.to_dict() for e in oe.main.effects if ":" not in e.name],
             "pretrend_test": oe.main.details.get("pretrend_test"),
-            "sensitivity": frame_records(sensitivity_table(oe.main, oe.sensitivity)),
+            "sensitivity": frame_records(_sensitivity(oe)),
             "se_type": oe.main.details.get("se_type"),
             "files": sorted(p.name for p in folder.iterdir()),
         }
