@@ -61,7 +61,10 @@ DefinitionsOpt = typer.Option(
     help="Definition file(s) or folder(s) (default: the shipped library).",
 )
 CodelistsOpt = typer.Option(
-    None, "--codelists", help="Extra folder(s) to look for codelist CSVs in."
+    None,
+    "--codelists",
+    help="Extra folder(s) to look for codelist CSVs and expected-rate tables "
+    "(`expected/NAME.csv`) in, before the shipped ones.",
 )
 
 

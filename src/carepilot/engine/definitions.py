@@ -1,8 +1,10 @@
 """Find and load indicator definition files (the I/O side of `carepilot.indicators.load`).
 
-Codelist paths in a definition are resolved, in order, relative to the
-definition's folder, each of the extra `codelist_dirs`, and the codelists shipped
-with carepilot (`src/carepilot/codelists`).
+Codelist and expected-rate table paths in a definition are resolved, in order,
+relative to the definition's folder, each of the extra `codelist_dirs`, the
+codelists shipped with carepilot (`src/carepilot/codelists`) and the shipped
+library (`src/carepilot/library`, e.g. `expected/dementia.csv`). A file of the
+same relative path in a `codelist_dirs` folder therefore replaces a shipped one.
 """
 
 from __future__ import annotations
@@ -40,7 +42,13 @@ def definition_files(paths: Iterable[Path]) -> list[Path]:
 
 
 def _reader(base: Path, codelist_dirs: Sequence[Path]):  # type: ignore[no-untyped-def]
-    roots = [base, *codelist_dirs, SHIPPED_CODELISTS, SHIPPED_CODELISTS.parent]
+    roots = [
+        base,
+        *codelist_dirs,
+        SHIPPED_CODELISTS,
+        SHIPPED_CODELISTS.parent,
+        SHIPPED_LIBRARY,
+    ]
 
     def read(rel: str) -> str | None:
         for root in roots:

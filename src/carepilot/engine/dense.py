@@ -141,6 +141,8 @@ def supported(definition: IndicatorDefinition) -> bool:
     """Whether `definition` can be evaluated here (else use the SQL path)."""
     if definition.unit is not Unit.PATIENT:
         return False
+    if definition.expected is not None:
+        return False  # per-person expected probabilities: the SQL path
     return all(expression_supported(root) for root in definition.expressions())
 
 
@@ -186,6 +188,20 @@ def _ymd(days: np.ndarray) -> np.ndarray:
     month = months.astype(np.int64) % 12 + 1
     day = (d - months.astype("datetime64[D]")).astype(np.int64) + 1
     return years * 10000 + month * 100 + day
+
+
+def _add_months(days: np.ndarray, months: int) -> np.ndarray:
+    """Day numbers moved by calendar months, clamped to the end of a shorter
+    month (the rule of `periods.add_months` and the SQL compiler)."""
+    d = days.astype("datetime64[D]")
+    month = d.astype("datetime64[M]")
+    day_of_month = (d - month.astype("datetime64[D]")).astype(np.int64)
+    target = month + np.timedelta64(months, "M")
+    first = target.astype("datetime64[D]")
+    length = ((target + np.timedelta64(1, "M")).astype("datetime64[D]") - first).astype(
+        np.int64
+    )
+    return first.astype(np.int64) + np.minimum(day_of_month, length - 1)
 
 
 def _day(value: dt.date) -> int:
@@ -1053,6 +1069,9 @@ class _Chunk:
     # -- expression nodes ------------------------------------------------------------
 
     def days(self, node: Node) -> _Value:
+        if isinstance(node, DateShift) and node.months:
+            inner = self.days(node.operand)
+            return _Value(_add_months(inner.data, node.months), inner.valid, "int")
         if isinstance(node, DateShift):
             inner = self.days(node.operand)
             return _Value(inner.data + node.days, inner.valid, "int")

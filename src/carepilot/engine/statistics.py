@@ -143,6 +143,20 @@ def _standardised(rows: pd.DataFrame, definition: IndicatorDefinition) -> pd.Dat
         out[c] = rows[c].to_numpy()[first]
     mult = definition.multiplier
     ref: tuple[np.ndarray, np.ndarray] | None = None
+    if definition.value_type is ValueType.ISR and definition.expected is not None:
+        # External expected rates: O = num, E = num_sq (the summed expected
+        # probabilities, see `compile_indicator`), as a one-band ISR.
+        observed = out["num"].to_numpy(float)[:, None]
+        expected = out["num_sq"].to_numpy(float)[:, None]
+        ones = np.ones_like(expected)
+        for suffix, conf in CONFIDENCE.items():
+            res = indirectly_standardised_ratio(
+                observed, expected, ones, ones, refvalue=mult, confidence=conf
+            )
+            out[f"lower_ci_{suffix}"] = np.asarray(res.lower, dtype=float)
+            out[f"upper_ci_{suffix}"] = np.asarray(res.upper, dtype=float)
+            out["value"] = np.asarray(res.value, dtype=float)
+        return out
     if definition.value_type is ValueType.ISR:
         ref = _reference(out["period_id"].to_numpy(), rows)
     for suffix, conf in CONFIDENCE.items():

@@ -38,6 +38,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from carepilot.errors import DefinitionError, UnsupportedOperation
+from carepilot.indicators.expected import ExpectedRates
 from carepilot.indicators.expr import (
     Age,
     Agg,
@@ -71,6 +72,7 @@ from carepilot.indicators.model import IndicatorDefinition, Unit, ValueType
 from carepilot.indicators.periods import (
     Period,
     PeriodRule,
+    add_months,
     registered_since,
     window_start,
 )
@@ -264,6 +266,28 @@ def _days(day: ir.DateValue) -> ir.IntegerValue:
     return day.epoch_days().cast("int64")
 
 
+def _add_months(day: ir.DateValue, months: int) -> ir.DateValue:
+    """`day` moved by whole calendar months, clamped to the end of a shorter month.
+
+    Built from year/month/day parts, integer arithmetic and a date constructor
+    (all portable Ibis operations), because interval arithmetic differs between
+    backends: DuckDB clamps 31 January + 1 month to 29 February but SQLite's
+    `date(..., '+1 month')` rolls over to 2 March. Same rule as
+    `periods.add_months`.
+    """
+    index = day.year().cast("int64") * 12 + (day.month().cast("int64") - 1 + months)
+    year = index // 12
+    month = index % 12 + 1
+    leap = ((year % 4) == 0) & (((year % 100) != 0) | ((year % 400) == 0))
+    # 31, less 1 for April/June/September/November, less 2 or 3 for February.
+    last = (
+        31
+        - month.isin([4, 6, 9, 11]).cast("int64")
+        - (month == 2).cast("int64") * (3 - leap.cast("int64"))
+    )
+    return ibis.date(year, month, ibis.least(day.day().cast("int64"), last))
+
+
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 """Python's proleptic ordinal of the day-number origin."""
 
@@ -430,19 +454,47 @@ def _relative_feature(
     codelists: Mapping[str, Sequence[str]],
     base: ir.Table,
     keys: list[str],
-    anchor: ir.IntegerValue,
+    anchor: ir.Value | None,
     outer_id: ir.Value | None,
 ) -> ir.Table:
     """Summaries of events in a window relative to an anchor date, per `keys`.
 
     `base` has one row per key (patient x period, or event x period in
     event-level indicators) with `patient_id` and `period_end`; `anchor` is the
-    anchor date's day number (`_days`), an expression over it. All periods are matched in one range join.
+    anchor date's day number (`_days`), an expression over it, or for a window in
+    calendar months the anchor date itself (the bounds are then the anchor moved
+    by `lo` and `hi` months). All periods are matched in one range join.
     When the events come from the same table as the outer event row,
-    `outer_id` (the row's id) keeps the row from matching itself.
+    `outer_id` (the row's id) keeps the row from matching itself. With `link=`
+    (`source.link`), only rows whose link column equals `outer_id` match, and the
+    window may also be `ever` (no anchor: any linked row up to the period end).
     """
     window = group.window
-    assert isinstance(window, RelativeWindow)
+    link = group.source.link
+    if not isinstance(window, RelativeWindow):
+        # A linked search over every row up to the period end (`within=ever`).
+        assert link is not None and outer_id is not None
+        a = base.select(
+            *keys, _pid=base.patient_id, _pend=base.period_end, _oid=outer_id
+        )
+        rows = _source_rows(group.source, tables, codelists)
+        cols: dict[str, ir.Value] = {
+            "_epid": rows.patient_id,
+            "d": rows[group.source.date_column],
+            "_link": rows[link],
+        }
+        if group.valued:
+            cols["v"] = _event_value(group.source, rows)
+        ev = rows.select(**cols)
+        if group.valued:
+            ev = ev.filter(ev.v.notnull())
+        conds = [ev._epid == a._pid, ev._link == a._oid, ev.d <= a._pend]
+        picked: dict[str, ir.Value] = {"d": ev.d}
+        if group.valued:
+            picked["v"] = ev.v
+        j = ev.join(a, conds).select(*[a[k] for k in keys], **picked)
+        return _summarise(j, keys, group, aggs, prefix)
+    assert anchor is not None
     # Day numbers, not shifted dates: integer offsets are exact on every backend.
     a = base.select(
         *keys,
@@ -451,12 +503,22 @@ def _relative_feature(
         _ad=anchor,
         **({"_oid": outer_id} if outer_id is not None else {}),
     ).filter(lambda r: r._ad.notnull())
-    a = a.mutate(_lo=a._ad + window.lo, _hi=a._ad + window.hi)
+    if window.unit == "months":
+        ad = a._ad
+        assert isinstance(ad, ir.DateValue)
+        lo, hi = (
+            _days(_add_months(ad, n) if n else ad) for n in (window.lo, window.hi)
+        )
+        a = a.mutate(_lo=lo, _hi=hi)
+    else:
+        a = a.mutate(_lo=a._ad + window.lo, _hi=a._ad + window.hi)
     rows = _source_rows(group.source, tables, codelists)
     d = rows[group.source.date_column]
     cols: dict[str, ir.Value] = {"_epid": rows.patient_id, "d": d, "_ed": _days(d)}
     pk = TABLES[group.source.table].primary_key
-    if outer_id is not None:
+    if link is not None:
+        cols["_eid"] = rows[link]
+    elif outer_id is not None:
         cols["_eid"] = rows[pk[0]]
     if group.valued:
         cols["v"] = _event_value(group.source, rows)
@@ -464,8 +526,11 @@ def _relative_feature(
     if group.valued:
         ev = ev.filter(ev.v.notnull())
     conds = [ev._epid == a._pid, ev._ed >= a._lo, ev._ed <= a._hi, ev.d <= a._pend]
-    if outer_id is not None:
-        conds.append(ev._eid != a._oid)
+    if link is not None:
+        assert outer_id is not None
+        conds.append(ev._eid == a._oid)  # linked to this event
+    elif outer_id is not None:
+        conds.append(ev._eid != a._oid)  # an event never matches itself
     picked: dict[str, ir.Value] = {"d": ev.d}
     if group.valued:
         picked["v"] = ev.v
@@ -505,9 +570,10 @@ def _add_relative_features(
         ready = [
             g
             for g in pending
-            if all(
+            if not isinstance(g.window, RelativeWindow)
+            or all(
                 _group_of(n) in prefixes
-                for n in walk(g.window.anchor)  # type: ignore[union-attr]
+                for n in walk(g.window.anchor)
                 if isinstance(n, EventAgg)
             )
         ]
@@ -521,10 +587,18 @@ def _add_relative_features(
         for group in ready:
             prefix = f"f{len(prefixes) + len(layer)}"
             window = group.window
-            assert isinstance(window, RelativeWindow)
             outer_id: ir.Value | None = None
-            if outer_table is not None and outer_table == group.source.table:
+            if outer_table is not None and (
+                outer_table == group.source.table or group.source.link is not None
+            ):
                 outer_id = view[row_prefix + TABLES[outer_table].primary_key[0]]
+            anchor: ir.Value | None = None
+            if isinstance(window, RelativeWindow):
+                anchor = (
+                    ctx.value(window.anchor)
+                    if window.unit == "months"
+                    else ctx.days(window.anchor)
+                )
             feat = _relative_feature(
                 group,
                 pending.pop(group),
@@ -533,7 +607,7 @@ def _add_relative_features(
                 codelists,
                 view,
                 keys,
-                ctx.days(window.anchor),
+                anchor,
                 outer_id,
             )
             t = _join_features(t, keys, prefix, feat)
@@ -598,6 +672,9 @@ def compile_indicator(
         t, ctx, per = _prepare(
             definition, definition.expressions(), tables, periods, grid, grid_periods
         )
+        if definition.expected is not None:
+            t = _with_expected_attributes(t, tables)
+            ctx = _Ctx(t, ctx.prefixes)
         population = ctx.bool_(definition.population)
     if definition.exclusions is not None:
         population = population & ~ctx.bool_(definition.exclusions)
@@ -634,6 +711,13 @@ def compile_indicator(
         measures["den"] = ibis.literal(1.0)
         measures["num_sq"] = num * num
         constants.update(exc=0.0, den=1.0)
+        if definition.expected is not None:
+            # ISR against an external table: `num_sq` carries each person's
+            # expected probability (an ISR has no second moment), so every
+            # aggregation path sums E alongside O without a new measure.
+            rate = _expected_rate(definition.expected, t)
+            population = population & rate.notnull()
+            measures["num_sq"] = rate
     keep = ["patient_id", "period_id", "practice_pseudo_id", "age"]
     if EVENT_PROVIDER in t.columns:
         keep.append(EVENT_PROVIDER)
@@ -644,6 +728,35 @@ def compile_indicator(
     pats = tables["patients"].select("patient_id", *attrs)
     out = filtered.join(pats, "patient_id").select(*keep, *attrs, *measures)
     return CompiledIndicator(definition, out, per, filtered, constants, aliases)
+
+
+def _with_expected_attributes(t: ir.Table, tables: Mapping[str, ir.Table]) -> ir.Table:
+    """`t` with the person's sex and IMD decile as `_x_sex`, `_x_imd`."""
+    pats = tables["patients"].select(
+        _x_pid=ibis._.patient_id, _x_sex=ibis._.sex, _x_imd=ibis._.imd_decile
+    )
+    return t.left_join(pats, t.patient_id == pats._x_pid).select(
+        t, pats._x_sex, pats._x_imd
+    )
+
+
+def _expected_rate(expected: ExpectedRates, t: ir.Table) -> ir.FloatingValue:
+    """Each person's expected probability from the table's cell, null if absent.
+
+    One flat CASE (not nested), so the SQL stays shallow on every backend.
+    """
+    branches: list[tuple[ir.BooleanValue, ir.Value]] = []
+    quintile = (t._x_imd.cast("int64") + 1) // 2
+    for band in expected.bands:
+        cond = (t.age >= band.age_from) & (t.age <= band.age_to)
+        if expected.by_sex:
+            cond = cond & (t._x_sex == band.sex)
+        if expected.by_quintile:
+            cond = cond & (quintile == band.quintile)
+        branches.append((cond, ibis.literal(band.rate, "float64")))
+    rate = ibis.cases(*branches, else_=ibis.null("float64"))
+    assert isinstance(rate, ir.FloatingValue)
+    return rate
 
 
 def _prepare_events(
@@ -834,6 +947,14 @@ class _Ctx:
 
     def days(self, node: Node) -> ir.Value:
         """A date-valued node as a day number (shifts become integer offsets)."""
+        if isinstance(node, DateShift) and node.months:
+            if isinstance(node.operand, Literal):
+                assert isinstance(node.operand.value, dt.date)
+                moved = add_months(node.operand.value, node.months)
+                return ibis.literal(moved.toordinal() - _EPOCH_ORDINAL, "int64")
+            date = self.value(node.operand)
+            assert isinstance(date, ir.DateValue)
+            return _days(_add_months(date, node.months))
         if isinstance(node, DateShift):
             return self.days(node.operand) + node.days
         if isinstance(node, Literal) and isinstance(node.value, dt.date):

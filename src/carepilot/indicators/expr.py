@@ -94,6 +94,10 @@ class EventSource:
     """Row condition (`where=`) over this table's columns, e.g. `response_date is null`."""
     value_expr: Node | None = None
     """Row arithmetic (`value=`) used instead of `value_column`, e.g. `post - pre`."""
+    link: str | None = None
+    """A column of this table that references the counted event's id (`link=`, in
+    event-level indicators): only rows linked to the current event match, e.g.
+    social care packages whose `after_discharge_spell_id` is this spell."""
 
 
 class Agg(StrEnum):
@@ -211,23 +215,31 @@ class Registered(Node):
 
 @dataclass(frozen=True, slots=True)
 class RelativeWindow:
-    """Days `lo`..`hi` (inclusive) from an anchor date: `within=10 to 56 days after X`.
+    """Days (or calendar months) `lo`..`hi` (inclusive) from an anchor date:
+    `within=10 to 56 days after X`, `within=0 to 1 months after X`.
 
     `anchor` is a date expression evaluated where the event function is written:
     per patient and period (e.g. `earliest_date(depression, ...)`), or per event row
     in an event-level indicator (e.g. the row's `discharge_date`). Events after the
     period end never count (every indicator is evaluated as at its period end), and
     a missing anchor matches nothing. `before` windows have negative offsets.
+
+    With `unit="months"` the bounds are the anchor moved by `lo` and `hi` calendar
+    months, clamped to the end of a shorter month (31 January + 1 month is
+    28/29 February), which is how "within one calendar month" is counted in law.
     """
 
     anchor: Node
     lo: int
     hi: int
+    unit: str = "days"
+    """`days` or `months`."""
 
     def describe(self, anchor_text: str) -> str:
+        unit = "calendar months" if self.unit == "months" else "days"
         if self.lo >= 0:
-            return f"{self.lo} to {self.hi} days after {anchor_text}"
-        return f"{-self.hi} to {-self.lo} days before {anchor_text}"
+            return f"{self.lo} to {self.hi} {unit} after {anchor_text}"
+        return f"{-self.hi} to {-self.lo} {unit} before {anchor_text}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,10 +372,19 @@ class Arith(Node):
 
 @dataclass(frozen=True, slots=True)
 class DateShift(Node):
-    """A date moved by a whole number of days: `request_date + 30 days`."""
+    """A date moved by whole days (`request_date + 30 days`) or calendar months
+    (`request_date + 1 month`).
+
+    Months are calendar months clamped to the end of a shorter month (31 January
+    + 1 month is 28 or 29 February; 31 March - 1 month is 28/29 February), the
+    rule for "within one calendar month" deadlines. Exactly one of `days` and
+    `months` is non-zero; the parser only moves a plain date by months (not an
+    already shifted one), so month arithmetic never needs a shifted date's value.
+    """
 
     operand: Node
     days: int
+    months: int = 0
 
     @property
     def type(self) -> Type:
@@ -409,8 +430,13 @@ def walk(node: Node) -> list[Node]:
 
 
 def row_level(node: Node) -> bool:
-    """Whether `node` depends on the current event row (an `EventColumn`)."""
-    return any(isinstance(n, EventColumn) for n in walk(node))
+    """Whether `node` depends on the current event row (an `EventColumn`, or an
+    event summary linked to the row with `link=`)."""
+    return any(
+        isinstance(n, EventColumn)
+        or (isinstance(n, EventAgg) and n.source.link is not None)
+        for n in walk(node)
+    )
 
 
 def event_aggs(nodes: Sequence[Node]) -> list[EventAgg]:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from carepilot.errors import DefinitionError
 from carepilot.indicators.codelists import Codelist, parse_codelist
+from carepilot.indicators.expected import ExpectedRates, parse_expected
 from carepilot.indicators.expr import EventAgg, Type
 from carepilot.indicators.model import (
     BREAKDOWN_NAMES,
@@ -70,6 +71,7 @@ class _RawDefinition(BaseModel):
     breakdowns: list[str] | None = None
     unit: Unit = Unit.PATIENT
     events: str | None = None
+    expected: str | None = None
 
     @field_validator("id")
     @classmethod
@@ -175,6 +177,8 @@ def load_definition(text: str, source: str, read_text: ReadText) -> IndicatorDef
             "`value_type: proportion`"
         )
     errors += _check_breakdowns(doc, raw.breakdowns)
+    expected, expected_errors = _expected(doc, raw, read_text)
+    errors += expected_errors
     errors += _check_goal(doc, raw)
     if errors:
         raise DefinitionError("\n".join(errors))
@@ -206,7 +210,35 @@ def load_definition(text: str, source: str, read_text: ReadText) -> IndicatorDef
         else None,
         unit=raw.unit,
         events=events,
+        expected=expected,
     )
+
+
+def _expected(
+    doc: Located, raw: _RawDefinition, read_text: ReadText
+) -> tuple[ExpectedRates | None, list[str]]:
+    """The external expected-rate table (`expected:`), or errors."""
+    if raw.expected is None:
+        return None, []
+    where = doc.where(("expected",))
+    if raw.value_type is not ValueType.ISR:
+        return None, [
+            f"{where}: `expected:` gives the expected rates of a recorded-versus-"
+            f"expected ratio; it needs `value_type: isr`, not {raw.value_type.value}"
+        ]
+    content = read_text(raw.expected)
+    if content is None:
+        return None, [
+            f"{where}: expected-rate table `{raw.expected}` not found; paths are "
+            "relative to the definition file, a --codelists directory or the "
+            "shipped library (`expected/...`)"
+        ]
+    try:
+        return parse_expected(content, raw.expected), []
+    except DefinitionError as exc:
+        return None, [
+            f"{where}: expected-rate table: {line}" for line in str(exc).splitlines()
+        ]
 
 
 def _check_goal(doc: Located, raw: _RawDefinition) -> list[str]:

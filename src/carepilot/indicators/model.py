@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from carepilot.indicators.codelists import Codelist
+from carepilot.indicators.expected import ExpectedRates
 from carepilot.indicators.expr import EventAgg, Node
 from carepilot.indicators.periods import PeriodRule
 
@@ -112,6 +113,8 @@ class IndicatorDefinition:
         unit: patient (default) or event.
         events: for `unit: event`, the events counted (source and window; the
             aggregation is always EXISTS and only its source/window matter).
+        expected: for `value_type: isr`, an external table of expected rates
+            (`expected:`); None uses national recorded age-specific rates.
     """
 
     id: str
@@ -137,6 +140,7 @@ class IndicatorDefinition:
     breakdowns: tuple[str, ...] | None = None
     unit: Unit = Unit.PATIENT
     events: EventAgg | None = None
+    expected: ExpectedRates | None = None
 
     def expressions(self) -> list[Node]:
         """All expression trees of the definition."""

@@ -8,14 +8,15 @@ Grammar (lowest precedence first)::
     cmp     := sum [("=="|"!="|"<"|"<="|">"|">=") sum
                     | ["not"] "in" "[" literal ("," literal)* "]"
                     | "is" ["not"] "null"]
-    sum     := term (("+"|"-") (term | NUMBER ("days"|"weeks")))*
+    sum     := term (("+"|"-") (term | NUMBER ("days"|"weeks"|"months"|"years")))*
     term    := unary (("*"|"/") unary)*
     unary   := "-" unary | atom
     atom    := NUMBER | STRING | "true" | "false" | NAME | call | "(" expr ")"
     call    := NAME "(" [arg ("," arg)*] ")"
     arg     := expr | NAME "=" (expr | window | "[" literal, ... "]")
     window  := NUMBER ("months"|"days"|"years") | "ever" | "period"
-             | NUMBER ["to" NUMBER] ("days"|"weeks") ("after"|"before") sum
+             | NUMBER ["to" NUMBER] ("days"|"weeks"|"months"|"years")
+               ("after"|"before") sum
 
 `where=` and `value=` are row expressions over the searched table's columns;
 in an event-level indicator (`unit: event`) the counted event's columns are
@@ -152,7 +153,9 @@ _CODELIST_FUNCTIONS = {*EVENT_FUNCTIONS, "diagnosed", "died"}
 _KEYWORDS = {"and", "or", "not", "in", "is", "null", "true", "false"}
 _WINDOW_UNITS = {"month": 1, "months": 1, "year": 12, "years": 12, "day": 0, "days": 0}
 _DAY_UNITS = {"day": 1, "days": 1, "week": 7, "weeks": 7}
-"""Units of relative windows and date shifts: whole days (a month varies in length)."""
+"""Day units of relative windows and date shifts."""
+_MONTH_UNITS = {"month": 1, "months": 1, "year": 12, "years": 12}
+"""Calendar-month units of relative windows and date shifts (end-of-month clamped)."""
 _ROW_ARGS = ("where", "value")
 
 
@@ -304,8 +307,8 @@ class Parser:
         if isinstance(left, DateShift):
             raise ExprError(
                 start,
-                "a date moved by days can only be compared or subtracted, e.g. "
-                "`response_date <= request_date + 30 days`",
+                "a moved date can only be compared or subtracted, e.g. "
+                "`response_date <= request_date + 1 month`",
             )
         return left
 
@@ -329,15 +332,25 @@ class Parser:
                 op_tok.pos,
                 f"only dates can be moved by {unit.text}, not a {left.type.value} value",
             )
-        if unit.text not in _DAY_UNITS or "." in num.text:
-            raise ExprError(
-                num.pos,
-                f"move dates by whole days or weeks, not {unit.text}: a month varies "
-                "in length, so write e.g. `+ 30 days` or `+ 4 weeks`",
-            )
+        if "." in num.text:
+            raise ExprError(num.pos, f"move dates by a whole number of {unit.text}")
         self.i += 2
-        days = int(num.text) * _DAY_UNITS[unit.text]
-        return DateShift(left, days if op_tok.text == "+" else -days)
+        n = int(num.text)
+        sign = 1 if op_tok.text == "+" else -1
+        if unit.text in _DAY_UNITS:
+            return DateShift(left, sign * n * _DAY_UNITS[unit.text])
+        if unit.text not in _MONTH_UNITS:
+            raise ExprError(  # pragma: no cover - the caller only passes units
+                unit.pos, f"unknown unit `{unit.text}`"
+            )
+        if isinstance(left, DateShift):
+            raise ExprError(
+                op_tok.pos,
+                "a date can be moved by calendar months only before any other "
+                "shift: write the months first, e.g. `request_date + 1 month + 3 "
+                "days`",
+            )
+        return DateShift(left, 0, months=sign * n * _MONTH_UNITS[unit.text])
 
     def _arith(self, op_tok: Token, left: Node, right: Node) -> Node:
         op = op_tok.text
@@ -349,8 +362,9 @@ class Parser:
         if Type.DATE in (left.type, right.type):
             raise ExprError(
                 op_tok.pos,
-                "dates take `+ N days`, `- N days` (or weeks) and `date - date` "
-                "(whole days between them); e.g. `response_date - request_date <= 30`",
+                "dates take `+ N days`, `- N months` (or weeks, years) and "
+                "`date - date` (whole days between them); e.g. "
+                "`response_date - request_date <= 30`",
             )
         raise ExprError(
             op_tok.pos,
@@ -623,17 +637,22 @@ class Parser:
                     "(or `before X`)",
                 )
             return None
-        if unit.kind != "name" or unit.text not in _DAY_UNITS:
+        if unit.kind != "name" or (
+            unit.text not in _DAY_UNITS and unit.text not in _MONTH_UNITS
+        ):
             raise ExprError(
                 unit.pos,
-                "windows relative to a date are in days or weeks (a month varies "
-                "in length), e.g. `within=0 to 30 days after discharge_date`",
+                "windows relative to a date are in days, weeks, months or years, "
+                "e.g. `within=0 to 30 days after discharge_date` or "
+                "`within=1 month after request_date`",
             )
-        mult = _DAY_UNITS[unit.text]
+        in_months = unit.text in _MONTH_UNITS
+        mult = _MONTH_UNITS[unit.text] if in_months else _DAY_UNITS[unit.text]
+        unit_name = "months" if in_months else "days"
         lo = int(first.text) * mult if second is not None else 0
         hi = int((second or first).text) * mult
         if hi < lo:
-            raise ExprError(first.pos, f"the range {lo} to {hi} days is empty")
+            raise ExprError(first.pos, f"the range {lo} to {hi} {unit_name} is empty")
         self.i = j + 2
         anchor_tok = self.tok
         anchor = self.sum_()
@@ -643,9 +662,16 @@ class Parser:
                 f"`{rel.text}` needs a date (e.g. `earliest_date(...)` or a date "
                 f"column), not a {anchor.type.value} value",
             )
+        if in_months and isinstance(anchor, DateShift):
+            raise ExprError(
+                anchor_tok.pos,
+                "a window in calendar months needs a plain date as its anchor, not a "
+                "shifted one; widen the window instead (e.g. `within=1 to 2 months "
+                "after X`)",
+            )
         if rel.text == "before":
             lo, hi = -hi, -lo
-        return RelativeWindow(anchor, lo, hi)
+        return RelativeWindow(anchor, lo, hi, "months" if in_months else "days")
 
     def event_call(
         self,
@@ -782,6 +808,7 @@ class Parser:
                     f"`where=` must be a condition on the row, not a "
                     f"{where.type.value} value; e.g. `where=response_date is null`",
                 )
+        link = self._link(table, keywords.pop("link", None), window)
         filters: list[tuple[str, tuple[str | int | float | bool, ...]]] = []
         for key, (tok, raw) in sorted(keywords.items()):
             if not schema.has_column(key):
@@ -817,8 +844,52 @@ class Parser:
             value_column=value_col,
             where=where,
             value_expr=value_expr,
+            link=link,
         )
         return EventAgg(source, window, agg)
+
+    def _link(
+        self,
+        table: str,
+        arg: tuple[Token, object] | None,
+        window: Window | RelativeWindow,
+    ) -> str | None:
+        """Check `link=<column>`: a column of `table` referencing the counted event."""
+        if arg is None:
+            return None
+        tok, raw = arg
+        row_table = self.row_table
+        if row_table is None or self.row_only:
+            raise ExprError(
+                tok.pos,
+                "`link=` matches rows to the counted event, so it only works in "
+                "an event-level indicator (`unit: event`), in `numerator`, "
+                "`exclusions` or `exceptions`",
+            )
+        pk = TABLES[row_table].primary_key
+        target = f"{row_table}.{pk[0]}" if len(pk) == 1 else None
+        linking = [c.name for c in TABLES[table].columns if c.references == target]
+        column = str(raw)
+        if target is None or not linking:
+            raise ExprError(
+                tok.pos,
+                f"no column of `{table}` refers to a `{row_table}` row, so its rows "
+                "cannot be linked to the counted event",
+            )
+        if column not in linking:
+            raise ExprError(
+                tok.pos,
+                f"`{table}.{column}` does not refer to the counted `{row_table}` "
+                f"row; columns that do: {', '.join(linking)}",
+            )
+        if isinstance(window, Window) and window.kind is not WindowKind.EVER:
+            raise ExprError(
+                tok.pos,
+                "a linked search needs `within=ever` (any linked row up to the "
+                "period end) or a window relative to the event, e.g. "
+                "`within=0 to 90 days after discharge_date`",
+            )
+        return column
 
     def _check_column(
         self,

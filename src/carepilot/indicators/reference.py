@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from carepilot.errors import UnsupportedOperation
+from carepilot.indicators.expected import imd_quintile
 from carepilot.indicators.expr import (
     Age,
     Agg,
@@ -41,6 +42,7 @@ from carepilot.indicators.expr import (
 from carepilot.indicators.model import IndicatorDefinition, Unit, ValueType
 from carepilot.indicators.periods import (
     Period,
+    add_months,
     age_at,
     registered_since,
     window_start,
@@ -97,7 +99,11 @@ class _PatientPeriod:
             return {"+": a + b, "-": a - b, "*": a * b}[node.op]
         if isinstance(node, DateShift):
             d = self.eval(node.operand)
-            return None if d is None else d + dt.timedelta(days=node.days)
+            if d is None:
+                return None
+            if node.months:
+                return add_months(d, node.months)
+            return d + dt.timedelta(days=node.days)
         if isinstance(node, DaysBetween):
             a, b = self.eval(node.left), self.eval(node.right)
             return None if a is None or b is None else (a - b).days
@@ -174,12 +180,23 @@ class _PatientPeriod:
             if self.row is not None and self.row_table == src.table and pk
             else None
         )
+        link_id: object = None
+        if src.link is not None:
+            if self.row is None or self.row_table is None:
+                return []
+            link_id = self.row.get(TABLES[self.row_table].primary_key[0])
+            if link_id is None:
+                return []
         if isinstance(node.window, RelativeWindow):
             anchor = self.eval(node.window.anchor)
             if anchor is None:
                 return []
-            start = anchor + dt.timedelta(days=node.window.lo)
-            end = min(end, anchor + dt.timedelta(days=node.window.hi))
+            if node.window.unit == "months":
+                start = add_months(anchor, node.window.lo)
+                end = min(end, add_months(anchor, node.window.hi))
+            else:
+                start = anchor + dt.timedelta(days=node.window.lo)
+                end = min(end, anchor + dt.timedelta(days=node.window.hi))
         else:
             start = window_start(self.period, node.window, self.defn.period_rule)
         codes = (
@@ -196,6 +213,8 @@ class _PatientPeriod:
                 continue
             if any(row.get(col) not in values for col, values in src.filters):
                 continue
+            if src.link is not None and row.get(src.link) != link_id:
+                continue  # not linked to this event
             if same is not None and all(row[k] == same[k] for k in pk):
                 continue  # an event is never its own readmission/review
             if (
@@ -373,10 +392,21 @@ def _measure_row(
         num = 1.0 if raw is True else 0.0
     else:
         num = 0.0 if raw is None else float(raw)
+    num_sq = num * num
+    if definition.expected is not None:
+        # ISR against an external table: num_sq is the expected probability.
+        rate = definition.expected.rate_for(
+            ctx.patient.get("sex"),
+            age_at(ctx.patient["date_of_birth"], ctx.period.end),
+            imd_quintile(ctx.patient.get("imd_decile")),
+        )
+        if rate is None:
+            return None  # no cell: out of observed and expected alike
+        num_sq = rate
     return {
         "practice_pseudo_id": ctx.reg["practice_pseudo_id"],
         "num": num,
         "den": 1.0 - exc,
         "exc": exc,
-        "num_sq": num * num,
+        "num_sq": num_sq,
     }

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import yaml
 
+from carepilot.indicators.expected import MAX_AGE, ExpectedRates
 from carepilot.indicators.expr import (
     Age,
     Agg,
@@ -111,21 +112,29 @@ GENERAL_CAVEATS: tuple[str, ...] = (
     "and counts rounded.",
 )
 
+_FRAILTY_CAVEAT = (
+    "Frailty is the latest electronic frailty index category coded at any time: "
+    "moderate or severe frailty ends with a later mild-frailty code (same-day "
+    "codes count as frail); 'fit' results carry no code. Check the current QOF "
+    "business rules for any time limit on the frailty code."
+)
+
 CAVEATS: dict[str, tuple[str, ...]] = {
     "emergency-bed-days-rate": (
         "Spells are attributed to the period of their discharge date; stays not "
         "yet discharged are not counted until they end.",
     ),
-    "diabetes-hba1c-58": (
-        "QOF splits DM020/DM021 by moderate or severe frailty; no frailty codelist "
-        "is shipped, so every patient is held to 58 mmol/mol.",
-    ),
+    "diabetes-hba1c-58": (_FRAILTY_CAVEAT,),
+    "diabetes-hba1c-75-frail": (_FRAILTY_CAVEAT,),
     "diabetes-bp-140-90": (
         "Clinic readings only; home/ambulatory readings (135/85) are not separated.",
     ),
     "af-anticoagulation": (
-        "QOF AF008 is restricted to CHA2DS2-VASc >= 2; no score codelist is "
-        "shipped, so all adults with AF are included.",
+        "The CHA2DS2-VASc score is the latest one recorded (as a value on the "
+        "score code); a patient whose latest score predates their first AF code "
+        "is left out, as the score is assessed for AF. QOF AF008 prefers a DOAC "
+        "and accepts a vitamin K antagonist only where a DOAC was declined or "
+        "unsuitable; here any oral anticoagulant counts.",
     ),
     "emergency-readmissions-30-days": (
         "Spells are not linked into continuous inpatient stays: a transfer to "
@@ -137,13 +146,16 @@ CAVEATS: dict[str, tuple[str, ...]] = {
         "bed days (length of stay) are `emergency-bed-days-rate`.",
     ),
     "social-care-after-discharge": (
-        "Packages are matched by date (started on or after the first emergency "
-        "discharge in the window), not through `after_discharge_spell_id`.",
+        "Packages count through the spell link social care records "
+        "(`after_discharge_spell_id`); packages with no link are not counted. A "
+        "package that starts after the period end is not counted yet, so the "
+        "last weeks of a period fill in later.",
     ),
     "record-access-one-month": (
-        "The legal limit is one calendar month (28-31 days); it is applied as 30 "
-        "days after the request date, so a few answers on day 31 of a long month "
-        "count as late and day-29/30 answers in February as in time.",
+        "The request date is taken as the day of receipt. Extensions of up to two "
+        "further months for complex or numerous requests (Art. 12(3)) are not "
+        "recorded in the data model, so extended requests answered after one "
+        "month count as late.",
     ),
     "cvd-mortality-under-75-dsr": (
         "Registered-population based (not ONS resident population); run with "
@@ -178,8 +190,20 @@ for _id in (
         "Expected counts use national age-specific RECORDED prevalence (age only), "
         "not modelled true prevalence (e.g. the PHE/APHO models with sex, "
         "ethnicity, smoking and deprivation): a ratio of 100 means average case "
-        "finding, not complete case finding.",
+        "finding, not complete case finding. `prevalence-expected-dementia` and "
+        "`prevalence-expected-diabetes` compare with an external expected-rate "
+        "table instead.",
     )
+CAVEATS["prevalence-expected-dementia"] = (
+    "The shipped expected rates are illustrative (of the order of the CFAS II "
+    "age/sex rates, not the published values); NHS England's published rate also "
+    "uses the CFAS II rates for care-home residents and reports 65+ only.",
+)
+CAVEATS["prevalence-expected-diabetes"] = (
+    "The shipped expected rates are illustrative (age, sex and deprivation "
+    "shape only, not the published model values); the PHE/OHID model also uses "
+    "ethnicity, which a table by sex, age and quintile cannot carry.",
+)
 
 
 # -- English rendering of expressions -------------------------------------------------
@@ -224,6 +248,8 @@ def _event_text(node: EventAgg, period_text: str) -> str:
     dated = f" (dated by {src.date_column})" if src.date_column not in ("date",) else ""
     if src.where is not None:
         filters += f", where {describe(src.where, period_text)}"
+    if src.link is not None:
+        filters += f", linked to this event by {src.link.replace('_', ' ')}"
     when = _window(node.window, period_text)
     value = f" `{src.value_column}`" if src.value_column else ""
     if src.value_expr is not None:
@@ -250,8 +276,10 @@ def describe(node: Node, period_text: str = "the reporting period") -> str:  # n
             f"{describe(node.right, period_text)})"
         )
     if isinstance(node, DateShift):
-        sign = "+" if node.days >= 0 else "-"
-        return f"{describe(node.operand, period_text)} {sign} {abs(node.days)} days"
+        n, unit = (node.months, "calendar month") if node.months else (node.days, "day")
+        sign = "+" if n >= 0 else "-"
+        plural = "" if abs(n) == 1 else "s"
+        return f"{describe(node.operand, period_text)} {sign} {abs(n)} {unit}{plural}"
     if isinstance(node, DaysBetween):
         return (
             f"the days from {describe(node.right, period_text)} to "
@@ -359,7 +387,7 @@ def render_page(
         ("Area", area or defn.domain),
         ("Domain", defn.domain),
         ("Reference", defn.reference or "-"),
-        ("Value", VALUE_TYPE_TEXT[defn.value_type]),
+        ("Value", _value_text(defn)),
         ("Multiplier", f"{defn.multiplier:g}"),
         ("Polarity", POLARITY_TEXT[defn.polarity]),
         ("Reporting window", f"`{defn.period_rule}`: {ptext}"),
@@ -431,6 +459,8 @@ def render_page(
         for c in codelist.codes:
             lines.append(f"| `{c}` | {known.get(c, '')} |")
         lines.append("")
+    if defn.expected is not None:
+        lines += _expected_section(defn.expected)
     lines += ["## Data source", ""]
     lines += [
         f"- `{t}`: {TABLE_TEXT.get(t, _CORE_TEXT.get(t, t))}" for t in tables_used(defn)
@@ -439,6 +469,49 @@ def render_page(
     lines += [f"- {c}" for c in (*CAVEATS.get(defn.id, ()), *GENERAL_CAVEATS)]
     lines.append("")
     return "\n".join(lines)
+
+
+def _value_text(defn: IndicatorDefinition) -> str:
+    if defn.expected is None:
+        return VALUE_TYPE_TEXT[defn.value_type]
+    return (
+        "Recorded as a percentage of expected (observed / expected x 100; "
+        "expected from the external table below), Byar's / exact Poisson "
+        "intervals on the observed count"
+    )
+
+
+def _expected_section(expected: ExpectedRates) -> list[str]:
+    """The expected-rate table, as the clinician reads it."""
+    dims = ["age"]
+    dims += ["sex"] if expected.by_sex else []
+    dims += ["IMD quintile (1 = most deprived)"] if expected.by_quintile else []
+    lines = [
+        "## Expected rates",
+        "",
+        f"From `{expected.path}`, by {', '.join(dims)}. Each person in the "
+        "population contributes the expected prevalence of their cell; the "
+        "expected count is their sum. People without a cell (a sex or "
+        "deprivation the table does not list) are left out of both counts. The "
+        "shipped table is illustrative: see `library/expected/README.md` for the "
+        "published sources.",
+        "",
+    ]
+    head = ["Sex"] if expected.by_sex else []
+    head += ["IMD quintile"] if expected.by_quintile else []
+    head += ["Ages", "Expected %"]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for band in expected.bands:
+        ages = (
+            f"{band.age_from}+"
+            if band.age_to >= MAX_AGE
+            else f"{band.age_from}-{band.age_to}"
+        )
+        cells = [band.sex or ""] if expected.by_sex else []
+        cells += [str(band.quintile)] if expected.by_quintile else []
+        cells += [ages, f"{band.rate * 100:g}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return [*lines, ""]
 
 
 _CORE_TEXT = {

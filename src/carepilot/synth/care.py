@@ -340,3 +340,113 @@ def _pca(
     declined = rng.random(len(e)) < 0.75
     ev.add(rng, "qof_pca_declined", e.owner[declined], e.day[declined])
     ev.add(rng, "qof_pca_unsuitable", e.owner[~declined], e.day[~declined])
+
+
+_SCORED_CONDITIONS = (
+    ("hypertension", 1),
+    ("diabetes", 1),
+    ("stroke_tia", 2),
+    ("chd", 1),
+)
+"""CHA2DS2-VASc points from modelled conditions (CHD stands for vascular disease)."""
+
+
+def risk_assessments(
+    pts: Patients,
+    conds: Conditions,
+    windows: Windows,
+    cal: Calendar,
+    rng: np.random.Generator,
+) -> pa.Table:
+    """CHA2DS2-VASc scores of AF patients and electronic frailty index categories.
+
+    Returned as extra `clinical_events` rows. Drawn from their own random stream
+    (the caller passes a separate generator) so that adding them leaves every
+    other generated table, drawn from the main stream, unchanged.
+
+    CHA2DS2-VASc: 80 % of AF patients have a score recorded 0-28 days after the
+    diagnosis and scores are re-recorded about every 18 months while registered.
+    The value is computed on the day from age, sex and the conditions diagnosed
+    by then (heart failure is not a modelled condition: 15 % of AF patients carry
+    its point), so a patient's score can rise from below 2 to 2 or more. A few
+    scores (5 %) are recorded up to a year before the AF code, as happens when
+    AF is suspected before it is coded.
+
+    Frailty: patients aged 65 or over are assessed with the eFI about once every
+    two years (more with more long-term conditions); the index grows with age,
+    conditions and latent frailty, and is coded as mild (0.13-0.24), moderate
+    (0.25-0.36) or severe (> 0.36) frailty; "fit" results are not coded. Because
+    each assessment redraws the noise, a later mild code can follow a moderate
+    one (frailty resolved).
+    """
+    ev = CodedRows()
+    n = len(pts)
+    last_seen = np.minimum(np.minimum(pts.reg_end, cal.end_day - 1), pts.death_day)
+    af_day = conds.diag_day["atrial_fibrillation"]
+    af = conds.has["atrial_fibrillation"]
+    heart_failure = rng.random(n) < 0.15
+    # Baseline score near the diagnosis (a few before it), then re-scoring.
+    base = np.flatnonzero(af & (rng.random(n) < 0.8))
+    early = rng.random(len(base)) < 0.05
+    offset = np.where(
+        early,
+        -rng.integers(1, 366, len(base)),
+        rng.integers(0, 29, len(base)),
+    )
+    bday = af_day[base] + offset
+    keep = bday <= last_seen[base]
+    rescored = draw_events(rng, windows, af * (1 / 18), cal)
+    later = rescored.day >= af_day[rescored.owner]
+    owner = np.concatenate([base[keep], rescored.owner[later]])
+    day = np.concatenate([bday[keep], rescored.day[later]])
+    ev.add(
+        rng,
+        "cha2ds2_vasc",
+        owner,
+        day,
+        _cha2ds2_vasc(pts, conds, heart_failure, owner, day),
+    )
+    # Electronic frailty index categories at 65 and over.
+    n_ltc = conds.count_active()
+    old = (pts.age_at(cal.end_day) >= 65).astype(float)
+    efi = draw_events(rng, windows, old * (0.3 + 0.1 * np.minimum(n_ltc, 4)) / 12, cal)
+    o = efi.owner
+    age = (efi.day - pts.dob[o]) / 365.25
+    index = (
+        0.035 * n_ltc[o]
+        + 0.025 * np.maximum(age - 65, 0) / 5
+        + 0.05 * pts.frailty[o]
+        + rng.normal(0.0, 0.05, len(o))
+    )
+    ok = age >= 65
+    mild = ok & (index >= 0.13) & (index < 0.25)
+    severe = index > 0.36
+    mod_sev = ok & (index >= 0.25)
+    ev.add(rng, "frailty_mild", o[mild], efi.day[mild])
+    ev.add(
+        rng,
+        "frailty_moderate_severe",
+        o[mod_sev],
+        efi.day[mod_sev],
+        code_idx=severe[mod_sev].astype(np.int64),
+    )
+    return ev.table("clinical_events", pts, "snomedct_code")
+
+
+def _cha2ds2_vasc(
+    pts: Patients,
+    conds: Conditions,
+    heart_failure: BoolArray,
+    owner: np.ndarray,
+    day: np.ndarray,
+) -> FloatArray:
+    """CHA2DS2-VASc (0-9) of patient `owner` on `day` from modelled data."""
+    age = (day - pts.dob[owner]) / 365.25
+    score = (
+        pts.female[owner].astype(np.int64)
+        + heart_failure[owner]
+        + np.where(age >= 75, 2, np.where(age >= 65, 1, 0))
+    )
+    for name, points in _SCORED_CONDITIONS:
+        score = score + points * (conds.diag_day[name][owner] <= day)
+    return score.astype(float)

@@ -79,6 +79,9 @@ def generate_chunk(
     deaths, _, in_hospital = mortality.deaths_table(pts, conds, rng)
     died = np.flatnonzero(pts.death_day != NO_DAY)
     events, meds = care.primary_care(pts, conds, windows, orgs, cal, effects, rng)
+    # Own stream (3): risk scores were added later without changing other draws.
+    scores = care.risk_assessments(pts, conds, windows, cal, _rng(config, 3, chunk))
+    events = pa.concat_tables([events, scores])
     ctx = hospital.hospital_context(pts, conds, orgs, cal)
     apcs, spells, joints = hospital.admitted_care(
         pts, conds, windows, orgs, cal, effects, ctx, died[in_hospital], rng

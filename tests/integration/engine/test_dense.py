@@ -247,6 +247,10 @@ def test_unsupported_constructs_fall_back_to_sql(
     assert not supported(relative) and not supported(mean_value)
     library = load_definitions([SHIPPED_LIBRARY])
     assert sum(supported(d) for d in library) > len(library) // 2
+    # An external expected-rate table (per-person probabilities) stays in SQL.
+    by_id = {d.id: d for d in library}
+    assert not supported(by_id["prevalence-expected-dementia"])
+    assert supported(by_id["prevalence-ratio-dementia"])
     evaluator = DenseEvaluator(duck_tables, periods)
     values = evaluator.expression_values(mean_value, {"x": mean_value.numerator})
     assert values is not None and "x" not in values.columns

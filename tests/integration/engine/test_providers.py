@@ -23,6 +23,7 @@ from carepilot.engine.definitions import SHIPPED_LIBRARY, load_definitions
 from carepilot.engine.providers import PROVIDER_AREA_TYPE, attributing_event
 from carepilot.engine.run import Engine, run_indicators
 from carepilot.engine.tables import load_tables
+from carepilot.indicators.load import load_definition
 from carepilot.indicators.model import IndicatorDefinition, Unit
 from carepilot.indicators.periods import Period, window_start
 from carepilot.indicators.reference import evaluate_indicator
@@ -30,13 +31,35 @@ from carepilot.indicators.reference import evaluate_indicator
 PROVIDER_INDICATORS = (
     "outpatient-dna",  # event-level: each appointment counts for its provider
     "emergency-readmissions-30-days",  # event-level: each discharge
-    "social-care-after-discharge",  # patient-level: latest attributing event
+    "social-care-after-discharge",  # event-level, with packages linked per spell
+    "discharged-65-social-care",  # patient-level: latest attributing event
 )
+
+# A patient-level indicator whose population has an event on a provider table
+# (the library's hospital indicators are now all rates or event-level).
+PATIENT_LEVEL = """
+id: discharged-65-social-care
+version: 1
+title: Social care package after an emergency discharge (per patient)
+domain: hospital use
+value_type: proportion
+polarity: no_judgement
+period: last_12_months
+population: >
+  age >= 65 and has(table=apcs, admission_method="emergency", date=discharge_date,
+  within=period)
+numerator: >
+  latest_date(table=social_care_packages, within=period)
+  >= earliest_date(table=apcs, admission_method="emergency", date=discharge_date,
+  within=period)
+"""
 
 
 @pytest.fixture(scope="module")
 def hospital() -> dict[str, IndicatorDefinition]:
-    return {d.id: d for d in load_definitions([SHIPPED_LIBRARY / "hospital"])}
+    defs = {d.id: d for d in load_definitions([SHIPPED_LIBRARY / "hospital"])}
+    extra = load_definition(PATIENT_LEVEL, "inline.yaml", lambda _: None)
+    return {**defs, extra.id: extra}
 
 
 @pytest.fixture(scope="module")

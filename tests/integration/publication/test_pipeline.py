@@ -161,7 +161,7 @@ def test_quality_account_for_a_practice(
     flat = " ".join(text.split())
     assert "Quality account 2023/24" in flat
     assert "Part 2: Priorities for improvement" in flat
-    assert "Diabetes: last HbA1c 58 mmol/mol or less" in flat
+    assert "Diabetes without moderate or severe frailty: last HbA1c 58 mmol/mol" in flat
     frame = pd.read_parquet(results)
     row = frame[
         (frame["area_code"] == practice)

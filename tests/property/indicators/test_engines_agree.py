@@ -43,13 +43,15 @@ EXPRESSIONS = {
     "diff": "latest_date(a, within=ever) - earliest_date(b, within=ever)",
     "arith": "latest_value(a, within=12 months) / count(a, within=ever) - 1",
     "shift": "latest_date(a, within=ever) + 10 days >= period_end",
+    "mshift": "latest_date(a, within=ever) + 1 month - 2 days >= period_end",
+    "rel_m": "count(b, within=0 to 1 months after earliest_date(a, within=ever))",
     "where_n": (
         "count(table=apcs, within=ever, "
         "where=discharge_date is null or discharge_date - admission_date > 2)"
     ),
     "los": "sum_value(table=apcs, value=discharge_date - admission_date, within=period)",
 }
-INT_NAMES = ("count_a", "spells", "rel_before", "where_n", "diff")
+INT_NAMES = ("count_a", "spells", "rel_before", "where_n", "diff", "rel_m")
 PERIODS = months("2024-01", "2024-03")
 
 dates = st.dates(dt.date(2023, 1, 1), dt.date(2024, 4, 30))
@@ -193,6 +195,16 @@ EVENT_DEFINITIONS = [
         unit="event",
         events='table=apcs, admission_method="emergency", within=period',
         numerator="discharge_date - admission_date",
+    ),
+    definition(
+        CODELISTS,
+        id="within_a_month",
+        unit="event",
+        events="table=apcs, within=period",
+        numerator=(
+            "has(table=apcs, within=1 month after admission_date) "
+            "or discharge_date <= admission_date + 1 month"
+        ),
     ),
 ]
 

@@ -1,4 +1,4 @@
-"""Area roll-ups: practice → pcn → commissioner → national, and pilots from their start."""
+"""Area roll-ups: practice → pcn → commissioner → national, and pilots (their member practices in every period)."""
 
 import datetime as dt
 
@@ -54,8 +54,9 @@ def test_roll_up_sums_every_level() -> None:
     assert got[("pcn", "N1", 0)] == (3.0, "C1")
     assert got[("commissioner", "C2", 0)] == (4.0, "national")
     assert got[("national", "national", 0)][0] == 7.0
-    # practice 3 joins the pilot in February only
-    assert got[("pilot", "P", 0)] == (1.0, "national")
+    # practice 3 joins the pilot in February, but a pilot area is its member
+    # practices in every period (baselines before the start exist)
+    assert got[("pilot", "P", 0)] == (5.0, "national")
     assert got[("pilot", "P", 1)] == (2.0, "national")
     names = out.set_index(["area_type", "area_code"])["area_name"].to_dict()
     assert names[("commissioner", "C1")] == "Comm 1" and names[("pcn", "N2")] == "PCN 2"

@@ -84,7 +84,12 @@ def test_tokenize_strings_and_numbers() -> None:
 @pytest.mark.parametrize(
     ("text", "fragment"),
     [
-        ("latest_date(dm, within=ever) + 1 month > period_end", "whole days or weeks"),
+        ("latest_date(dm, within=ever) + 1.5 months > period_end", "whole number"),
+        (
+            "latest_date(dm, within=ever) + 3 days + 1 month > period_end",
+            "write the months first",
+        ),
+        ("age + 1 month > 3", "only dates can be moved"),
         ("latest_date(dm, within=ever) + 3 days", "can only be compared"),
         ("age + date_of_birth > 3", "dates take `+ N days`"),
         ("has(table=apcs, within=period, where=age > 1)", "not a column of `apcs`"),
@@ -93,8 +98,18 @@ def test_tokenize_strings_and_numbers() -> None:
             "cannot be used inside `where=`",
         ),
         ("has(dm, within=10 to 5 days after period_end)", "is empty"),
-        ("has(dm, within=1 to 2 months after period_end)", "in days or weeks"),
+        ("has(dm, within=1 to 2 fortnights after period_end)", "months or years"),
+        ("has(dm, within=2 to 1 months after period_end)", "2 to 1 months is empty"),
+        (
+            "has(dm, within=1 month after period_end - 3 days)",
+            "needs a plain date",
+        ),
         ("has(dm, within=1 to 2 days)", "needs an anchor"),
+        (
+            "has(table=social_care_packages, link=after_discharge_spell_id, "
+            "within=ever)",
+            "only works in an event-level indicator",
+        ),
         ("has(dm, within=3 days after age)", "needs a date"),
         ("sum_value(table=apcs, value=admission_method, within=ever) > 1", "is str"),
         ("has(table=apcs, within=ever, where=tariff_cost)", "must be a condition"),
@@ -107,7 +122,13 @@ def test_new_syntax_errors_have_hints(text: str, fragment: str) -> None:
 
 
 def test_relative_window_and_row_expressions_parse() -> None:
-    from carepilot.indicators.expr import DaysBetween, RelativeWindow
+    from carepilot.indicators.expr import (
+        Compare,
+        DateShift,
+        DaysBetween,
+        PeriodDate,
+        RelativeWindow,
+    )
 
     node = parse_expression(
         "has(dm, within=10 to 56 days after earliest_date(dm, within=12 months))", CL
@@ -117,8 +138,56 @@ def test_relative_window_and_row_expressions_parse() -> None:
     before = parse_expression("has(dm, within=2 weeks before period_end)", CL)
     assert isinstance(before, EventAgg) and isinstance(before.window, RelativeWindow)
     assert (before.window.lo, before.window.hi) == (-14, 0)
+    months = parse_expression("has(dm, within=1 to 2 years before period_end)", CL)
+    assert isinstance(months, EventAgg) and isinstance(months.window, RelativeWindow)
+    assert (months.window.lo, months.window.hi, months.window.unit) == (
+        -24,
+        -12,
+        "months",
+    )
+    shift = parse_expression("period_start + 1 month - 2 days < period_end", CL)
+    assert isinstance(shift, Compare) and isinstance(shift.left, DateShift)
+    assert (shift.left.days, shift.left.operand) == (
+        -2,
+        DateShift(PeriodDate("period_start"), 0, months=1),
+    )
     beds = parse_expression(
         "sum_value(table=apcs, value=discharge_date - admission_date, within=ever)", CL
     )
     assert isinstance(beds, EventAgg)
     assert isinstance(beds.source.value_expr, DaysBetween)
+
+
+def test_link_is_checked_against_the_counted_table() -> None:
+    def parse_row(text: str, table: str) -> ExprError:
+        with pytest.raises(ExprError) as info:
+            parse_expression(text, CL, row_table=table)
+        return info.value
+
+    ok = parse_expression(
+        "has(table=social_care_packages, link=after_discharge_spell_id, within=ever)",
+        CL,
+        row_table="apcs",
+    )
+    assert isinstance(ok, EventAgg) and ok.source.link == "after_discharge_spell_id"
+    assert (
+        "does not refer"
+        in parse_row(
+            "has(table=social_care_packages, link=package_id, within=ever)", "apcs"
+        ).message
+    )
+    assert (
+        "no column of `social_care_packages` refers"
+        in parse_row(
+            "has(table=social_care_packages, link=after_discharge_spell_id, within=ever)",
+            "opa",
+        ).message
+    )
+    assert (
+        "needs `within=ever`"
+        in parse_row(
+            "has(table=social_care_packages, link=after_discharge_spell_id, "
+            "within=12 months)",
+            "apcs",
+        ).message
+    )

@@ -39,6 +39,7 @@ from tests.unit.library.fixtures import (
     LibraryRunner,
     Tables,
     bp,
+    code,
     ev,
     med,
     merge,
@@ -92,6 +93,16 @@ CASES = [
         lambda p, d: ev(p, d, "hba1c", 58),
         lambda p, d: merge(ev(p, "2023-05-01", "hba1c", 50), ev(p, d, "hba1c", 59)),
     ),
+    # DM021: everyone has moderate frailty coded 2023-01-01; 75 achieves, the
+    # latest 76 fails despite an earlier 70.
+    QofCase(
+        "diabetes-hba1c-75-frail",
+        "diabetes",
+        "diabetes_resolved",
+        lambda p, d: ev(p, d, "hba1c", 75),
+        lambda p, d: merge(ev(p, "2023-05-01", "hba1c", 70), ev(p, d, "hba1c", 76)),
+        base=lambda p: ev(p, "2023-01-01", "frailty_moderate_severe"),
+    ),
     QofCase(
         "diabetes-bp-140-90",
         "diabetes",
@@ -131,6 +142,9 @@ CASES = [
         lambda p, d: bp(p, d, 151, 70),
         dob="1940-01-01",
     ),
+    # AF008 population needs a CHA2DS2-VASc score >= 2 recorded on or after the
+    # first AF code: everyone gets exactly 2 on 2024-03-01 (after patient 6's
+    # diagnosis on 2024-02-15, before patient 8's death).
     QofCase(
         "af-anticoagulation",
         "atrial_fibrillation",
@@ -139,6 +153,7 @@ CASES = [
         _nothing,
         window_start="2023-10-01",
         day_before="2023-09-30",
+        base=lambda p: ev(p, "2024-03-01", "cha2ds2_vasc", 2),
     ),
     QofCase(
         "chd-bp-140-90",
@@ -412,3 +427,94 @@ def test_asthma_register_needs_recent_inhaler_and_age_6() -> None:
         ev(3, "2024-03-31", "asthma_review"),
     )
     assert RUN.rows("asthma-review", tables) == {3: (1.0, 1.0, 0.0)}
+
+
+def test_af_anticoagulation_needs_a_latest_cha2ds2_vasc_of_2_after_diagnosis() -> None:
+    # AF coded 2015-01-01 for everyone; anticoagulant issued 2024-02-01 for the
+    # odd patients (so a patient in the population is (1, 1, 0) or (0, 1, 0)).
+    # 1 score 3 in 2020 (after diagnosis), treated                  -> (1, 1, 0)
+    # 2 score 2 exactly, untreated                                  -> (0, 1, 0)
+    # 3 score 1 (< 2), treated                                      -> out
+    # 4 score 4 only in 2014, before the first AF code              -> out
+    # 5 scores 3 (2016) then latest 1 (2022): latest decides        -> out
+    # 6 scores 1 (2016) then latest 2 (2022), untreated             -> (0, 1, 0)
+    # 7 score 5 on the day of the first AF code, treated            -> (1, 1, 0)
+    # 8 no score recorded, treated                                  -> out
+    # 9 score 3 recorded after the period end (2024-04-02), treated -> out
+    # 10 latest score 2 recorded before a later, second AF code
+    #    (first AF code 2015), untreated                            -> (0, 1, 0)
+    def af(pid: int, *scores: tuple[str, float]) -> Tables:
+        parts = [person(pid), ev(pid, "2015-01-01", "atrial_fibrillation")]
+        parts += [ev(pid, d, "cha2ds2_vasc", v) for d, v in scores]
+        if pid % 2:
+            parts.append(med(pid, "2024-02-01", "anticoagulants"))
+        return merge(*parts)
+
+    tables = merge(
+        af(1, ("2020-01-01", 3)),
+        af(2, ("2020-01-01", 2)),
+        af(3, ("2020-01-01", 1)),
+        af(4, ("2014-06-01", 4)),
+        af(5, ("2016-01-01", 3), ("2022-01-01", 1)),
+        af(6, ("2016-01-01", 1), ("2022-01-01", 2)),
+        af(7, ("2015-01-01", 5)),
+        af(8),
+        af(9, ("2024-04-02", 3)),
+        af(10, ("2018-01-01", 2)),
+        ev(10, "2020-01-01", "atrial_fibrillation"),
+    )
+    assert RUN.rows("af-anticoagulation", tables) == {
+        1: (1.0, 1.0, 0.0),
+        2: (0.0, 1.0, 0.0),
+        6: (0.0, 1.0, 0.0),
+        7: (1.0, 1.0, 0.0),
+        10: (0.0, 1.0, 0.0),
+    }
+
+
+def test_diabetes_hba1c_split_by_latest_frailty() -> None:
+    # Diabetes since 2010, HbA1c 66 on 2024-02-01 for everyone: fails DM020
+    # (<= 58), achieves DM021 (<= 75). So every patient is (0, 1, 0) in DM020
+    # or (1, 1, 0) in DM021, never both.
+    # 1 no frailty code                                   -> DM020
+    # 2 moderate frailty 2023                             -> DM021
+    # 3 severe frailty 2023                               -> DM021
+    # 4 moderate 2022, then mild 2023 (frailty resolved)  -> DM020
+    # 5 mild 2022, then moderate 2023                     -> DM021
+    # 6 mild and moderate on the same day                 -> DM021 (stays frail)
+    # 7 moderate coded after the period end (2024-04-01)  -> DM020
+    # 8 only mild frailty                                 -> DM020
+    def dm(pid: int, *frailty: tuple[str, str]) -> Tables:
+        parts = [
+            person(pid),
+            ev(pid, "2010-01-01", "diabetes"),
+            ev(pid, "2024-02-01", "hba1c", 66),
+        ]
+        for date, grade in frailty:
+            if grade == "mild":
+                parts.append(ev(pid, date, "frailty_mild"))
+            else:  # moderate is the list's first code, severe its second
+                sct = code("frailty_moderate_severe", 1 if grade == "severe" else 0)
+                parts.append(
+                    {
+                        "clinical_events": [
+                            dict(patient_id=pid, date=date, snomedct_code=sct)
+                        ]
+                    }
+                )
+        return merge(*parts)
+
+    tables = merge(
+        dm(1),
+        dm(2, ("2023-06-01", "moderate")),
+        dm(3, ("2023-06-01", "severe")),
+        dm(4, ("2022-06-01", "moderate"), ("2023-06-01", "mild")),
+        dm(5, ("2022-06-01", "mild"), ("2023-06-01", "moderate")),
+        dm(6, ("2023-06-01", "mild"), ("2023-06-01", "moderate")),
+        dm(7, ("2024-04-01", "moderate")),
+        dm(8, ("2023-06-01", "mild")),
+    )
+    fit = {p: (0.0, 1.0, 0.0) for p in (1, 4, 7, 8)}
+    frail = {p: (1.0, 1.0, 0.0) for p in (2, 3, 5, 6)}
+    assert RUN.rows("diabetes-hba1c-58", tables) == fit
+    assert RUN.rows("diabetes-hba1c-75-frail", tables) == frail

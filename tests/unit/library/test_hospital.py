@@ -278,30 +278,65 @@ def test_delayed_discharge_days_mean() -> None:
 
 
 def test_social_care_after_discharge() -> None:
-    def pkg(pid: int, start: str):
+    # One row per emergency discharge (alive) of a patient aged 65+ in the 12
+    # months to 2024-03-31; in the numerator if a package is linked to the spell
+    # through `after_discharge_spell_id`, whatever its date.
+    def pkg(pid: int, start: str, spell_id: int | None):
         return row(
-            "social_care_packages", pid, start_date=start, package_type="reablement"
+            "social_care_packages",
+            pid,
+            start_date=start,
+            package_type="reablement",
+            after_discharge_spell_id=spell_id,
         )
 
     tables = merge(
         person(1, "1950-01-01"),
-        spell(1, "2023-06-01", "emergency", "2023-06-10"),
-        pkg(1, "2023-06-12"),  # after discharge -> (1, 1, 0)
+        spell(1, "2023-06-01", "emergency", "2023-06-10", spell_id=101),
+        pkg(1, "2023-06-12", 101),  # linked -> (1, 1, 0)
+        # 2 package after the discharge but not linked to it (e.g. a package
+        # arranged from the community): a date match is not enough -> (0, 1, 0)
         person(2, "1950-01-01"),
-        spell(2, "2023-06-01", "emergency", "2023-06-10"),
-        pkg(2, "2023-05-01"),  # package before the admission -> (0, 1, 0)
+        spell(2, "2023-06-01", "emergency", "2023-06-10", spell_id=102),
+        pkg(2, "2023-06-12", None),
         person(3, "1964-01-01"),
-        spell(3, "2023-06-01", "emergency", "2023-06-10"),  # aged 60
+        spell(3, "2023-06-01", "emergency", "2023-06-10", spell_id=103),  # aged 60
+        pkg(3, "2023-06-11", 103),
         person(4, "1950-01-01"),
-        spell(4, "2023-06-01", "elective", "2023-06-10"),  # elective
+        spell(4, "2023-06-01", "elective", "2023-06-10", spell_id=104),  # elective
+        pkg(4, "2023-06-11", 104),
+        # 5 two emergency discharges; the package is linked to the first only,
+        # and starts after the second -> (1, 2, 0), where date matching would
+        # have credited both
         person(5, "1950-01-01"),
-        spell(5, "2023-06-01", "emergency", "2023-06-10"),
-        pkg(5, "2023-06-10"),  # same day as discharge counts -> (1, 1, 0)
+        spell(5, "2023-06-01", "emergency", "2023-06-10", spell_id=105),
+        spell(5, "2023-08-01", "emergency", "2023-08-05", spell_id=106),
+        pkg(5, "2023-09-01", 105),
+        # 6 died in hospital: excluded
+        person(6, "1950-01-01"),
+        spell(
+            6,
+            "2023-06-01",
+            "emergency",
+            "2023-06-10",
+            spell_id=107,
+            discharge_destination="died",
+        ),
+        # 7 discharged 2024-03-25, linked package starts 2024-04-02 (after the
+        # period end): not yet -> (0, 1, 0)
+        person(7, "1950-01-01"),
+        spell(7, "2024-03-20", "emergency", "2024-03-25", spell_id=108),
+        pkg(7, "2024-04-02", 108),
+        # 8 discharged before the window (2023-03-31), linked package in it: out
+        person(8, "1950-01-01"),
+        spell(8, "2023-03-20", "emergency", "2023-03-31", spell_id=109),
+        pkg(8, "2023-04-02", 109),
     )
     assert RUN.rows("social-care-after-discharge", tables) == {
         1: (1.0, 1.0, 0.0),
         2: (0.0, 1.0, 0.0),
-        5: (1.0, 1.0, 0.0),
+        5: (1.0, 2.0, 0.0),
+        7: (0.0, 1.0, 0.0),
     }
 
 

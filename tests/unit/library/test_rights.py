@@ -8,6 +8,9 @@ record access requests).
 
 from __future__ import annotations
 
+import datetime as dt
+
+from carepilot.indicators.periods import Period
 from tests.unit.library.fixtures import (
     LibraryRunner,
     ev,
@@ -116,31 +119,35 @@ def test_record_access_within_one_month() -> None:
             "record_access_requests", pid, request_date=date, response_date=response
         )
 
-    # Cohort: requests whose deadline (request + 30 days) falls in March, i.e.
-    # received 2024-01-31..2024-03-01. One row per request.
+    # Cohort: requests whose deadline (request date + 1 calendar month, clamped to
+    # the month end) falls in March 2024, i.e. received 2024-02-01..2024-02-29.
+    # One row per request.
     tables = merge(
         person(1),
         req(1, "2024-02-10", "2024-02-20"),  # answered (1, 1, 0)
         person(2),
         req(2, "2024-02-10"),  # never answered: null response (0, 1, 0)
         person(3),
-        req(3, "2024-03-05"),  # deadline 4 April, not reached: out
+        req(3, "2024-03-05"),  # deadline 5 April, not reached: out
         person(4),
-        req(4, "2024-01-30", "2024-02-02"),  # deadline 29 Feb: earlier cohort, out
+        req(4, "2024-01-31", "2024-02-02"),  # deadline 29 Feb: earlier cohort, out
         # 5 two requests in the cohort, one in time one late -> (1, 2, 0)
         person(5),
         req(5, "2024-02-10", "2024-02-11"),
-        req(5, "2024-02-12", "2024-03-14"),  # 31 days: late
+        req(5, "2024-02-12", "2024-03-13"),  # deadline 12 March: a day late
         person(6),
-        req(6, "2024-02-29", "2024-03-30"),  # exactly 30 days: in time (1, 1, 0)
+        req(6, "2024-02-29", "2024-03-29"),  # on the deadline: in time (1, 1, 0)
         # 7 an old answered request does not count for the new one (0, 1, 0)
         person(7),
         req(7, "2023-05-01", "2023-05-10"),
         req(7, "2024-02-15"),
-        # 8 first and last days of the cohort, both answered late -> (0, 2, 0)
+        # 8 first and last days of the cohort, both answered a day late -> (0, 2, 0)
         person(8),
-        req(8, "2024-01-31", "2024-03-02"),
-        req(8, "2024-03-01", "2024-04-15"),
+        req(8, "2024-02-01", "2024-03-02"),
+        req(8, "2024-02-29", "2024-03-30"),
+        # 9 answered 1 March for a 1 February request: 29 days, in time (1, 1, 0)
+        person(9),
+        req(9, "2024-02-01", "2024-03-01"),
     )
     rows = RUN.rows("record-access-one-month", tables)
     assert rows == {
@@ -150,4 +157,25 @@ def test_record_access_within_one_month() -> None:
         6: (1.0, 1.0, 0.0),
         7: (0.0, 1.0, 0.0),
         8: (0.0, 2.0, 0.0),
+        9: (1.0, 1.0, 0.0),
+    }
+    # February 2024 (29 days): 29, 30 and 31 January are all due on 29 February.
+    feb = [Period(dt.date(2024, 2, 1), dt.date(2024, 2, 29))]
+    tables = merge(
+        person(1),
+        req(1, "2024-01-31", "2024-02-29"),  # due 29 Feb, answered then (1, 1, 0)
+        person(2),
+        req(2, "2024-01-30", "2024-03-01"),  # due 29 Feb, late (0, 1, 0)
+        person(3),
+        req(3, "2024-01-29", "2024-02-28"),  # due 29 Feb (1, 1, 0)
+        person(4),
+        req(4, "2024-01-01", "2024-01-31"),  # due 1 Feb, first day (1, 1, 0)
+        person(5),
+        req(5, "2023-12-31", "2024-01-31"),  # due 31 Jan: January's cohort, out
+    )
+    assert RUN.rows("record-access-one-month", tables, periods=feb) == {
+        1: (1.0, 1.0, 0.0),
+        2: (0.0, 1.0, 0.0),
+        3: (1.0, 1.0, 0.0),
+        4: (1.0, 1.0, 0.0),
     }

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as _pc
 import pytest
@@ -272,3 +274,55 @@ def test_parallel_workers_write_identical_files(tmp_path: Path) -> None:
     write_population(config, tmp_path / "two", workers=2)
     for path in sorted((tmp_path / "one").iterdir()):
         assert path.read_bytes() == (tmp_path / "two" / path.name).read_bytes(), path
+
+
+def test_risk_scores_and_frailty_are_plausible(population: dict[str, pa.Table]) -> None:
+    events = population["clinical_events"].to_pandas()
+    patients = population["patients"].to_pandas().set_index("patient_id")
+    af_ids = set(
+        events.loc[
+            events.snomedct_code.isin(load_codelist("atrial_fibrillation").codes),
+            "patient_id",
+        ]
+    )
+    scores = events[events.snomedct_code.isin(load_codelist("cha2ds2_vasc").codes)]
+    assert len(scores) > 100
+    assert set(scores.patient_id) <= af_ids  # only AF patients are scored
+    assert scores.numeric_value.between(0, 9).all()
+    assert scores.numeric_value.ge(2).mean() > 0.5  # most AF patients are high risk
+    frail_codes = load_codelist("frailty_moderate_severe").codes
+    mild_codes = load_codelist("frailty_mild").codes
+    frailty = events[events.snomedct_code.isin([*frail_codes, *mild_codes])]
+    dob = pd.to_datetime(patients.loc[frailty.patient_id, "date_of_birth"]).to_numpy()
+    age = (pd.to_datetime(frailty.date).to_numpy() - dob).astype("timedelta64[D]")
+    assert (age.astype(int) / 365.25 >= 65 - 1e-9).all()
+    mild = frailty.snomedct_code.isin(mild_codes).sum()
+    assert 0 < frailty.snomedct_code.isin(frail_codes).sum() < mild
+
+
+def test_risk_scores_leave_every_other_draw_unchanged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Risk scores use their own random stream: without them, every other table
+    (and the rest of clinical_events) is identical."""
+    gen = importlib.import_module("carepilot.synth.generate")
+    config = SynthConfig(patients=1_500, seed=3, practices=4, pilot_practices=1)
+    with_scores = generate(config)
+    from carepilot.synth._arrow import build_table
+
+    def no_scores(*args: Any, **kwargs: Any) -> pa.Table:
+        return build_table("clinical_events", 0, {})  # draws nothing
+
+    monkeypatch.setattr(gen.care, "risk_assessments", no_scores)
+    without = generate(config)
+    score_codes = {
+        *load_codelist("cha2ds2_vasc").codes,
+        *load_codelist("frailty_mild").codes,
+        *load_codelist("frailty_moderate_severe").codes,
+    }
+    for name, table in without.items():
+        other = with_scores[name]
+        if name == "clinical_events":
+            keep = pc.invert(pc.is_in(other["snomedct_code"], pa.array(score_codes)))
+            other = other.filter(keep)
+        assert other.equals(table), name
