@@ -7,14 +7,12 @@ construction: every level is a sum of the same practice rows.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from carepilot.engine.frames import categorical, constant, stack
-from carepilot.indicators.periods import Period
 
 NATIONAL_CODE = "national"
 NATIONAL_NAME = "National"
@@ -29,7 +27,6 @@ def roll_up(
     commissioners: pd.DataFrame,
     pilot_sites: pd.DataFrame,
     pilot_members: pd.DataFrame,
-    periods: Sequence[Period],
     small_areas: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Aggregate practice rows to every area level.
@@ -44,7 +41,6 @@ def roll_up(
         keys: other grouping columns (period_id, breakdown, category, ...).
         measures: summed columns.
         practices, commissioners, pilot_sites, pilot_members: organisation tables.
-        periods: the periods (pilot membership is checked per period).
         small_areas: which practice rows the practice and PCN levels use (None:
             all). Rows a run does not report for practices and PCNs (their
             breakdowns other than the total) are then never grouped there.
@@ -142,7 +138,7 @@ def roll_up(
     )
 
     pilot_rows, pilot_area, pilot_codes, pilot_names = _pilot_rows(
-        work, pid, practice_rows, pilot_sites, pilot_members, periods
+        work, pid, practice_rows, pilot_sites, pilot_members
     )
     level(
         pilot_rows,
@@ -270,7 +266,6 @@ def _pilot_rows(
     practice_rows: pd.DataFrame,
     pilot_sites: pd.DataFrame,
     pilot_members: pd.DataFrame,
-    periods: Sequence[Period],
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
     """Rows of a pilot's member practices, in every period.
 
@@ -294,11 +289,16 @@ def _pilot_rows(
     if pilot_members.empty or "period_id" not in practice_rows:
         return empty
     members = pilot_members[pilot_members["member_type"] == "practice"][
-        ["pilot_id", "practice_pseudo_id", "start_date"]
+        ["pilot_id", "practice_pseudo_id"]
     ].dropna(subset=["practice_pseudo_id"])
     if members.empty:
         return empty
-    members = members.astype({"practice_pseudo_id": "int64"}).reset_index(drop=True)
+    # a practice listed twice for one pilot (e.g. left and re-joined) counts once
+    members = (
+        members.astype({"practice_pseudo_id": "int64", "pilot_id": str})
+        .drop_duplicates()
+        .reset_index(drop=True)
+    )
     names = dict(zip(pilot_sites["pilot_id"], pilot_sites["pilot_name"], strict=False))
     pilot_codes, pilot_of_member = np.unique(
         members["pilot_id"].astype(str).to_numpy(), return_inverse=True
@@ -310,12 +310,7 @@ def _pilot_rows(
     member_pid = members["practice_pseudo_id"].to_numpy()
     take_rows: list[np.ndarray] = []
     take_pilot: list[np.ndarray] = []
-    seen: set[tuple[int, int]] = set()
     for j in range(len(members)):
-        key = (int(pilot_of_member[j]), int(member_pid[j]))
-        if key in seen:  # listed twice (e.g. left and re-joined): count once
-            continue
-        seen.add(key)
         hit = np.flatnonzero(pid == member_pid[j])
         take_rows.append(hit)
         take_pilot.append(np.full(len(hit), pilot_of_member[j], dtype=np.int64))
@@ -326,12 +321,3 @@ def _pilot_rows(
         pilot_codes.astype(object),
         pilot_names,
     )
-
-
-def _as_date(value: object) -> dt.date:
-    if isinstance(value, pd.Timestamp):
-        return value.date()
-    if isinstance(value, dt.datetime):
-        return value.date()
-    assert isinstance(value, dt.date)
-    return value

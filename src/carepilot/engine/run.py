@@ -365,7 +365,6 @@ class Engine:
             orgs.commissioners,
             orgs.pilot_sites,
             orgs.pilot_members,
-            self.periods,
             small_areas=self._practice_rows(derived),
         )
         if provider_raw is not None and not provider_raw.empty:

@@ -1,16 +1,12 @@
-"""Area roll-ups: practice → pcn → commissioner → national, and pilots (their member practices in every period)."""
+"""Area roll-ups: practice → pcn → commissioner → national, and pilots (their
+member practices in every period; period 0 is January, 1 February)."""
 
 import datetime as dt
 
 import pandas as pd
 
 from carepilot.engine.areas import roll_up
-from carepilot.indicators.periods import Period
 
-PERIODS = [
-    Period(dt.date(2024, 1, 1), dt.date(2024, 1, 31)),
-    Period(dt.date(2024, 2, 1), dt.date(2024, 2, 29)),
-]
 PRACTICES = pd.DataFrame(
     {
         "practice_pseudo_id": [1, 2, 3],
@@ -44,7 +40,7 @@ def test_roll_up_sums_every_level() -> None:
         }
     )
     out = roll_up(
-        rows, ["period_id"], ["num"], PRACTICES, COMMISSIONERS, PILOTS, MEMBERS, PERIODS
+        rows, ["period_id"], ["num"], PRACTICES, COMMISSIONERS, PILOTS, MEMBERS
     )
     got = {
         (r.area_type, r.area_code, r.period_id): (r.num, r.parent_area_code)
