@@ -33,10 +33,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from carepilot.engine.aggregate import MEASURES
 from carepilot.engine.breakdowns import MISSING_LABEL, N_AGE_BANDS
 from carepilot.engine.frames import categorical, constant, stack
-
-MEASURES = ("num", "den", "exc", "num_sq")
 
 PAIR_BINS_LIMIT = 4_000_000
 """Largest accumulator (cells x categories of a pair) for pairing two attributes;
@@ -252,6 +251,12 @@ def aggregate_arrays(
                     aliases,
                 )
             )
+    return stack_aggregates(frames, by_age_band=by_age_band)
+
+
+def stack_aggregates(frames: list[pd.DataFrame], *, by_age_band: bool) -> pd.DataFrame:
+    """Per-attribute aggregate frames as one table in the SQL form's columns
+    (shared by the columnar and dense paths, so both hand the same shape on)."""
     columns = [
         "period_id",
         "practice_pseudo_id",

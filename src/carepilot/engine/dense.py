@@ -48,9 +48,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from carepilot.engine.aggregate import MEASURES
 from carepilot.engine.breakdowns import MISSING_LABEL, N_AGE_BANDS
-from carepilot.engine.columnar import PatientCategories
-from carepilot.engine.frames import categorical, constant, stack
+from carepilot.engine.columnar import PatientCategories, stack_aggregates
+from carepilot.engine.frames import categorical, constant
 from carepilot.indicators.compile import event_days
 from carepilot.indicators.expr import (
     Age,
@@ -988,25 +989,11 @@ class _Sums:
                 measures[m] = counts * c
             for m, source in aliases.items():
                 measures[m] = measures[source]
-            for m in ("num", "den", "exc", "num_sq"):
+            for m in MEASURES:
                 out[m] = measures[m]
             out["n"] = np.rint(counts).astype(np.int64)
             frames.append(pd.DataFrame(out))
-        columns = [
-            "period_id",
-            "practice_pseudo_id",
-            *(["sband"] if self.by_age_band else []),
-            "attribute",
-            "value",
-            "num",
-            "den",
-            "exc",
-            "num_sq",
-            "n",
-        ]
-        if not frames:
-            return pd.DataFrame(columns=columns)
-        return stack(frames)[columns]
+        return stack_aggregates(frames, by_age_band=self.by_age_band)
 
 
 class _Chunk:
