@@ -64,6 +64,33 @@ def str_column(frame: pd.DataFrame, name: str) -> ObjArray:
     return out
 
 
+def str_codes(frame: pd.DataFrame, *names: str) -> tuple[list[IntArray], ObjArray]:
+    """Integer codes of columns compared as text (``str(value)``), -1 for nulls.
+
+    The columns share one code space (a parent code in one column gets the code of
+    the same text in another). Same equality as `str_column`, but each column is
+    factorised in its own dtype and only the distinct values become text.
+
+    Returns:
+        (codes of each column, the text of each code).
+    """
+    raws: list[IntArray] = []
+    texts: list[ObjArray] = []
+    for name in names:
+        raw, uniques = pd.factorize(frame[name])
+        raws.append(np.asarray(raw, dtype=np.int64))
+        texts.append(pd.Series(uniques, dtype=object).astype(str).to_numpy(object))
+    merged, text = pd.factorize(np.concatenate(texts) if texts else np.array([]))
+    merged = np.asarray(merged, dtype=np.int64)
+    codes: list[IntArray] = []
+    offset = 0
+    for raw, uniq in zip(raws, texts, strict=True):
+        lookup = np.r_[merged[offset : offset + len(uniq)], -1]
+        codes.append(np.asarray(lookup[raw], dtype=np.int64))  # -1 -> last: null
+        offset += len(uniq)
+    return codes, np.asarray(text, dtype=object)
+
+
 def bool_column(frame: pd.DataFrame, name: str) -> BoolArray:
     """Column as bool, nulls as False."""
     series = frame[name].astype(object)

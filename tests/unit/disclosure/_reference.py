@@ -1,6 +1,7 @@
 """The secondary-suppression algorithm as it was before the speed work (reference).
 
-A frozen copy of `carepilot.disclosure.secondary` at commit 8dd5e6d (whole-table
+A frozen copy of `carepilot.disclosure.secondary` (and of `build_constraints`) at
+commit 8dd5e6d (whole-table
 rounds, one dense SVD per small component, one LSQR probe over all large ones),
 kept so that tests and ``benchmarks/disclosure.py`` can check that the faster
 implementation gives identical output. ``reference_release`` is `release` with
@@ -19,9 +20,16 @@ from numpy.typing import NDArray
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import lsqr
 
-from carepilot.disclosure.constraints import Constraints
+from carepilot.disclosure import _frame
+from carepilot.disclosure.constraints import (
+    GROUP_COLUMNS,
+    TOTAL_BREAKDOWN,
+    Constraints,
+    _parent_types,  # pyright: ignore[reportPrivateUsage]
+)
 from carepilot.disclosure.policy import DisclosurePolicy
 from carepilot.disclosure.secondary import CellPreference, SecondaryResult
+from carepilot.errors import InputDataError
 
 _release_module = importlib.import_module("carepilot.disclosure.release")
 
@@ -245,10 +253,124 @@ def suppress_secondary(
 
 
 def reference_release(table: pd.DataFrame, policy: DisclosurePolicy) -> pd.DataFrame:
-    """`carepilot.disclosure.release` with the reference secondary suppression."""
-    current = _release_module.suppress_secondary
+    """`carepilot.disclosure.release` with the reference constraints and secondary
+    suppression."""
+    saved = {
+        name: getattr(_release_module, name)
+        for name in ("suppress_secondary", "build_constraints")
+    }
     setattr(_release_module, "suppress_secondary", suppress_secondary)  # noqa: B010
+    setattr(_release_module, "build_constraints", reference_build_constraints)  # noqa: B010
     try:
         return _release_module.release(table, policy)
     finally:
-        setattr(_release_module, "suppress_secondary", current)  # noqa: B010
+        for name, fn in saved.items():
+            setattr(_release_module, name, fn)
+
+
+def reference_build_constraints(
+    frame: pd.DataFrame, hierarchy: tuple[tuple[str, str], ...]
+) -> Constraints:
+    """Find the breakdown and hierarchy lines of a results table.
+
+    Args:
+        frame: Results table with `KEY_COLUMNS` (and any `GROUP_COLUMNS`).
+        hierarchy: (child area type, parent area type) pairs that are additive.
+
+    Returns:
+        The incidence structure; row positions refer to ``frame``'s order.
+
+    Raises:
+        InputDataError: If two rows share indicator, version, period, area,
+            breakdown and category.
+        ConfigError: If the hierarchy gives a child type two parent types.
+    """
+    n = len(frame)
+    parent_of = _parent_types(hierarchy)
+    names = _frame.columns(frame)
+    group = _frame.group_ids(frame, [c for c in GROUP_COLUMNS if c in names])
+    area_type = _frame.str_column(frame, "area_type")
+    area_code = _frame.str_column(frame, "area_code")
+    parent_code = _frame.str_column(frame, "parent_area_code")
+    breakdown = _frame.str_column(frame, "breakdown")
+    category = _frame.str_column(frame, "category")
+    area_id, areas = _frame.factorize(area_type + "\x1f" + area_code)
+    bc_id, bcs = _frame.factorize(breakdown + "\x1f" + category)
+    breakdown_id, _ = _frame.factorize(breakdown)
+    n_areas = max(len(areas), 1)
+    n_bc = max(len(bcs), 1)
+
+    def row_key(g: IntArray, a: IntArray, b: IntArray) -> IntArray:
+        return (g * n_areas + a) * n_bc + b
+
+    keys = row_key(group, area_id, bc_id)
+    dup = _frame.first_duplicate(keys)
+    if dup is not None:
+        raise InputDataError(
+            "results table: more than one row for the same indicator, version, "
+            f"period, area_type, area_code, breakdown and category (first repeat at "
+            f"row {dup}); aggregate or de-duplicate the rows before release"
+        )
+
+    lines: list[IntArray] = []
+    cells: list[IntArray] = []
+    margins: list[BoolArray] = []
+    n_lines = 0
+    positions = np.arange(n, dtype=np.int64)
+    is_total = breakdown == TOTAL_BREAKDOWN
+
+    # Breakdown lines: categories of one breakdown add up to the area's total row.
+    total_bc = int(
+        _frame.index_of(bcs, np.array([TOTAL_BREAKDOWN + "\x1fall"], dtype=object))[0]
+    )
+    if total_bc >= 0:
+        child = positions[~is_total]
+        margin_pos = _frame.index_of(
+            keys, row_key(group[child], area_id[child], np.full(len(child), total_bc))
+        )
+        found = margin_pos >= 0
+        child, margin_pos = child[found], margin_pos[found]
+        n_breakdowns = int(breakdown_id.max()) + 1 if n else 1
+        line_key = margin_pos * n_breakdowns + breakdown_id[child]
+        line_codes, line_uniques = _frame.factorize(line_key)
+        line_of = line_codes + n_lines
+        lines += [line_of, np.arange(len(line_uniques), dtype=np.int64) + n_lines]
+        cells += [child, np.asarray(line_uniques, dtype=np.int64) // n_breakdowns]
+        margins += [np.zeros(len(child), bool), np.ones(len(line_uniques), bool)]
+        n_lines += len(line_uniques)
+
+    # Hierarchy lines: child areas add up to their parent, category by category.
+    for child_type, parent_type in parent_of.items():
+        child = positions[
+            (area_type == child_type) & _frame.notna_column(frame, "parent_area_code")
+        ]
+        if len(child) == 0:
+            continue
+        parent_key = (parent_type + "\x1f") + parent_code[child]
+        parent_id = _frame.index_of(areas, parent_key)
+        ok = parent_id >= 0
+        child, parent_id = child[ok], parent_id[ok]
+        margin_pos = _frame.index_of(
+            keys, row_key(group[child], parent_id, bc_id[child])
+        )
+        found = margin_pos >= 0
+        child, margin_pos = child[found], margin_pos[found]
+        line_codes, line_uniques = _frame.factorize(margin_pos)
+        lines += [
+            line_codes + n_lines,
+            np.arange(len(line_uniques), dtype=np.int64) + n_lines,
+        ]
+        cells += [child, np.asarray(line_uniques, dtype=np.int64)]
+        margins += [np.zeros(len(child), bool), np.ones(len(line_uniques), bool)]
+        n_lines += len(line_uniques)
+
+    if not lines:
+        empty = np.zeros(0, dtype=np.int64)
+        return Constraints(empty, empty, np.zeros(0, bool), 0, n)
+    return Constraints(
+        line=np.concatenate(lines),
+        cell=np.concatenate(cells),
+        margin=np.concatenate(margins),
+        n_lines=n_lines,
+        n_cells=n,
+    )

@@ -23,9 +23,10 @@ from carepilot.disclosure import (
 )
 from carepilot.disclosure.constraints import build_constraints
 from carepilot.disclosure.secondary import DENSE_LIMIT, find_derivable
+from carepilot.errors import InputDataError
 from tests.property.disclosure.tables import build_table
 
-from ._reference import reference_release
+from ._reference import reference_build_constraints, reference_release
 
 
 def engine_like_table(
@@ -153,3 +154,41 @@ def test_single_threaded_blas_restores_the_thread_count() -> None:
     finally:
         for setter, count in zip(setters, before, strict=True):
             setter(count)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_constraints_identical_to_reference(seed: int) -> None:
+    table = engine_like_table(30, 5.0, 3, seed)
+    # mixed dtypes: numeric area codes next to text parent codes, a categorical
+    table["area_code"] = table["area_code"].astype("category")
+    table.loc[table["area_type"] == "national", "parent_area_code"] = np.nan
+    new = build_constraints(table, SUPPRESS_1_TO_7.hierarchy)
+    old = reference_build_constraints(table, SUPPRESS_1_TO_7.hierarchy)
+    for field in ("line", "cell", "margin"):
+        assert (getattr(new, field) == getattr(old, field)).all(), field
+    assert (new.n_lines, new.n_cells) == (old.n_lines, old.n_cells)
+
+
+def test_constraints_compare_codes_as_text() -> None:
+    """An integer area code matches the same code written as text in the parent
+    column, as before (values are compared as text)."""
+    table = pd.DataFrame(
+        {
+            "area_type": ["pcn", "practice", "practice"],
+            "area_code": [7, 1, 2],
+            "parent_area_code": [None, "7", "7"],
+            "breakdown": "total",
+            "category": "all",
+        }
+    )
+    new = build_constraints(table, (("practice", "pcn"),))
+    old = reference_build_constraints(table, (("practice", "pcn"),))
+    assert new.n_lines == old.n_lines == 1
+    assert (new.cell == old.cell).all()
+
+
+def test_empty_key_column_is_rejected() -> None:
+    table = engine_like_table(2, 5.0, 1, 0)
+    table.loc[3, "category"] = None
+    with pytest.raises(InputDataError, match=r"column `category` is empty at row 3"):
+        build_constraints(table, SUPPRESS_1_TO_7.hierarchy)
