@@ -169,6 +169,7 @@ def roll_up_codes(
         The rolled-up rows, level by level (practice, pcn, commissioner,
         national, pilot), each sorted by area and key codes.
     """
+    values = summable(measures)
     ids = np.unique(np.asarray(units))
     id_rank = np.searchsorted(ids, units)
     pidx = id_rank[unit]
@@ -185,11 +186,13 @@ def roll_up_codes(
         nonlocal offset
         take = (lambda a: a) if rows is None else (lambda a: a[rows])
         if len(area_of_row):
-            area, rest, sums = group_sum(
-                [area_of_row, *(take(c) for c in codes)],
-                [len(table), *sizes],
-                [take(m) for m in measures],
+            key, space = pack(
+                [area_of_row, *(take(c) for c in codes)], [len(table), *sizes]
             )
+            uniq, sums = packed_sum(
+                key, space, [None if v is None else take(v) for v in values]
+            )
+            area, *rest = unpack(uniq, [len(table), *sizes])
             parts.append((area + offset, rest, sums))
         tables.append(table)
         offset += len(table)
@@ -286,7 +289,7 @@ def group_sum(
         The first code of each group, the remaining codes, and the sums.
     """
     key, space = pack(codes, sizes)
-    uniq, sums = packed_sum(key, space, values)
+    uniq, sums = packed_sum(key, space, summable(values))
     out = unpack(uniq, sizes)
     return out[0], out[1:], sums
 
@@ -316,22 +319,30 @@ def unpack(key: np.ndarray, sizes: Sequence[int]) -> list[np.ndarray]:
 
 
 def packed_sum(
-    key: np.ndarray, space: float, values: Sequence[np.ndarray]
+    key: np.ndarray, space: float, values: Sequence[np.ndarray | None]
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """Distinct keys (sorted) and the sums of `values` per key, in row order.
 
-    Values that are 0 everywhere (e.g. exceptions of indicators without them)
-    are not summed.
+    Values must be finite (see `summable`); None stands for values that are 0
+    everywhere (e.g. exceptions of indicators without them), not summed.
     """
     uniq, inverse = unique_keys(key, space)
-    sums: list[np.ndarray] = []
-    for v in values:
-        weights = zero_missing(v)
-        if weights.any():
-            sums.append(np.bincount(inverse, weights=weights, minlength=len(uniq)))
-        else:
-            sums.append(np.zeros(len(uniq)))
+    sums = [
+        np.zeros(len(uniq))
+        if v is None
+        else np.bincount(inverse, weights=v, minlength=len(uniq))
+        for v in values
+    ]
     return uniq, sums
+
+
+def summable(values: Sequence[np.ndarray]) -> list[np.ndarray | None]:
+    """Values for `packed_sum`: missing as 0 (`zero_missing`), None if all 0."""
+    out: list[np.ndarray | None] = []
+    for v in values:
+        clean = zero_missing(v)
+        out.append(clean if clean.any() else None)
+    return out
 
 
 def zero_missing(values: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from carepilot.engine.areas import pack, packed_sum, unpack, zero_missing
+from carepilot.engine.areas import pack, packed_sum, summable, unpack
 from carepilot.engine.frames import categorical
 from carepilot.indicators.model import BREAKDOWN_NAMES
 from carepilot.schema import categories as cat
@@ -210,7 +210,7 @@ def derive_cells(
     )
     attr_codes, attr_labels = _codes(raw["attribute"])
     value_codes, values = _codes(raw["value"])
-    measure_arrays = [zero_missing(raw[m].to_numpy(dtype=float)) for m in measures]
+    measure_arrays = summable([raw[m].to_numpy(dtype=float) for m in measures])
     parts: list[tuple[np.ndarray, np.ndarray, list[np.ndarray]]] = []
     for breakdown in breakdowns:
         from_band = breakdown == "age_band" and band is not None
@@ -249,7 +249,7 @@ def derive_cells(
         uniq, sums = packed_sum(
             cell[rows] * len(label_codes) + category,
             n_cells * len(label_codes),
-            [m[rows] for m in measure_arrays],
+            [None if m is None else m[rows] for m in measure_arrays],
         )
         parts.append(
             (uniq // len(label_codes), label_codes[uniq % len(label_codes)], sums)
