@@ -451,9 +451,10 @@ def suppress_secondary(
             derivable[where] = sub_derivable
     if derivable.any():
         logger.warning(
-            "secondary suppression: %d hidden rows remain derivable from the table "
-            "structure alone (every row of their component is hidden)",
+            "secondary suppression: %d hidden rows remain derivable after %d rounds "
+            "(from the table structure alone unless max_rounds stopped the loop)",
             int(derivable.sum()),
+            rounds,
         )
     return SecondaryResult(
         hidden=hidden,
