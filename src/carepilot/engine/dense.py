@@ -867,7 +867,23 @@ class _Segments:
 
 
 class _Sums:
-    """Accumulates (group x period) sums of one indicator, chunk by chunk."""
+    """Accumulates (group x period) sums of one indicator, chunk by chunk.
+
+    Two exact ways to add a chunk, chosen per measure:
+
+    * integer-valued measures (the count, boolean numerators, counts of events)
+      as *steps*: a segment's row of values changes in few periods (a person
+      stays in a population for months), so only the period-to-period changes
+      are keyed to their groups and counted (`np.bincount`), and the sums are
+      their running totals over periods at the end. Integers are exact in
+      float64, so this is the same number as adding every cell;
+    * other measures (values such as BMI) and rows that change too often as a
+      sparse matrix product: each segment's row is added to one group per
+      attribute (`_add_dense`).
+    """
+
+    STEP_FRACTION = 0.125
+    """Steps are used while at most this share of a chunk's cells change value."""
 
     def __init__(
         self,
@@ -891,9 +907,9 @@ class _Sums:
             self.sizes.append(size)
             total += self.n_cell * size
         self.n_groups = total
-        n_per = seg.mask.shape[1]
-        self.count = np.zeros((total, n_per))
-        self.sums: dict[str, np.ndarray] = {}
+        self.n_per = seg.mask.shape[1]
+        self.direct: dict[str, np.ndarray] = {}
+        self.steps: dict[str, np.ndarray] = {}
 
     def add(
         self,
@@ -902,11 +918,9 @@ class _Sums:
         population: np.ndarray,
         measures: Mapping[str, np.ndarray],
     ) -> None:
-        from scipy.sparse import csc_matrix
-
         seg = self.seg
         q0, q1 = int(seg.start[lo]), int(seg.start[hi])
-        if q1 == q0 or not self.attributes:
+        if q1 == q0 or not self.attributes or self.n_per == 0:
             return
         # One segment per patient (no practice or band change in the chunk):
         # rows line up with the chunk's, no gather needed.
@@ -924,37 +938,114 @@ class _Sums:
         if self.by_age_band:
             cell = cell * self.nb + seg.band[q0:q1]
         cpos = seg.cat_pos[seg.pos[q0:q1]]
-        groups = np.empty((q1 - q0, len(self.attributes)), dtype=np.int64)
+        # Group of each segment within each attribute's block (attribute-major).
+        groups = np.empty((len(self.attributes), q1 - q0), dtype=np.int64)
         for i, a in enumerate(self.attributes):
             cat = seg.band[q0:q1] if a == "age_band" else self.categories.codes[a][cpos]
-            groups[:, i] = self.offsets[i] + cell * self.sizes[i] + cat
-        n_seg, n_attr = groups.shape
+            groups[i] = cell * self.sizes[i] + cat
+        cells: dict[str, np.ndarray] = {"count": mask}
+        for name, values in measures.items():
+            if values.dtype == np.bool_:
+                cells[name] = mask & rows(values)
+            else:
+                cells[name] = np.where(mask, rows(values), values.dtype.type(0))
+        dense = self._add_steps(cells, groups)
+        if dense:
+            self._add_dense(dense, groups)
+
+    def _add_steps(
+        self, cells: Mapping[str, np.ndarray], groups: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """Add the integer-valued `cells` as their period-to-period changes;
+        returns the rest (not integers, or changing too often) for `_add_dense`."""
+        rest: dict[str, np.ndarray] = {}
+        changes: dict[str, np.ndarray] = {}
+        changed: np.ndarray | None = None
+        for name, values in cells.items():
+            if values.dtype == np.bool_:
+                v = values.view(np.int8)
+                change = np.empty(v.shape, dtype=np.int8)
+            elif values.dtype.kind in "iu":
+                v = values
+                change = np.empty(v.shape, dtype=np.int64)
+            elif np.all(np.abs(values) < 2.0**40) and np.array_equal(
+                values, np.trunc(values)
+            ):
+                v = values
+                change = np.empty(v.shape, dtype=np.float64)
+            else:
+                rest[name] = values
+                continue
+            change[:, 0] = v[:, 0]
+            np.subtract(v[:, 1:], v[:, :-1], out=change[:, 1:])
+            nonzero = change != 0
+            changed = (
+                nonzero
+                if changed is None
+                else np.logical_or(changed, nonzero, out=changed)
+            )
+            changes[name] = change
+        if changed is None:
+            return rest
+        where = np.flatnonzero(changed)
+        if len(where) > self.STEP_FRACTION * changed.size:
+            return dict(cells)
+        row, period = np.divmod(where, self.n_per)
+        weights = {
+            name: change.reshape(-1)[where].astype(np.float64)
+            for name, change in changes.items()
+        }
+        for name in weights:
+            if name not in self.steps:
+                self.steps[name] = np.zeros((self.n_groups, self.n_per))
+        for i, size in enumerate(self.sizes):
+            block = slice(self.offsets[i], self.offsets[i] + self.n_cell * size)
+            keys = groups[i][row] * self.n_per + period
+            for name, w in weights.items():
+                counted = np.bincount(
+                    keys, weights=w, minlength=self.n_cell * size * self.n_per
+                )
+                # (bincount of nothing is int64, whatever the weights)
+                self.steps[name][block] += counted.reshape(-1, self.n_per)
+        return rest
+
+    def _add_dense(self, cells: Mapping[str, np.ndarray], groups: np.ndarray) -> None:
+        """Add every cell of `cells` to its groups (one sparse product)."""
+        from scipy.sparse import csc_matrix
+
+        n_attr, n_seg = groups.shape
+        offsets = np.asarray(self.offsets, dtype=np.int64)[:, None]
         matrix = csc_matrix(
             (
                 np.ones(n_seg * n_attr),
-                groups.reshape(-1),
+                (groups + offsets).T.reshape(-1),
                 np.arange(0, n_seg * n_attr + 1, n_attr),
             ),
             shape=(self.n_groups, n_seg),
         )
-        # One product for the count and every measure (a row of k x periods
-        # per segment): the segment's row is read once per group it adds to.
-        names = list(measures)
-        stacked = np.empty((n_seg, 1 + len(names), mask.shape[1]))
-        stacked[:, 0] = mask
-        for j, m in enumerate(names, start=1):
-            values = rows(measures[m])
-            if values.dtype == np.bool_:
-                stacked[:, j] = mask & values
+        # One product for every measure (a row of k x periods per segment):
+        # the segment's row is read once per group it adds to.
+        names = list(cells)
+        stacked = np.empty((n_seg, len(names), self.n_per))
+        for j, m in enumerate(names):
+            stacked[:, j] = cells[m]
+        product = (matrix @ stacked.reshape(n_seg, -1)).reshape(
+            self.n_groups, len(names), self.n_per
+        )
+        for j, m in enumerate(names):
+            if m in self.direct:
+                self.direct[m] += product[:, j]
             else:
-                stacked[:, j] = np.where(mask, values, 0.0)
-        product = matrix @ stacked.reshape(n_seg, -1)
-        product = product.reshape(self.n_groups, 1 + len(names), -1)
-        self.count += product[:, 0]
-        for j, m in enumerate(names, start=1):
-            if m not in self.sums:
-                self.sums[m] = np.zeros_like(self.count)
-            self.sums[m] += product[:, j]
+                self.direct[m] = product[:, j].copy()
+
+    def total(self, name: str) -> np.ndarray:
+        """(groups x periods) sums of measure `name` ("count": population size)."""
+        out = np.zeros((self.n_groups, self.n_per))
+        if name in self.steps:
+            out += np.cumsum(self.steps[name], axis=1)
+        if name in self.direct:
+            out += self.direct[name]
+        return out
 
     def rows(
         self, constants: Mapping[str, float], aliases: Mapping[str, str]
@@ -962,6 +1053,9 @@ class _Sums:
         """The aggregated rows, in the columns and order of the columnar pass."""
         seg = self.seg
         frames: list[pd.DataFrame] = []
+        count = self.total("count")
+        sums = {m: self.total(m) for m in {*self.direct, *self.steps}}
+        sums.pop("count", None)
         band_labels = np.asarray([str(int(b)) for b in seg.bands], dtype=object)
         for i, a in enumerate(self.attributes):
             size = self.sizes[i]
@@ -970,7 +1064,7 @@ class _Sums:
             def flat(values: np.ndarray, block: slice = block) -> np.ndarray:
                 return values[block].T.reshape(-1)
 
-            n = flat(self.count)
+            n = flat(count)
             present = np.flatnonzero(n > 0)
             category = present % size
             cell = (present // size) % self.n_cell
@@ -983,7 +1077,7 @@ class _Sums:
             out["attribute"] = constant(a, len(present))
             labels = band_labels if a == "age_band" else self.categories.labels[a]
             out["value"] = categorical(labels, category)
-            measures = {m: flat(v)[present] for m, v in self.sums.items()}
+            measures = {m: flat(v)[present] for m, v in sums.items()}
             counts = n[present]
             for m, c in constants.items():
                 measures[m] = counts * c
@@ -1033,13 +1127,16 @@ class _Chunk:
                 measures["den"] = ~exc
             return population, measures
         value = self.value(d.numerator)
-        data = self.full(value.data).astype(np.float64)
+        # Whole numbers (counts of events, flags) stay integers: the sums are the
+        # same, and `_Sums` can add them as steps without checking each value.
+        integral = value.kind in ("int", "bool") and value.data.dtype.kind in "biu"
+        data = self.full(value.data).astype(np.int64 if integral else np.float64)
         if value.valid is not None:
             valid = self.full(value.valid)
             if d.value_type is ValueType.MEAN:
                 population &= valid
             else:
-                data = np.where(valid, data, 0.0)
+                data = np.where(valid, data, data.dtype.type(0))
         measures["num"] = data
         measures["num_sq"] = data * data
         return population, measures
