@@ -400,7 +400,8 @@ class Engine:
         Nothing here builds a frame or touches text per row: keys, areas and
         categories stay integer codes (`CategoryIndex`, `AreaTable`) until
         `_format`. Every sum adds the same numbers in the same order as a pandas
-        group-by of the practice rows would.
+        group-by of the practice rows would (`_practices_first`), or is exact in
+        any order (`_areas_first`, whole-number measures only).
         """
         standardised = definition.value_type in (ValueType.DSR, ValueType.ISR)
         band = "sband" if standardised else None
