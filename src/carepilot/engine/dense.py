@@ -45,6 +45,7 @@ library and generated data (tests/property/indicators).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from collections.abc import Mapping, Sequence
@@ -101,6 +102,8 @@ from carepilot.indicators.periods import (
 from carepilot.schema import TABLES
 
 _EPOCH = dt.date(1970, 1, 1).toordinal()
+PROVIDER_COLUMN = "provider_code"
+"""The column naming an event's provider (`engine.providers`)."""
 _FAR_FUTURE_DAY = dt.date(9999, 12, 31).toordinal() - _EPOCH
 _COVERS = 10**15
 _START = 10**7
@@ -648,6 +651,9 @@ class DenseEvaluator:
         self._grid_built = False
         self._events: dict[tuple[EventSource, bool, tuple[str, ...], bool], Events] = {}
         self._counted: dict[tuple[object, ...], CountedEvents] = {}
+        self._last_event_rows: tuple[IndicatorDefinition, list[_EventRows]] | None = (
+            None
+        )
         self._patient_columns: dict[
             str, tuple[np.ndarray, np.ndarray, np.ndarray | None]
         ] = {}
@@ -694,6 +700,8 @@ class DenseEvaluator:
             for node in walk(root):
                 if isinstance(node, EventColumn):
                     columns[node.column] = _KIND[node.type]
+        if TABLES[source.table].has_column("provider_code"):
+            columns[PROVIDER_COLUMN] = "str"  # provider rows (`provider_aggregate`)
         self_search = any(
             _excludes_self(definition, node)
             for root in definition.expressions()[1:]
@@ -834,13 +842,7 @@ class DenseEvaluator:
         grid = self.grid
         if grid is None or not supported(definition):
             return None
-        vt = definition.value_type
-        constants: dict[str, float] = {}
-        aliases: dict[str, str] = (
-            {"num_sq": "num"} if vt is ValueType.PROPORTION else {}
-        )
-        if vt is not ValueType.PROPORTION or definition.exceptions is None:
-            constants.update(exc=0.0, den=1.0)
+        constants, aliases = _constants(definition)
         codelists = {name: cl.codes for name, cl in definition.codelists.items()}
         seg = self.segments(categories, by_age_band or "age_band" in attributes)
         sums = _Sums(seg, categories, attributes, by_age_band)
@@ -881,12 +883,74 @@ class DenseEvaluator:
             return None
         return sums.rows(constants, aliases)
 
+    def provider_aggregate(
+        self,
+        definition: IndicatorDefinition,
+        categories: PatientCategories,
+        *,
+        by_age_band: bool,
+        attributes: Sequence[str],
+        providers: np.ndarray,
+    ) -> pd.DataFrame | None:
+        """Provider rows of an event-level indicator (`engine.providers`): each
+        event counts for its own provider, `practice_pseudo_id` holds the
+        provider index (1 + position in `providers`, the `ProviderIndex`
+        codes); events of other or no providers count for none. The rows of
+        `aggregate(attributed_patient_level(...))`; None when not supported."""
+        grid = self.grid
+        if (
+            grid is None
+            or definition.unit is not Unit.EVENT
+            or definition.events is None
+            or not supported(definition)
+        ):
+            return None
+        if not TABLES[definition.events.source.table].has_column(PROVIDER_COLUMN):
+            return None
+        constants, aliases = _constants(definition)
+        skip = {*constants, *aliases}
+        codelists = {name: cl.codes for name, cl in definition.codelists.items()}
+        seg = self.segments(categories, by_age_band or "age_band" in attributes)
+        by_code = {str(c): i for i, c in enumerate(providers)}
+        seg = dataclasses.replace(
+            seg, practices=np.arange(1, len(providers) + 1, dtype=np.int64)
+        )
+        sums = _Sums(seg, categories, attributes, by_age_band)
+        try:
+            for rows in self._event_chunks(definition, codelists):
+                data, valid, labels = rows.counted.columns[PROVIDER_COLUMN]
+                assert labels is not None
+                known = np.array([by_code.get(str(x), -1) for x in labels] + [-1])
+                provider = known[np.where(valid, data, -1)][rows.rows]
+                sums.add_rows(
+                    np.maximum(provider, 0),
+                    rows.per,
+                    rows.pos,
+                    rows.band_index(seg),
+                    rows.population & (provider >= 0),
+                    {m: v for m, v in rows.measures.items() if m not in skip},
+                )
+        except Unsupported:
+            return None
+        return sums.rows(constants, aliases)
+
     def _event_chunks(
         self, definition: IndicatorDefinition, codelists: Mapping[str, Sequence[str]]
     ) -> list[_EventRows]:
         """An event-level indicator's rows (one per counted event x period in
         which its patient is in the population, as `compile._prepare_events`),
-        a chunk of patients at a time, in chunk order."""
+        a chunk of patients at a time, in chunk order. The last indicator's
+        rows are kept for its provider rows (`provider_aggregate`)."""
+        cached = self._last_event_rows
+        if cached is not None and cached[0] is definition:
+            return cached[1]
+        chunks = self._compute_event_chunks(definition, codelists)
+        self._last_event_rows = (definition, chunks)
+        return chunks
+
+    def _compute_event_chunks(
+        self, definition: IndicatorDefinition, codelists: Mapping[str, Sequence[str]]
+    ) -> list[_EventRows]:
         grid = self.grid
         assert grid is not None and definition.events is not None
         self._read_inputs(definition, codelists)
@@ -921,6 +985,8 @@ class DenseEvaluator:
             keep, measures = rows.measures_for(keep)
             return _EventRows(
                 grid,
+                counted,
+                rows.rows,
                 rows.pos,
                 per.astype(np.int64),
                 keep.reshape(-1),
@@ -1837,6 +1903,9 @@ class _EventRows:
     excluded; a mean's value known) and its measures."""
 
     grid: DenseGrid
+    counted: CountedEvents
+    rows: np.ndarray
+    """The row of `counted` each (event, period) row is."""
     pos: np.ndarray
     per: np.ndarray
     population: np.ndarray
@@ -1852,6 +1921,19 @@ class _EventRows:
         )
         band = np.where(g.dob_valid[self.pos], band, int(MISSING_LABEL["age_band"]))
         return band - int(seg.bands[0])
+
+
+def _constants(
+    definition: IndicatorDefinition,
+) -> tuple[dict[str, float], dict[str, str]]:
+    """Measures that are one literal on every row, and measures equal to
+    another (as `compile_indicator`'s `constants` and `aliases`)."""
+    vt = definition.value_type
+    constants: dict[str, float] = {}
+    aliases = {"num_sq": "num"} if vt is ValueType.PROPORTION else {}
+    if vt is not ValueType.PROPORTION or definition.exceptions is None:
+        constants.update(exc=0.0, den=1.0)
+    return constants, aliases
 
 
 def _excludes_self(definition: IndicatorDefinition, node: EventAgg) -> bool:

@@ -387,3 +387,23 @@ def test_event_level_rows_and_sums_match_sql() -> None:
         pd.testing.assert_frame_equal(
             _sorted(a), _sorted(b[a.columns]), check_dtype=False, rtol=1e-9
         )
+
+
+def test_event_level_provider_rows_match_sql(
+    duck_tables: dict[str, Any],
+    examples: list[IndicatorDefinition],
+    periods: list[Period],
+) -> None:
+    """Each event counts for its own provider on the dense path as in SQL."""
+    dense = Engine(duck_tables, periods, dense=True)
+    sql = Engine(duck_tables, periods, dense=False)
+    taken = [d for d in examples if d.unit is Unit.EVENT]
+    assert taken
+    for d in taken:
+        dense.aggregate(d)  # as `results`: the rows are shared with this pass
+        a, b = dense.provider_aggregate(d), sql.provider_aggregate(d)
+        assert a is not None and b is not None and len(a) > 0
+        pd.testing.assert_frame_equal(
+            _sorted(a), _sorted(b[a.columns]), check_dtype=False, rtol=1e-9
+        )
+    assert dense._grid is None  # no SQL grid was needed at all
