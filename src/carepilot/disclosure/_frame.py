@@ -11,7 +11,13 @@ is checked strictly.
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import os
+import sys
+import threading
+from collections.abc import Callable, Generator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -56,6 +62,33 @@ def str_column(frame: pd.DataFrame, name: str) -> ObjArray:
     out = series.astype(str).to_numpy(dtype=object).copy()
     out[series.isna().to_numpy()] = None
     return out
+
+
+def str_codes(frame: pd.DataFrame, *names: str) -> tuple[list[IntArray], ObjArray]:
+    """Integer codes of columns compared as text (``str(value)``), -1 for nulls.
+
+    The columns share one code space (a parent code in one column gets the code of
+    the same text in another). Same equality as `str_column`, but each column is
+    factorised in its own dtype and only the distinct values become text.
+
+    Returns:
+        (codes of each column, the text of each code).
+    """
+    raws: list[IntArray] = []
+    texts: list[ObjArray] = []
+    for name in names:
+        raw, uniques = pd.factorize(frame[name])
+        raws.append(np.asarray(raw, dtype=np.int64))
+        texts.append(pd.Series(uniques, dtype=object).astype(str).to_numpy(object))
+    merged, text = pd.factorize(np.concatenate(texts) if texts else np.array([]))
+    merged = np.asarray(merged, dtype=np.int64)
+    codes: list[IntArray] = []
+    offset = 0
+    for raw, uniq in zip(raws, texts, strict=True):
+        lookup = np.r_[merged[offset : offset + len(uniq)], -1]
+        codes.append(np.asarray(lookup[raw], dtype=np.int64))  # -1 -> last: null
+        offset += len(uniq)
+    return codes, np.asarray(text, dtype=object)
 
 
 def bool_column(frame: pd.DataFrame, name: str) -> BoolArray:
@@ -199,3 +232,79 @@ def null_support_sparse(
             )
         support |= np.abs(w) > 1e-6
     return support
+
+
+_SET_LOCAL = "openblas_set_num_threads_local"
+_blas_setters: dict[str, Callable[[int], int] | None] = {}
+
+
+def _openblas_thread_setters() -> list[Callable[[int], int]]:
+    """`openblas_set_num_threads_local` of every OpenBLAS loaded in the process.
+
+    NumPy and SciPy wheels each bundle their own OpenBLAS; they are found in the
+    process's memory map (Linux) and looked up once per library. Elsewhere, or for
+    another BLAS, the list is empty.
+    """
+    if not sys.platform.startswith("linux"):
+        return []
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as maps:
+            paths = {
+                line.split()[-1]
+                for line in maps
+                if "openblas" in line.rsplit("/", 1)[-1].lower()
+            }
+    except OSError:
+        return []
+    for path in sorted(paths - _blas_setters.keys()):
+        setter: Callable[[int], int] | None = None
+        try:
+            lib = ctypes.CDLL(path, mode=os.RTLD_NOLOAD | os.RTLD_LAZY)
+            fn = getattr(lib, _SET_LOCAL, None)
+            if fn is not None:
+                fn.argtypes = [ctypes.c_int]
+                fn.restype = ctypes.c_int
+                setter = fn
+        except OSError:
+            setter = None
+        _blas_setters[path] = setter
+    return [f for p in sorted(paths) if (f := _blas_setters.get(p)) is not None]
+
+
+_blas_lock = threading.Lock()
+_blas_depth = 0
+_blas_saved: list[tuple[Callable[[int], int], int]] = []
+
+
+@contextmanager
+def single_threaded_blas() -> Generator[None, None, None]:
+    """Limit OpenBLAS to one thread inside the block.
+
+    Why: the audit makes thousands of small LAPACK calls (an SVD per small
+    component) and LSQR takes vector norms at every step. A multi-threaded
+    OpenBLAS wakes its worker threads for each call and, on a busy machine,
+    spins waiting for them: a 98,613-row engine table took 13.4 s CPU with the
+    default threads and 1.2 s with one, on 2 shared cores (load average 5).
+
+    `openblas_set_num_threads_local` (OpenBLAS >= 0.3.27) returns the previous
+    count, which is restored when the last concurrent caller leaves (a lock and
+    a depth count, so overlapping callers cannot leave BLAS at one thread). In
+    OpenBLAS's pthreads builds the setting is process-wide despite its name:
+    other threads' BLAS calls run on one thread meanwhile (slower, never
+    different). Without the function (another BLAS, an older OpenBLAS, not
+    Linux) nothing changes: the results are the same, only slower.
+    """
+    global _blas_depth
+    with _blas_lock:
+        if _blas_depth == 0:
+            _blas_saved[:] = [(f, f(1)) for f in _openblas_thread_setters()]
+        _blas_depth += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_depth -= 1
+            if _blas_depth == 0:
+                for setter, count in reversed(_blas_saved):
+                    setter(count)
+                _blas_saved.clear()

@@ -113,16 +113,35 @@ def build_constraints(
     parent_of = _parent_types(hierarchy)
     names = _frame.columns(frame)
     group = _frame.group_ids(frame, [c for c in GROUP_COLUMNS if c in names])
-    area_type = _frame.str_column(frame, "area_type")
-    area_code = _frame.str_column(frame, "area_code")
-    parent_code = _frame.str_column(frame, "parent_area_code")
-    breakdown = _frame.str_column(frame, "breakdown")
-    category = _frame.str_column(frame, "category")
-    area_id, areas = _frame.factorize(area_type + "\x1f" + area_code)
-    bc_id, bcs = _frame.factorize(breakdown + "\x1f" + category)
-    breakdown_id, _ = _frame.factorize(breakdown)
+    (area_type,), type_text = _frame.str_codes(frame, "area_type")
+    (area_code, parent_code), code_text = _frame.str_codes(
+        frame, "area_code", "parent_area_code"
+    )
+    (breakdown,), breakdown_text = _frame.str_codes(frame, "breakdown")
+    (category,), category_text = _frame.str_codes(frame, "category")
+    for column, codes in (
+        ("area_type", area_type),
+        ("area_code", area_code),
+        ("breakdown", breakdown),
+        ("category", category),
+    ):
+        if (codes < 0).any():
+            raise InputDataError(
+                f"results table: column `{column}` is empty at row "
+                f"{int(np.flatnonzero(codes < 0)[0])}; every row needs an area type, "
+                "area code, breakdown and category"
+            )
+    n_codes = max(len(code_text), 1)
+    n_categories = max(len(category_text), 1)
+    area_id, areas = _frame.factorize(area_type * n_codes + area_code)
+    bc_id, bcs = _frame.factorize(breakdown * n_categories + category)
+    breakdown_id = breakdown
     n_areas = max(len(areas), 1)
     n_bc = max(len(bcs), 1)
+
+    def text_code(texts: NDArray[np.object_], text: str) -> int:
+        hits = np.flatnonzero(texts == text)
+        return int(hits[0]) if len(hits) else -1
 
     def row_key(g: IntArray, a: IntArray, b: IntArray) -> IntArray:
         return (g * n_areas + a) * n_bc + b
@@ -141,12 +160,18 @@ def build_constraints(
     margins: list[BoolArray] = []
     n_lines = 0
     positions = np.arange(n, dtype=np.int64)
-    is_total = breakdown == TOTAL_BREAKDOWN
+    total_code = text_code(breakdown_text, TOTAL_BREAKDOWN)
+    all_code = text_code(category_text, "all")
+    is_total = breakdown == total_code
 
     # Breakdown lines: categories of one breakdown add up to the area's total row.
-    total_bc = int(
-        _frame.index_of(bcs, np.array([TOTAL_BREAKDOWN + "\x1fall"], dtype=object))[0]
-    )
+    total_bc = -1
+    if total_code >= 0 and all_code >= 0:
+        total_bc = int(
+            _frame.index_of(
+                bcs, np.array([total_code * n_categories + all_code], dtype=np.int64)
+            )[0]
+        )
     if total_bc >= 0:
         child = positions[~is_total]
         margin_pos = _frame.index_of(
@@ -165,13 +190,16 @@ def build_constraints(
 
     # Hierarchy lines: child areas add up to their parent, category by category.
     for child_type, parent_type in parent_of.items():
-        child = positions[
-            (area_type == child_type) & _frame.notna_column(frame, "parent_area_code")
-        ]
+        child_code = text_code(type_text, child_type)
+        parent_type_code = text_code(type_text, parent_type)
+        if child_code < 0 or parent_type_code < 0:
+            continue
+        child = positions[(area_type == child_code) & (parent_code >= 0)]
         if len(child) == 0:
             continue
-        parent_key = (parent_type + "\x1f") + parent_code[child]
-        parent_id = _frame.index_of(areas, parent_key)
+        parent_id = _frame.index_of(
+            areas, parent_type_code * n_codes + parent_code[child]
+        )
         ok = parent_id >= 0
         child, parent_id = child[ok], parent_id[ok]
         margin_pos = _frame.index_of(

@@ -143,25 +143,126 @@ def close_lines(
         hidden[picked] = True
 
 
-def _null_support_dense(block: FloatArray) -> BoolArray:
-    """True for columns where some null-space vector of ``block`` is non-zero."""
-    svd = np.linalg.svd(block, full_matrices=True)
-    s: FloatArray = np.asarray(svd.S, dtype=np.float64)
-    vt: FloatArray = np.asarray(svd.Vh, dtype=np.float64)
-    rank = int((s > _NULL_TOL * max(1.0, float(s[0]) if s.size else 1.0)).sum())
-    null: FloatArray = np.asarray(vt[rank:], dtype=np.float64)
-    if null.shape[0] == 0:
-        return np.zeros(int(block.shape[1]), dtype=np.bool_)
-    norms: FloatArray = np.sqrt((null * null).sum(axis=0))
-    return np.asarray(norms > 1e-7, dtype=np.bool_)
+_PAD = 4
+"""Small blocks are padded to a multiple of this many rows and columns, so that
+equal-shape blocks share one batched SVD call (zero rows and columns change no
+null-space support)."""
+
+_BATCH_CELLS = 1 << 20
+"""Upper bound on matrix entries per batched SVD call (bounds memory)."""
 
 
-def find_derivable(hidden: BoolArray, cons: Constraints) -> BoolArray:
+def _local_index(labels: IntArray) -> IntArray:
+    """Position of each item among the items with its label, in item order."""
+    order = np.argsort(labels, kind="stable")
+    sorted_labels = labels[order]
+    starts = np.flatnonzero(np.r_[True, sorted_labels[1:] != sorted_labels[:-1]])
+    lengths = np.diff(np.r_[starts, len(order)])
+    local = np.empty(len(labels), dtype=np.int64)
+    local[order] = np.arange(len(order), dtype=np.int64) - np.repeat(starts, lengths)
+    return local
+
+
+def _null_free_batched(
+    row: IntArray,
+    col: IntArray,
+    sign: FloatArray,
+    row_comp: IntArray,
+    col_comp: IntArray,
+) -> tuple[IntArray, BoolArray]:
+    """Null-space support of many small blocks, by batched dense SVD.
+
+    Args:
+        row, col, sign: Entries (global row and column ids) of the blocks.
+        row_comp, col_comp: Block of every global row and column id.
+
+    Returns:
+        (the distinct column ids of the entries, whether each is touched by a
+        null-space vector of its block): the same answer as one SVD per block
+        with rows and columns in id order, as zero padding changes no support.
+    """
+    present = np.zeros(len(row_comp), dtype=bool)
+    present[row] = True
+    rows = np.flatnonzero(present)
+    present = np.zeros(len(col_comp), dtype=bool)
+    present[col] = True
+    cols = np.flatnonzero(present)
+    n_comp = int(max(row_comp.max(), col_comp.max())) + 1
+    k = np.bincount(col_comp[cols], minlength=n_comp)
+    m = np.bincount(row_comp[rows], minlength=n_comp)
+    width = -(-k // _PAD) * _PAD
+    height = np.maximum(-(-m // _PAD) * _PAD, width)
+    # batches: blocks of one shape, at most _BATCH_CELLS entries per call
+    in_use = np.flatnonzero(k > 0)
+    by_shape = in_use[np.lexsort((in_use, height[in_use], width[in_use]))]
+    shape = width[by_shape] * (int(height.max()) + 1) + height[by_shape]
+    rank_in_shape = _local_index(shape)
+    per_call = np.maximum(1, _BATCH_CELLS // (width[by_shape] * height[by_shape]))
+    chunk = rank_in_shape // per_call
+    new_batch = np.r_[True, (shape[1:] != shape[:-1]) | (chunk[1:] != chunk[:-1])]
+    batch = np.full(n_comp, -1, dtype=np.int64)
+    batch[by_shape] = np.cumsum(new_batch) - 1
+    slot = np.zeros(n_comp, dtype=np.int64)
+    slot[by_shape] = rank_in_shape % per_call
+    row_local = np.zeros(len(row_comp), dtype=np.int64)
+    col_local = np.zeros(len(col_comp), dtype=np.int64)
+    row_local[rows] = _local_index(row_comp[rows])
+    col_local[cols] = _local_index(col_comp[cols])
+    # entries and columns grouped by batch
+    ent_comp = col_comp[col]
+    ent_order = np.argsort(batch[ent_comp], kind="stable")
+    ent_bounds = np.searchsorted(
+        batch[ent_comp][ent_order], np.arange(int(batch.max()) + 2)
+    )
+    col_order = cols[np.argsort(batch[col_comp[cols]], kind="stable")]
+    col_bounds = np.searchsorted(
+        batch[col_comp[col_order]], np.arange(int(batch.max()) + 2)
+    )
+    first_comp = by_shape[new_batch]
+    free_of_col = np.zeros(len(col_comp), dtype=bool)
+    for b, comp in enumerate(first_comp.tolist()):
+        sel = ent_order[ent_bounds[b] : ent_bounds[b + 1]]
+        w, h = int(width[comp]), int(height[comp])
+        n_blocks = int(slot[col_comp[col[sel]]].max()) + 1
+        stack = np.zeros((n_blocks, h, w))
+        np.add.at(
+            stack,
+            (slot[ent_comp[sel]], row_local[row[sel]], col_local[col[sel]]),
+            sign[sel],
+        )
+        svd = np.linalg.svd(stack, full_matrices=False)
+        s: FloatArray = np.asarray(svd.S, dtype=np.float64)
+        vt: FloatArray = np.asarray(svd.Vh, dtype=np.float64)
+        tol = _NULL_TOL * np.maximum(1.0, s[:, 0])
+        rank = (s > tol[:, None]).sum(axis=1)
+        null_row = np.arange(w)[None, :] >= rank[:, None]
+        norms = np.sqrt((vt * vt * null_row[:, :, None]).sum(axis=1))
+        batch_cols = col_order[col_bounds[b] : col_bounds[b + 1]]
+        free_of_col[batch_cols] = (
+            norms[slot[col_comp[batch_cols]], col_local[batch_cols]] > 1e-7
+        )
+    return cols, free_of_col[cols]
+
+
+def find_derivable(
+    hidden: BoolArray,
+    cons: Constraints,
+    *,
+    changed: BoolArray | None = None,
+    known: BoolArray | None = None,
+) -> BoolArray:
     """Hidden rows that a linear attacker recovers exactly (stage 2 audit).
+
+    A component's verdict depends only on its own hidden rows and their lines,
+    and components only grow or merge as rows are hidden, so a component with
+    no row in ``changed`` is the same component as in the audit that produced
+    ``known`` and keeps that verdict.
 
     Args:
         hidden: Hidden rows.
         cons: Additive lines of the table.
+        changed: Rows hidden since the audit that gave ``known`` (with ``known``).
+        known: That audit's result.
 
     Returns:
         Mask of hidden rows that lie in no null-space vector of the constraint
@@ -178,10 +279,18 @@ def find_derivable(hidden: BoolArray, cons: Constraints) -> BoolArray:
     col = col.astype(np.int64)
     sign = cons.sign[ent]
     m, k = len(used_lines), len(hid_cells)
-    _, cell_label = _frame.components(row, col, m, k)
-    sizes = np.bincount(cell_label)
+    row_label, cell_label = _frame.components(row, col, m, k)
+    n_comp = int(cell_label.max()) + 1
+    stale = np.ones(n_comp, dtype=bool)
+    if changed is not None and known is not None:
+        stale[:] = False
+        stale[cell_label[changed[hid_cells]]] = True
+        kept = ~stale[cell_label]
+        derivable[hid_cells[kept]] = known[hid_cells[kept]]
+    sizes = np.bincount(cell_label, minlength=n_comp)
     ent_label = cell_label[col]
-    large = sizes[ent_label] > DENSE_LIMIT
+    todo = stale[ent_label]
+    large = todo & (sizes[ent_label] > DENSE_LIMIT)
     if large.any():
         # one sparse probe over every large component at once (block diagonal)
         rows_l, r_local = np.unique(row[large], return_inverse=True)
@@ -195,25 +304,12 @@ def find_derivable(hidden: BoolArray, cons: Constraints) -> BoolArray:
             seed=len(cols_l),
         )
         derivable[hid_cells[cols_l[~free]]] = True
-    # small components: exact null space by dense SVD, one block at a time
-    small = np.flatnonzero(~large)
-    order = small[np.argsort(ent_label[small], kind="stable")]
-    labels_sorted = ent_label[order]
-    starts = np.flatnonzero(np.r_[True, labels_sorted[1:] != labels_sorted[:-1]])
-    ends = np.r_[starts[1:], len(order)]
-    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
-        sel = order[start:end]
-        rows_c, r_local = np.unique(row[sel], return_inverse=True)
-        cols_c, c_local = np.unique(col[sel], return_inverse=True)
-        block = _frame.dense_block(
-            r_local.astype(np.int64),
-            c_local.astype(np.int64),
-            sign[sel],
-            len(rows_c),
-            len(cols_c),
+    small = todo & ~large
+    if small.any():
+        cols_s, free_s = _null_free_batched(
+            row[small], col[small], sign[small], row_label, cell_label
         )
-        free = _null_support_dense(block)
-        derivable[hid_cells[cols_c[~free]]] = True
+        derivable[hid_cells[cols_s[~free_s]]] = True
     return derivable
 
 
@@ -247,17 +343,21 @@ def suppress_secondary(
     Returns:
         The final hidden mask and diagnostics.
     """
-    hidden = close_lines(primary, cons, pref)
-    rounds = 1
-    derivable = find_derivable(hidden, cons)
-    while derivable.any() and rounds < max_rounds:
-        extra = _extend(derivable, hidden, cons, pref)
-        if len(extra) == 0:
-            break
-        hidden[extra] = True
-        hidden = close_lines(hidden, cons, pref)
+    with _frame.single_threaded_blas():
+        hidden = close_lines(primary, cons, pref)
+        rounds = 1
         derivable = find_derivable(hidden, cons)
-        rounds += 1
+        while derivable.any() and rounds < max_rounds:
+            extra = _extend(derivable, hidden, cons, pref)
+            if len(extra) == 0:
+                break
+            before = hidden.copy()
+            hidden[extra] = True
+            hidden = close_lines(hidden, cons, pref)
+            derivable = find_derivable(
+                hidden, cons, changed=hidden & ~before, known=derivable
+            )
+            rounds += 1
     if derivable.any():
         logger.warning(
             "secondary suppression: %d hidden rows remain derivable from the table "
