@@ -860,12 +860,12 @@ class DenseEvaluator:
                     )
                 return sums.rows(constants, aliases)
 
-            def run(lo: int) -> tuple[int, int, np.ndarray, dict[str, np.ndarray]]:
+            def run(lo: int) -> dict[str, np.ndarray]:
                 hi = min(grid.n_patients, lo + step)
                 chunk = _Chunk(self, grid, definition, codelists, lo, hi)
                 population, measures = chunk.measures()
                 fetched = {m: v for m, v in measures.items() if m not in skip}
-                return lo, hi, population, fetched
+                return sums.partial(lo, hi, population, fetched)
 
             step = max(1, CHUNK_CELLS // max(grid.n_periods, 1))
             self._read_inputs(definition, codelists)
@@ -874,11 +874,11 @@ class DenseEvaluator:
                 # NumPy and SciPy release the GIL on these array sizes: chunks
                 # run side by side; sums are added in chunk order (same floats).
                 with ThreadPoolExecutor(self.threads) as pool:
-                    for lo, hi, population, fetched in pool.map(run, starts):
-                        sums.add(lo, hi, population, fetched)
+                    for part in pool.map(run, starts):
+                        sums.merge(part)
             else:
-                for lo, hi, population, fetched in map(run, starts):
-                    sums.add(lo, hi, population, fetched)
+                for part in map(run, starts):
+                    sums.merge(part)
         except Unsupported:
             return None
         return sums.rows(constants, aliases)
@@ -1187,40 +1187,60 @@ class _Sums:
         self.count = np.zeros((total, n_per))
         self.sums: dict[str, np.ndarray] = {}
 
-    def add(
+    def partial(
         self,
         lo: int,
         hi: int,
         population: np.ndarray,
         measures: Mapping[str, np.ndarray],
-    ) -> None:
-        from scipy.sparse import csc_matrix
+    ) -> dict[str, np.ndarray]:
+        """The sums of patients [lo, hi) (`n` and each measure, each
+        groups x periods), to `merge` in chunk order (runs in worker threads).
 
+        Segments never in the population, and for each measure the segments
+        whose values are all zero, are left out of the products: the sums are
+        the same floats (each group still adds its segments in segment order,
+        less exact zeros), for much less work on narrow populations (e.g. a
+        disease register) and sparse numerators.
+        """
         seg = self.seg
         q0, q1 = int(seg.start[lo]), int(seg.start[hi])
         if q1 == q0 or not self.attributes:
-            return
-        # One segment per patient (no practice or band change in the chunk):
-        # rows line up with the chunk's, no gather needed.
-        aligned = q1 - q0 == hi - lo and bool(
-            np.all(np.diff(seg.start[lo : hi + 1]) == 1)
-        )
+            return {}
         local = seg.pos[q0:q1] - lo
-
-        def rows(values: np.ndarray) -> np.ndarray:
-            full = np.broadcast_to(values, population.shape)
-            return full if aligned else full[local]
-
-        mask = seg.mask[q0:q1] & rows(population)
-        cell = seg.practice[q0:q1]
+        mask = seg.mask[q0:q1] & np.broadcast_to(population, population.shape)[local]
+        keep = np.flatnonzero(mask.any(axis=1))
+        if not len(keep):
+            return {}
+        mask, local, segs = mask[keep], local[keep], q0 + keep
+        cell = seg.practice[segs]
         if self.by_age_band:
-            cell = cell * self.nb + seg.band[q0:q1]
-        cpos = seg.cat_pos[seg.pos[q0:q1]]
-        groups = np.empty((q1 - q0, len(self.attributes)), dtype=np.int64)
+            cell = cell * self.nb + seg.band[segs]
+        cpos = seg.cat_pos[seg.pos[segs]]
+        groups = np.empty((len(segs), len(self.attributes)), dtype=np.int64)
         for i, a in enumerate(self.attributes):
-            cat = seg.band[q0:q1] if a == "age_band" else self.categories.codes[a][cpos]
+            cat = seg.band[segs] if a == "age_band" else self.categories.codes[a][cpos]
             groups[:, i] = self.offsets[i] + cell * self.sizes[i] + cat
+        out = {"n": self._product(groups, mask)}
+        for m, v in measures.items():
+            values = np.broadcast_to(v, population.shape)[local]
+            if values.dtype == np.bool_:
+                data = mask & values
+                rows = np.flatnonzero(data.any(axis=1))
+            else:
+                data = np.where(mask, values, 0.0)
+                rows = np.flatnonzero((data != 0).any(axis=1))
+            out[m] = self._product(groups[rows], data[rows])
+        return out
+
+    def _product(self, groups: np.ndarray, data: np.ndarray) -> np.ndarray:
+        """(groups x periods) sums of `data` rows, each added to its row of
+        `groups` (one group per attribute), in row order."""
+        from scipy.sparse import csc_matrix
+
         n_seg, n_attr = groups.shape
+        if n_seg == 0:
+            return np.zeros((self.n_groups, data.shape[1]))
         matrix = csc_matrix(
             (
                 np.ones(n_seg * n_attr),
@@ -1229,24 +1249,18 @@ class _Sums:
             ),
             shape=(self.n_groups, n_seg),
         )
-        # One product for the count and every measure (a row of k x periods
-        # per segment): the segment's row is read once per group it adds to.
-        names = list(measures)
-        stacked = np.empty((n_seg, 1 + len(names), mask.shape[1]))
-        stacked[:, 0] = mask
-        for j, m in enumerate(names, start=1):
-            values = rows(measures[m])
-            if values.dtype == np.bool_:
-                stacked[:, j] = mask & values
+        return matrix @ np.asarray(data, dtype=np.float64)
+
+    def merge(self, part: Mapping[str, np.ndarray]) -> None:
+        """Add one chunk's `partial` sums (chunks in order: the same floats
+        whatever the threads)."""
+        for m, v in part.items():
+            if m == "n":
+                self.count += v
+            elif m in self.sums:
+                self.sums[m] += v
             else:
-                stacked[:, j] = np.where(mask, values, 0.0)
-        product = matrix @ stacked.reshape(n_seg, -1)
-        product = product.reshape(self.n_groups, 1 + len(names), -1)
-        self.count += product[:, 0]
-        for j, m in enumerate(names, start=1):
-            if m not in self.sums:
-                self.sums[m] = np.zeros_like(self.count)
-            self.sums[m] += product[:, j]
+                self.sums[m] = np.zeros_like(self.count) + v
 
     def add_rows(
         self,
@@ -1310,15 +1324,17 @@ class _Sums:
             out["attribute"] = constant(a, len(present))
             labels = band_labels if a == "age_band" else self.categories.labels[a]
             out["value"] = categorical(labels, category)
+            # A measure never added is zero wherever it was fetched (no
+            # segment had a nonzero value, or there were no rows at all).
+            zeros = np.zeros(len(present))
             measures = {m: flat(v)[present] for m, v in self.sums.items()}
             counts = n[present]
             for m, c in constants.items():
                 measures[m] = counts * c
             for m, source in aliases.items():
-                measures[m] = measures[source]
+                measures[m] = measures.get(source, zeros)
             for m in MEASURES:
-                # (a measure never added: no rows at all, so `present` is empty)
-                out[m] = measures.get(m, np.zeros(len(present)))
+                out[m] = measures.get(m, zeros)
             out["n"] = np.rint(counts).astype(np.int64)
             frames.append(pd.DataFrame(out))
         return stack_aggregates(frames, by_age_band=self.by_age_band)
