@@ -860,12 +860,12 @@ class DenseEvaluator:
                     )
                 return sums.rows(constants, aliases)
 
-            def run(lo: int) -> dict[str, np.ndarray]:
+            def run(lo: int) -> tuple[int, int, np.ndarray, dict[str, np.ndarray]]:
                 hi = min(grid.n_patients, lo + step)
                 chunk = _Chunk(self, grid, definition, codelists, lo, hi)
                 population, measures = chunk.measures()
                 fetched = {m: v for m, v in measures.items() if m not in skip}
-                return sums.partial(lo, hi, population, fetched)
+                return lo, hi, population, fetched
 
             step = max(1, CHUNK_CELLS // max(grid.n_periods, 1))
             self._read_inputs(definition, codelists)
@@ -874,11 +874,11 @@ class DenseEvaluator:
                 # NumPy and SciPy release the GIL on these array sizes: chunks
                 # run side by side; sums are added in chunk order (same floats).
                 with ThreadPoolExecutor(self.threads) as pool:
-                    for part in pool.map(run, starts):
-                        sums.merge(part)
+                    for lo, hi, population, fetched in pool.map(run, starts):
+                        sums.add(lo, hi, population, fetched)
             else:
-                for part in map(run, starts):
-                    sums.merge(part)
+                for lo, hi, population, fetched in map(run, starts):
+                    sums.add(lo, hi, population, fetched)
         except Unsupported:
             return None
         return sums.rows(constants, aliases)
@@ -1159,7 +1159,23 @@ class _Segments:
 
 
 class _Sums:
-    """Accumulates (group x period) sums of one indicator, chunk by chunk."""
+    """Accumulates (group x period) sums of one indicator, chunk by chunk.
+
+    Two exact ways to add a chunk, chosen per measure:
+
+    * integer-valued measures (the count, boolean numerators, counts of events)
+      as *steps*: a segment's row of values changes in few periods (a person
+      stays in a population for months), so only the period-to-period changes
+      are keyed to their groups and counted (`np.bincount`), and the sums are
+      their running totals over periods at the end. Integers are exact in
+      float64, so this is the same number as adding every cell;
+    * other measures (values such as BMI) and rows that change too often as a
+      sparse matrix product: each segment's row is added to one group per
+      attribute (`_add_dense`).
+    """
+
+    STEP_FRACTION = 0.125
+    """Steps are used while at most this share of a chunk's cells change value."""
 
     def __init__(
         self,
@@ -1183,84 +1199,136 @@ class _Sums:
             self.sizes.append(size)
             total += self.n_cell * size
         self.n_groups = total
-        n_per = seg.mask.shape[1]
-        self.count = np.zeros((total, n_per))
-        self.sums: dict[str, np.ndarray] = {}
+        self.n_per = seg.mask.shape[1]
+        self.direct: dict[str, np.ndarray] = {}
+        self.steps: dict[str, np.ndarray] = {}
 
-    def partial(
+    def add(
         self,
         lo: int,
         hi: int,
         population: np.ndarray,
         measures: Mapping[str, np.ndarray],
-    ) -> dict[str, np.ndarray]:
-        """The sums of patients [lo, hi) (`n` and each measure, each
-        groups x periods), to `merge` in chunk order (runs in worker threads).
-
-        Segments never in the population, and for each measure the segments
-        whose values are all zero, are left out of the products: the sums are
-        the same floats (each group still adds its segments in segment order,
-        less exact zeros), for much less work on narrow populations (e.g. a
-        disease register) and sparse numerators.
-        """
+    ) -> None:
         seg = self.seg
         q0, q1 = int(seg.start[lo]), int(seg.start[hi])
-        if q1 == q0 or not self.attributes:
-            return {}
+        if q1 == q0 or not self.attributes or self.n_per == 0:
+            return
+        # One segment per patient (no practice or band change in the chunk):
+        # rows line up with the chunk's, no gather needed.
+        aligned = q1 - q0 == hi - lo and bool(
+            np.all(np.diff(seg.start[lo : hi + 1]) == 1)
+        )
         local = seg.pos[q0:q1] - lo
-        mask = seg.mask[q0:q1] & np.broadcast_to(population, population.shape)[local]
-        keep = np.flatnonzero(mask.any(axis=1))
-        if not len(keep):
-            return {}
-        mask, local, segs = mask[keep], local[keep], q0 + keep
-        cell = seg.practice[segs]
-        if self.by_age_band:
-            cell = cell * self.nb + seg.band[segs]
-        cpos = seg.cat_pos[seg.pos[segs]]
-        groups = np.empty((len(segs), len(self.attributes)), dtype=np.int64)
-        for i, a in enumerate(self.attributes):
-            cat = seg.band[segs] if a == "age_band" else self.categories.codes[a][cpos]
-            groups[:, i] = self.offsets[i] + cell * self.sizes[i] + cat
-        out = {"n": self._product(groups, mask)}
-        for m, v in measures.items():
-            values = np.broadcast_to(v, population.shape)[local]
-            if values.dtype == np.bool_:
-                data = mask & values
-                rows = np.flatnonzero(data.any(axis=1))
-            else:
-                data = np.where(mask, values, 0.0)
-                rows = np.flatnonzero((data != 0).any(axis=1))
-            out[m] = self._product(groups[rows], data[rows])
-        return out
 
-    def _product(self, groups: np.ndarray, data: np.ndarray) -> np.ndarray:
-        """(groups x periods) sums of `data` rows, each added to its row of
-        `groups` (one group per attribute), in row order."""
+        def rows(values: np.ndarray) -> np.ndarray:
+            full = np.broadcast_to(values, population.shape)
+            return full if aligned else full[local]
+
+        mask = seg.mask[q0:q1] & rows(population)
+        cell = seg.practice[q0:q1]
+        if self.by_age_band:
+            cell = cell * self.nb + seg.band[q0:q1]
+        cpos = seg.cat_pos[seg.pos[q0:q1]]
+        # Group of each segment within each attribute's block (attribute-major).
+        groups = np.empty((len(self.attributes), q1 - q0), dtype=np.int64)
+        for i, a in enumerate(self.attributes):
+            cat = seg.band[q0:q1] if a == "age_band" else self.categories.codes[a][cpos]
+            groups[i] = cell * self.sizes[i] + cat
+        cells: dict[str, np.ndarray] = {"count": mask}
+        for name, values in measures.items():
+            if values.dtype == np.bool_:
+                cells[name] = mask & rows(values)
+            else:
+                cells[name] = np.where(mask, rows(values), values.dtype.type(0))
+        dense = self._add_steps(cells, groups)
+        if dense:
+            self._add_dense(dense, groups)
+
+    def _add_steps(
+        self, cells: Mapping[str, np.ndarray], groups: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """Add the integer-valued `cells` as their period-to-period changes;
+        returns the rest (not integers, or changing too often) for `_add_dense`."""
+        rest: dict[str, np.ndarray] = {}
+        changes: dict[str, np.ndarray] = {}
+        changed: np.ndarray | None = None
+        for name, values in cells.items():
+            if values.dtype == np.bool_:
+                v = values.view(np.int8)
+                change = np.empty(v.shape, dtype=np.int8)
+            elif values.dtype.kind in "iu":
+                v = values
+                change = np.empty(v.shape, dtype=np.int64)
+            elif np.all(np.abs(values) < 2.0**40) and np.array_equal(
+                values, np.trunc(values)
+            ):
+                v = values
+                change = np.empty(v.shape, dtype=np.float64)
+            else:
+                rest[name] = values
+                continue
+            change[:, 0] = v[:, 0]
+            np.subtract(v[:, 1:], v[:, :-1], out=change[:, 1:])
+            nonzero = change != 0
+            changed = (
+                nonzero
+                if changed is None
+                else np.logical_or(changed, nonzero, out=changed)
+            )
+            changes[name] = change
+        if changed is None:
+            return rest
+        where = np.flatnonzero(changed)
+        if len(where) > self.STEP_FRACTION * changed.size:
+            return dict(cells)
+        row, period = np.divmod(where, self.n_per)
+        weights = {
+            name: change.reshape(-1)[where].astype(np.float64)
+            for name, change in changes.items()
+        }
+        for name in weights:
+            if name not in self.steps:
+                self.steps[name] = np.zeros((self.n_groups, self.n_per))
+        for i, size in enumerate(self.sizes):
+            block = slice(self.offsets[i], self.offsets[i] + self.n_cell * size)
+            keys = groups[i][row] * self.n_per + period
+            for name, w in weights.items():
+                counted = np.bincount(
+                    keys, weights=w, minlength=self.n_cell * size * self.n_per
+                )
+                # (bincount of nothing is int64, whatever the weights)
+                self.steps[name][block] += counted.reshape(-1, self.n_per)
+        return rest
+
+    def _add_dense(self, cells: Mapping[str, np.ndarray], groups: np.ndarray) -> None:
+        """Add every cell of `cells` to its groups (one sparse product)."""
         from scipy.sparse import csc_matrix
 
-        n_seg, n_attr = groups.shape
-        if n_seg == 0:
-            return np.zeros((self.n_groups, data.shape[1]))
+        n_attr, n_seg = groups.shape
+        offsets = np.asarray(self.offsets, dtype=np.int64)[:, None]
         matrix = csc_matrix(
             (
                 np.ones(n_seg * n_attr),
-                groups.reshape(-1),
+                (groups + offsets).T.reshape(-1),
                 np.arange(0, n_seg * n_attr + 1, n_attr),
             ),
             shape=(self.n_groups, n_seg),
         )
-        return matrix @ np.asarray(data, dtype=np.float64)
-
-    def merge(self, part: Mapping[str, np.ndarray]) -> None:
-        """Add one chunk's `partial` sums (chunks in order: the same floats
-        whatever the threads)."""
-        for m, v in part.items():
-            if m == "n":
-                self.count += v
-            elif m in self.sums:
-                self.sums[m] += v
+        # One product for every measure (a row of k x periods per segment):
+        # the segment's row is read once per group it adds to.
+        names = list(cells)
+        stacked = np.empty((n_seg, len(names), self.n_per))
+        for j, m in enumerate(names):
+            stacked[:, j] = cells[m]
+        product = (matrix @ stacked.reshape(n_seg, -1)).reshape(
+            self.n_groups, len(names), self.n_per
+        )
+        for j, m in enumerate(names):
+            if m in self.direct:
+                self.direct[m] += product[:, j]
             else:
-                self.sums[m] = np.zeros_like(self.count) + v
+                self.direct[m] = product[:, j].copy()
 
     def add_rows(
         self,
@@ -1277,7 +1345,7 @@ class _Sums:
         sel = np.flatnonzero(population)
         if not len(sel) or not self.attributes:
             return
-        seg, n_per = self.seg, self.count.shape[1]
+        seg, n_per = self.seg, self.n_per
         pos, per, band = pos[sel], per[sel], band[sel]
         practice = practice[sel].astype(np.int64)
         cell = practice * self.nb + band if self.by_age_band else practice
@@ -1289,13 +1357,21 @@ class _Sums:
             at = (cell * size + cat) * n_per + per
             block = slice(self.offsets[i], self.offsets[i] + self.n_cell * size)
             length = self.n_cell * size * n_per
-            self.count[block] += np.bincount(at, minlength=length).reshape(-1, n_per)
-            for m, w in weights.items():
-                if m not in self.sums:
-                    self.sums[m] = np.zeros_like(self.count)
-                self.sums[m][block] += np.bincount(
+            for m, w in (("count", None), *weights.items()):
+                if m not in self.direct:
+                    self.direct[m] = np.zeros((self.n_groups, n_per))
+                self.direct[m][block] += np.bincount(
                     at, weights=w, minlength=length
                 ).reshape(-1, n_per)
+
+    def total(self, name: str) -> np.ndarray:
+        """(groups x periods) sums of measure `name` ("count": population size)."""
+        out = np.zeros((self.n_groups, self.n_per))
+        if name in self.steps:
+            out += np.cumsum(self.steps[name], axis=1)
+        if name in self.direct:
+            out += self.direct[name]
+        return out
 
     def rows(
         self, constants: Mapping[str, float], aliases: Mapping[str, str]
@@ -1303,6 +1379,9 @@ class _Sums:
         """The aggregated rows, in the columns and order of the columnar pass."""
         seg = self.seg
         frames: list[pd.DataFrame] = []
+        count = self.total("count")
+        sums = {m: self.total(m) for m in {*self.direct, *self.steps}}
+        sums.pop("count", None)
         band_labels = np.asarray([str(int(b)) for b in seg.bands], dtype=object)
         for i, a in enumerate(self.attributes):
             size = self.sizes[i]
@@ -1311,7 +1390,7 @@ class _Sums:
             def flat(values: np.ndarray, block: slice = block) -> np.ndarray:
                 return values[block].T.reshape(-1)
 
-            n = flat(self.count)
+            n = flat(count)
             present = np.flatnonzero(n > 0)
             category = present % size
             cell = (present // size) % self.n_cell
@@ -1324,10 +1403,9 @@ class _Sums:
             out["attribute"] = constant(a, len(present))
             labels = band_labels if a == "age_band" else self.categories.labels[a]
             out["value"] = categorical(labels, category)
-            # A measure never added is zero wherever it was fetched (no
-            # segment had a nonzero value, or there were no rows at all).
+            # A measure never added is zero wherever it was fetched (no rows).
             zeros = np.zeros(len(present))
-            measures = {m: flat(v)[present] for m, v in self.sums.items()}
+            measures = {m: flat(v)[present] for m, v in sums.items()}
             counts = n[present]
             for m, c in constants.items():
                 measures[m] = counts * c
@@ -1386,13 +1464,16 @@ class _Chunk:
                 measures["den"] = ~exc
             return population, measures
         value = self.value(d.numerator)
-        data = self.full(value.data).astype(np.float64)
+        # Whole numbers (counts of events, flags) stay integers: the sums are the
+        # same, and `_Sums` can add them as steps without checking each value.
+        integral = value.kind in ("int", "bool") and value.data.dtype.kind in "biu"
+        data = self.full(value.data).astype(np.int64 if integral else np.float64)
         if value.valid is not None:
             valid = self.full(value.valid)
             if d.value_type is ValueType.MEAN:
                 population &= valid
             else:
-                data = np.where(valid, data, 0.0)
+                data = np.where(valid, data, data.dtype.type(0))
         measures["num"] = data
         measures["num_sq"] = data * data
         return population, measures

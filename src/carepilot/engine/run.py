@@ -29,31 +29,37 @@ from carepilot.engine.aggregate import (
     categories_expr,
     grouping_sets_sql,
 )
-from carepilot.engine.areas import roll_up
+from carepilot.engine.areas import AreaTable, roll_up_codes
+from carepilot.engine.areas import _first_seen as first_seen  # pyright: ignore[reportPrivateUsage]
 from carepilot.engine.breakdowns import (
     BREAKDOWNS,
     DERIVED,
     RAW_ATTRIBUTES,
-    derive_breakdowns,
+    CategoryIndex,
+    DerivedCells,
+    derive_cells,
 )
 from carepilot.engine.columnar import PatientCategories, aggregate_columnar
 from carepilot.engine.dense import DenseEvaluator
 from carepilot.engine.providers import (
+    PROVIDER_AREA_TYPE,
     ProviderIndex,
     attributed_patient_level,
     attributing_event,
     attribution,
-    provider_areas,
 )
 from carepilot.engine.statistics import (
-    add_comparison,
-    add_statistics,
+    CONFIDENCE,
+    STAT_NAMES,
+    StatRows,
+    result_rows,
     simple_statistics,
 )
 from carepilot.errors import UserError
 from carepilot.indicators.compile import build_grid, compile_indicator, periods_table
 from carepilot.indicators.model import IndicatorDefinition, ValueType
 from carepilot.indicators.periods import Period
+from carepilot.stats.rates import rate_interval
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +196,7 @@ class Engine:
         self._categories: PatientCategories | None = None
         self.providers = providers and "providers" in tables
         self._provider_index: ProviderIndex | None = None
+        self.category_index = CategoryIndex()
 
     @property
     def grid(self) -> ir.Table:
@@ -218,22 +225,23 @@ class Engine:
     def breakdowns_for(self, definition: IndicatorDefinition) -> tuple[str, ...]:
         """The run's breakdowns that the indicator reports (its YAML may narrow them).
 
-        Age band is dropped for standardised indicators (they are age-adjusted).
+        Standardised indicators' `age_band` rows are age-specific: a DSR's are
+        the band's crude rate, an ISR's the ratio within the band (see
+        `statistics.result_rows`).
         """
         wanted = definition.breakdowns
-        standardised = definition.value_type in (ValueType.DSR, ValueType.ISR)
         return tuple(
-            b
-            for b in self.breakdowns
-            if (wanted is None or b in wanted or b == "total")
-            and not (standardised and b == "age_band")
+            b for b in self.breakdowns if wanted is None or b in wanted or b == "total"
         )
 
     def raw_attributes(self, definition: IndicatorDefinition) -> tuple[str, ...]:
         """Raw attributes the aggregation must group by for the breakdowns."""
         needed = {"sex"}  # the `total` rows are the sum of the sex categories
+        standardised = definition.value_type in (ValueType.DSR, ValueType.ISR)
         for b in self.breakdowns_for(definition):
-            if b != "total":
+            # standardised indicators are aggregated by age band already: their
+            # age band rows are the sex rows summed per band
+            if b != "total" and not (standardised and b == "age_band"):
                 needed.add(DERIVED[b][0])
         return tuple(a for a in RAW_ATTRIBUTES if a in needed)
 
@@ -360,42 +368,108 @@ class Engine:
         """Unsuppressed results (row-level-access view) for one indicator."""
         raw = self.aggregate(definition)
         provider_raw = self.provider_aggregate(definition)
+        return self.results_from(raw, definition, provider_raw)
+
+    def results_from(
+        self,
+        raw: pd.DataFrame,
+        definition: IndicatorDefinition,
+        provider_raw: pd.DataFrame | None = None,
+    ) -> pd.DataFrame:
+        """Results from the database pass's aggregates (see `aggregate`).
+
+        Derived breakdowns, area roll-ups, statistics and comparisons; the
+        post-processing half of `results`, usable on aggregates computed
+        elsewhere (tests, benchmarks).
+        """
         start = time.perf_counter()
-        standardised = definition.value_type in (ValueType.DSR, ValueType.ISR)
-        keys = ["period_id", "practice_pseudo_id", *(["sband"] if standardised else [])]
-        measures: list[str] = list(MEASURES)
-        breakdowns = self.breakdowns_for(definition)
         if raw.empty:
             out = pd.DataFrame(columns=list(RESULT_COLUMNS))
             self.timings.post[definition.id] = time.perf_counter() - start
             return out
-        derived = derive_breakdowns(raw, keys, measures, breakdowns)
+        rows, areas = self._rows(raw, provider_raw, definition)
+        out = self._format(rows, areas, definition)
+        self.timings.post[definition.id] = time.perf_counter() - start
+        return out
+
+    def _rows(
+        self,
+        raw: pd.DataFrame,
+        provider_raw: pd.DataFrame | None,
+        definition: IndicatorDefinition,
+    ) -> tuple[StatRows, AreaTable]:
+        """Derived breakdowns, area roll-ups and statistics, on integer codes.
+
+        Nothing here builds a frame or touches text per row: keys, areas and
+        categories stay integer codes (`CategoryIndex`, `AreaTable`) until
+        `_format`. Every sum adds the same numbers in the same order as a pandas
+        group-by of the practice rows would.
+        """
+        standardised = definition.value_type in (ValueType.DSR, ValueType.ISR)
+        band = "sband" if standardised else None
+        keys = ["period_id", "practice_pseudo_id", *([band] if band else [])]
+        measures: list[str] = list(MEASURES)
+        breakdowns = self.breakdowns_for(definition)
+        index = self.category_index
+        derived = derive_cells(raw, keys, measures, breakdowns, index, band=band)
         orgs = self.organisations
-        other_keys = [k for k in keys if k != "practice_pseudo_id"]
-        rolled = roll_up(
-            derived,
-            [*other_keys, "breakdown", "category"],
-            measures,
+        used = np.flatnonzero(np.bincount(derived.category, minlength=len(index)))
+        rank = np.zeros(len(index), dtype=np.int64)
+        rank[used] = np.arange(len(used))
+        category = rank[derived.category]
+        codes = [derived.keys["period_id"]]
+        values = [derived.key_values["period_id"]]
+        if band is not None:
+            # bands coded in order of first appearance in the derived rows, so
+            # each area's bands are summed in that order (as a group-by would)
+            order = first_seen(derived.keys[band])
+            band_rank = np.zeros(len(derived.key_values[band]), dtype=np.int64)
+            band_rank[order] = np.arange(len(order))
+            codes.append(band_rank[derived.keys[band]])
+            values.append(derived.key_values[band][order])
+        rolled = roll_up_codes(
+            derived.keys["practice_pseudo_id"],
+            derived.key_values["practice_pseudo_id"],
+            [*codes, category],
+            [*(len(v) for v in values), len(used)],
+            [derived.measures[m] for m in measures],
             orgs.practices,
             orgs.commissioners,
             orgs.pilot_sites,
             orgs.pilot_members,
             small_areas=self._practice_rows(derived),
         )
+        areas = rolled.areas
+        area = rolled.area
+        period = np.asarray(values[0], dtype=np.int64)[rolled.codes[0]]
+        bands = np.asarray(values[1], dtype=np.int64)[rolled.codes[1]] if band else None
+        cats = used[rolled.codes[-1]]
+        sums = dict(zip(measures, rolled.sums, strict=True))
         if provider_raw is not None and not provider_raw.empty:
             provider_raw["value"] = provider_raw["value"].astype(str)
-            by_provider = derive_breakdowns(provider_raw, keys, measures, breakdowns)
-            rolled = pd.concat(
-                [rolled, provider_areas(by_provider, self.provider_index)],
-                ignore_index=True,
+            by_provider = derive_cells(
+                provider_raw, keys, measures, breakdowns, index, band=band
             )
-        with_stats = add_statistics(rolled, definition)
-        with_cmp = add_comparison(with_stats, definition)
-        out = self._format(with_cmp, definition)
-        self.timings.post[definition.id] = time.perf_counter() - start
-        return out
+            area, period, bands, cats, sums, areas = _with_providers(
+                (area, period, bands, cats, sums, areas),
+                by_provider,
+                self.provider_index,
+                band,
+            )
+        national = int(np.flatnonzero(areas.area_type == "national")[0])
+        rows = result_rows(
+            area,
+            period,
+            bands,
+            cats,
+            sums,
+            national=national,
+            breakdown_of=index.breakdowns,
+            definition=definition,
+        )
+        return rows, areas
 
-    def _practice_rows(self, rows: pd.DataFrame) -> np.ndarray | None:
+    def _practice_rows(self, derived: DerivedCells) -> np.ndarray | None:
         """Practice rows whose breakdown practices and PCNs report (None: all).
 
         Chosen before the roll-up, statistics and disclosure: practice x
@@ -404,55 +478,68 @@ class Engine:
         """
         if set(self.practice_breakdowns) >= set(self.breakdowns):
             return None
-        return rows["breakdown"].isin(list(self.practice_breakdowns)).to_numpy()
+        wanted = np.isin(self.category_index.breakdowns, list(self.practice_breakdowns))
+        return wanted[derived.category]
 
     def _format(
-        self, rows: pd.DataFrame, definition: IndicatorDefinition
+        self, rows: StatRows, areas: AreaTable, definition: IndicatorDefinition
     ) -> pd.DataFrame:
-        starts = [p.start for p in self.periods]
-        ends = [p.end for p in self.periods]
-        pid = rows["period_id"].to_numpy(int)
-        exceptions = rows["exc"].astype(float)
-        if definition.value_type is not ValueType.PROPORTION:
-            exceptions = pd.Series(np.nan, index=rows.index)
-        out = pd.DataFrame(
+        """The results table: text columns from the small area and category
+        tables, rows in results-contract order (period, area level, area code,
+        breakdown, category)."""
+        index = self.category_index
+        type_rank = _rank_of(areas.area_type, AREA_ORDER)
+        breakdown_rank = _rank_of(index.breakdowns, BREAKDOWNS)
+        starts = np.empty(len(self.periods), dtype=object)
+        ends = np.empty(len(self.periods), dtype=object)
+        starts[:] = [p.start for p in self.periods]
+        ends[:] = [p.end for p in self.periods]
+        order = np.lexsort(
+            (
+                rows.area,
+                _sort_rank(index.labels)[rows.category],
+                breakdown_rank[rows.category],
+                _sort_rank(areas.code)[rows.area],
+                type_rank[rows.area],
+                _sort_rank(starts)[rows.period],
+            )
+        )
+        area = rows.area[order]
+        category = rows.category[order]
+        pid = rows.period[order]
+        m = {k: v[order] for k, v in rows.measures.items()}
+        stats = {k: v[order] for k, v in rows.stats.items()}
+        exceptions = (
+            m["exc"].astype(float)
+            if definition.value_type is ValueType.PROPORTION
+            else np.full(len(order), np.nan)
+        )
+        parent = areas.parent[area]
+        return pd.DataFrame(
             {
                 "indicator_id": definition.id,
                 "indicator_version": definition.version,
-                "period_start": [starts[i] for i in pid],
-                "period_end": [ends[i] for i in pid],
-                "area_type": rows["area_type"].astype(str),
-                "area_code": rows["area_code"].astype(str),
-                "area_name": rows["area_name"].astype(str),
-                "parent_area_code": _text_or_none(rows["parent_area_code"]),
-                "breakdown": rows["breakdown"].astype(str),
-                "category": rows["category"].astype(str),
-                "numerator": rows["num"].astype(float),
-                "denominator": rows["den"].astype(float),
+                "period_start": starts[pid],
+                "period_end": ends[pid],
+                "area_type": _text(areas.area_type, area),
+                "area_code": _text(areas.code, area),
+                "area_name": _text(areas.name, area),
+                "parent_area_code": parent,
+                "breakdown": _text(index.breakdowns, category),
+                "category": _text(index.labels, category),
+                "numerator": m["num"].astype(float),
+                "denominator": m["den"].astype(float),
                 "exceptions": exceptions,
-                "value": rows["value"].astype(float),
-                "lower_ci_95": rows["lower_ci_95"].astype(float),
-                "upper_ci_95": rows["upper_ci_95"].astype(float),
-                "lower_ci_99_8": rows["lower_ci_99_8"].astype(float),
-                "upper_ci_99_8": rows["upper_ci_99_8"].astype(float),
-                "comparison": rows["comparison"].astype(str),
+                "value": stats["value"],
+                "lower_ci_95": stats["lower_ci_95"],
+                "upper_ci_95": stats["upper_ci_95"],
+                "lower_ci_99_8": stats["lower_ci_99_8"],
+                "upper_ci_99_8": stats["upper_ci_99_8"],
+                "comparison": pd.Series(rows.comparison[order]).astype(str),
                 "suppressed": False,
                 "suppression_reason": None,
             }
         )
-        order = {
-            a: i
-            for i, a in enumerate(
-                ("national", "commissioner", "pcn", "practice", "pilot", "provider")
-            )
-        }
-        border = {b: i for i, b in enumerate(BREAKDOWNS)}
-        out = out.assign(
-            _a=out["area_type"].map(order), _b=out["breakdown"].map(border)
-        ).sort_values(
-            ["period_start", "_a", "area_code", "_b", "category"], kind="stable"
-        )
-        return out.drop(columns=["_a", "_b"]).reset_index(drop=True)
 
     def release(
         self, definition: IndicatorDefinition, policy: DisclosurePolicy
@@ -469,11 +556,73 @@ class Engine:
         return released.astype(dict.fromkeys(floats, "float64"))
 
 
-def _text_or_none(column: pd.Series) -> np.ndarray:
-    """A (possibly categorical) text column as plain objects, missing as None."""
-    values = np.array(column.astype(object), dtype=object, copy=True)
-    values[pd.isna(values)] = None
-    return values
+AREA_ORDER = ("national", "commissioner", "pcn", "practice", "pilot", "provider")
+"""Area levels in results-contract order."""
+
+
+def _rank_of(values: np.ndarray, order: Sequence[str]) -> np.ndarray:
+    """Position of each value in `order` (values not in it last)."""
+    position = {v: i for i, v in enumerate(order)}
+    return np.array([position.get(v, len(order)) for v in values], dtype=np.int64)
+
+
+def _sort_rank(values: np.ndarray) -> np.ndarray:
+    """Rank of each value in sorted order (equal values share a rank)."""
+    if len(values) == 0:
+        return np.zeros(0, dtype=np.int64)
+    _, inverse = np.unique(values, return_inverse=True)
+    return np.asarray(inverse, dtype=np.int64).reshape(-1)
+
+
+def _text(labels: np.ndarray, codes: np.ndarray) -> pd.Series:
+    """`labels[codes]` as a text column (the results' string dtype)."""
+    return pd.Series(labels[codes]).astype(str)
+
+
+def _with_providers(
+    rolled: tuple[
+        np.ndarray,
+        np.ndarray,
+        np.ndarray | None,
+        np.ndarray,
+        dict[str, np.ndarray],
+        AreaTable,
+    ],
+    cells: DerivedCells,
+    providers: ProviderIndex,
+    band: str | None,
+) -> tuple[
+    np.ndarray,
+    np.ndarray,
+    np.ndarray | None,
+    np.ndarray,
+    dict[str, np.ndarray],
+    AreaTable,
+]:
+    """Rolled rows followed by provider rows (see `engine.providers`).
+
+    Provider rows carry the provider index + 1 in `practice_pseudo_id`; they are
+    areas of their own (parent national), not rolled up.
+    """
+    area, period, bands, cats, sums, areas = rolled
+    codes = providers.codes
+    table = AreaTable(
+        np.full(len(codes), PROVIDER_AREA_TYPE, dtype=object),
+        np.asarray(codes, dtype=object),
+        np.asarray(providers.names, dtype=object),
+        np.full(len(codes), "national", dtype=object),
+    )
+    provider = np.asarray(cells.values("practice_pseudo_id"), dtype=np.int64) - 1
+    return (
+        np.concatenate([area, provider + len(areas)]),
+        np.concatenate([period, np.asarray(cells.values("period_id"), np.int64)]),
+        None
+        if bands is None or band is None
+        else np.concatenate([bands, np.asarray(cells.values(band), np.int64)]),
+        np.concatenate([cats, cells.category]),
+        {m: np.concatenate([v, cells.measures[m]]) for m, v in sums.items()},
+        AreaTable.concat([areas, table]),
+    )
 
 
 def value_fn_for(
@@ -482,12 +631,28 @@ def value_fn_for(
     """Recompute statistics from rounded counts (OpenSAFELY-style policies).
 
     Proportions, crude rates and counts are recomputed with their own methods
-    from the rounded numerator and denominator; means and standardised values
-    cannot be recomputed from rounded totals, so their statistics are blanked.
+    from the rounded numerator and denominator, and so are a DSR's age band rows
+    (crude rates); means and standardised values cannot be recomputed from
+    rounded totals, so their statistics are blanked.
     """
 
     def recompute(rows: pd.DataFrame) -> pd.DataFrame:
-        if definition.value_type in (ValueType.MEAN, ValueType.DSR, ValueType.ISR):
+        vt = definition.value_type
+        if vt is ValueType.DSR and "breakdown" in rows:
+            crude = (rows["breakdown"] == "age_band").to_numpy(dtype=bool)
+            out = {c: np.full(len(rows), np.nan) for c in STAT_NAMES}
+            if crude.any():
+                num = rows["numerator"].to_numpy(float)[crude]
+                den = rows["denominator"].to_numpy(float)[crude]
+                for suffix, conf in CONFIDENCE.items():
+                    value, lower, upper = rate_interval(
+                        num, den, definition.multiplier, conf
+                    )
+                    out["value"][crude] = value
+                    out[f"lower_ci_{suffix}"][crude] = lower
+                    out[f"upper_ci_{suffix}"][crude] = upper
+            return pd.DataFrame(out, index=rows.index)
+        if vt in (ValueType.MEAN, ValueType.DSR, ValueType.ISR):
             return pd.DataFrame(index=rows.index)
         num = rows["numerator"].to_numpy(float)
         den = rows["denominator"].to_numpy(float)

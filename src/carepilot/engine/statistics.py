@@ -7,9 +7,11 @@ the indicator's value type and lines the arrays up.
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from dataclasses import dataclass
 
+import numpy as np
+
+from carepilot.engine.areas import unique_keys
 from carepilot.engine.breakdowns import N_AGE_BANDS
 from carepilot.indicators.model import IndicatorDefinition, ValueType
 from carepilot.stats.dsr import directly_standardised_rate
@@ -21,7 +23,8 @@ from carepilot.stats.significance import compare_to_benchmark
 from carepilot.stats.standard_populations import ESP2013
 
 CONFIDENCE = {"95": 0.95, "99_8": 0.998}
-GROUP = ["area_type", "area_code", "period_id", "breakdown", "category"]
+STAT_NAMES = ("value", "lower_ci_95", "upper_ci_95", "lower_ci_99_8", "upper_ci_99_8")
+MEASURES = ("num", "den", "exc", "num_sq")
 
 
 def simple_statistics(
@@ -66,145 +69,185 @@ def simple_statistics(
     return out
 
 
-def add_statistics(rows: pd.DataFrame, definition: IndicatorDefinition) -> pd.DataFrame:
-    """Add value and limits to rolled-up rows (collapsing age bands for DSR/ISR).
+@dataclass(frozen=True)
+class StatRows:
+    """Output rows as arrays: keys, summed measures, statistics, comparison.
+
+    Attributes:
+        area: index into the run's `areas.AreaTable` per row.
+        period: period id per row.
+        category: `breakdowns.CategoryIndex` code per row.
+        measures: `num`, `den`, `exc`, `num_sq` per row.
+        stats: `value` and the 95 % / 99.8 % limits per row.
+        comparison: Fingertips comparison with the national value per row.
+    """
+
+    area: np.ndarray
+    period: np.ndarray
+    category: np.ndarray
+    measures: dict[str, np.ndarray]
+    stats: dict[str, np.ndarray]
+    comparison: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.area)
+
+
+def result_rows(
+    area: np.ndarray,
+    period: np.ndarray,
+    band: np.ndarray | None,
+    category: np.ndarray,
+    measures: dict[str, np.ndarray],
+    *,
+    national: int,
+    breakdown_of: np.ndarray,
+    definition: IndicatorDefinition,
+) -> StatRows:
+    """Statistics and comparison for rolled-up rows (age bands collapsed for DSR/ISR).
 
     Args:
-        rows: `GROUP` columns, [`sband`], `num`, `den`, `exc`, `num_sq`.
+        area, period, category: each row's area index, period id and category
+            code; `band` its age band (standardised indicators, else None).
+        measures: `num`, `den`, `exc`, `num_sq` per row.
+        national: area index of the national area (the benchmark).
+        breakdown_of: breakdown name per category code.
         definition: the indicator.
-
-    Returns:
-        One row per `GROUP` with the statistics columns added.
     """
-    vt = definition.value_type
-    if vt in (ValueType.DSR, ValueType.ISR):
-        return _standardised(rows, definition)
+    if band is not None:
+        return _standardised(
+            area, period, band, category, measures, national, breakdown_of, definition
+        )
     stats = simple_statistics(
-        rows["num"].to_numpy(float),
-        rows["den"].to_numpy(float),
-        rows["num_sq"].to_numpy(float),
-        definition,
+        measures["num"], measures["den"], measures["num_sq"], definition
     )
-    out = rows.copy()
-    for k, v in stats.items():
-        out[k] = v
-    return out
+    comparison = _compare(area, period, category, stats, national, definition)
+    return StatRows(area, period, category, measures, stats, comparison)
 
 
-def _group_codes(
-    rows: pd.DataFrame, columns: list[str]
-) -> tuple[np.ndarray, pd.DataFrame]:
-    """Group index per row (groups in sorted order) and each group's key values."""
-    key = np.zeros(len(rows), dtype=np.int64)
-    uniques: list[pd.Index] = []
-    for c in columns:
-        codes, u = pd.factorize(rows[c], sort=True, use_na_sentinel=False)
-        key = key * max(len(u), 1) + codes.astype(np.int64)
-        uniques.append(pd.Index(u))
-    uniq, inverse = np.unique(key, return_inverse=True)
-    decoded: dict[str, np.ndarray] = {}
-    rest = uniq
-    for c, u in zip(reversed(columns), reversed(uniques), strict=True):
-        n = max(len(u), 1)
-        decoded[c] = u.take(rest % n).to_numpy()
-        rest = rest // n
-    return inverse, pd.DataFrame({c: decoded[c] for c in columns})
-
-
-def _band_matrices(
-    inverse: np.ndarray, n_groups: int, rows: pd.DataFrame
-) -> tuple[np.ndarray, np.ndarray]:
-    """Counts and populations per age band as (groups x 19) matrices."""
-    cell = inverse * N_AGE_BANDS + rows["sband"].to_numpy(dtype=np.int64)
-    size = n_groups * N_AGE_BANDS
-    x = np.bincount(cell, weights=_f(rows["num"]), minlength=size)
-    n = np.bincount(cell, weights=_f(rows["den"]), minlength=size)
-    return x.reshape(n_groups, N_AGE_BANDS), n.reshape(n_groups, N_AGE_BANDS)
-
-
-def _f(values: pd.Series) -> np.ndarray:
-    return np.nan_to_num(values.to_numpy(dtype=float))
-
-
-def _standardised(rows: pd.DataFrame, definition: IndicatorDefinition) -> pd.DataFrame:
-    """DSR / ISR for every group at once, on (groups x 19 age bands) matrices.
-
-    Rows are grouped with integer codes and summed with `np.bincount` (no pandas
-    group-by or unstack); the statistics functions are already vectorised over
-    groups.
-    """
-    inverse, out = _group_codes(rows, GROUP)
-    g = len(out)
-    x, n = _band_matrices(inverse, g, rows)
-    for m in ("num", "den", "exc", "num_sq"):
-        out[m] = np.bincount(inverse, weights=_f(rows[m]), minlength=g)
-    _, first = np.unique(inverse, return_index=True)
-    for c in ("area_name", "parent_area_code"):
-        out[c] = rows[c].to_numpy()[first]
-    mult = definition.multiplier
-    ref: tuple[np.ndarray, np.ndarray] | None = None
-    if definition.value_type is ValueType.ISR and definition.expected is not None:
-        # External expected rates: O = num, E = num_sq (the summed expected
-        # probabilities, see `compile_indicator`), as a one-band ISR.
-        observed = out["num"].to_numpy(float)[:, None]
-        expected = out["num_sq"].to_numpy(float)[:, None]
-        ones = np.ones_like(expected)
-        for suffix, conf in CONFIDENCE.items():
-            res = indirectly_standardised_ratio(
-                observed, expected, ones, ones, refvalue=mult, confidence=conf
-            )
-            out[f"lower_ci_{suffix}"] = np.asarray(res.lower, dtype=float)
-            out[f"upper_ci_{suffix}"] = np.asarray(res.upper, dtype=float)
-            out["value"] = np.asarray(res.value, dtype=float)
-        return out
-    if definition.value_type is ValueType.ISR:
-        ref = _reference(out["period_id"].to_numpy(), rows)
-    for suffix, conf in CONFIDENCE.items():
-        if ref is None:
-            res = directly_standardised_rate(
-                x, n, ESP2013, multiplier=mult, confidence=conf
-            )
-        else:
-            res = indirectly_standardised_ratio(
-                x, n, ref[0], ref[1], refvalue=mult, confidence=conf
-            )
-        out[f"lower_ci_{suffix}"] = np.asarray(res.lower, dtype=float)
-        out[f"upper_ci_{suffix}"] = np.asarray(res.upper, dtype=float)
-        out["value"] = np.asarray(res.value, dtype=float)
-    return out
-
-
-def _reference(
-    period_of_group: np.ndarray, rows: pd.DataFrame
-) -> tuple[np.ndarray, np.ndarray]:
-    """National age-specific counts and populations of the same period, per group."""
-    nat = rows[(rows["area_type"] == "national") & (rows["breakdown"] == "total")]
-    inverse, periods = _group_codes(nat, ["period_id"])
-    x, n = _band_matrices(inverse, len(periods), nat)
-    pos = pd.Index(periods["period_id"]).get_indexer(pd.Index(period_of_group))
-    x = np.vstack([x, np.zeros((1, N_AGE_BANDS))])
-    n = np.vstack([n, np.zeros((1, N_AGE_BANDS))])
-    return x[pos], n[pos]
-
-
-def add_comparison(rows: pd.DataFrame, definition: IndicatorDefinition) -> pd.DataFrame:
+def _compare(
+    area: np.ndarray,
+    period: np.ndarray,
+    category: np.ndarray,
+    stats: dict[str, np.ndarray],
+    national: int,
+    definition: IndicatorDefinition,
+) -> np.ndarray:
     """Compare each row with the national value of the same period and category.
 
     Fingertips' rule via `compare_to_benchmark` on the 95 % limits; national rows
     themselves are "not compared".
     """
-    nat = rows.loc[
-        rows["area_type"] == "national", ["period_id", "breakdown", "category", "value"]
-    ].rename(columns={"value": "_benchmark"})
-    merged = rows.merge(nat, on=["period_id", "breakdown", "category"], how="left")
+    value = stats["value"]
+    is_national = area == national
+    n_periods = int(period.max()) + 1 if len(period) else 0
+    n_categories = int(category.max()) + 1 if len(category) else 0
+    benchmark = np.full((n_periods, n_categories), np.nan)
+    benchmark[period[is_national], category[is_national]] = value[is_national]
     comparison = compare_to_benchmark(
-        merged["value"].to_numpy(float),
-        merged["lower_ci_95"].to_numpy(float),
-        merged["upper_ci_95"].to_numpy(float),
-        merged["_benchmark"].to_numpy(float),
+        value,
+        stats["lower_ci_95"],
+        stats["upper_ci_95"],
+        benchmark[period, category] if len(period) else np.zeros(0),
         definition.polarity.value,
     )
-    comparison = np.where(merged["area_type"] == "national", "not compared", comparison)
-    out = rows.copy()
-    out["comparison"] = comparison
-    return out
+    return np.where(is_national, "not compared", comparison)
+
+
+def _standardised(
+    area: np.ndarray,
+    period: np.ndarray,
+    band: np.ndarray,
+    category: np.ndarray,
+    measures: dict[str, np.ndarray],
+    national: int,
+    breakdown_of: np.ndarray,
+    definition: IndicatorDefinition,
+) -> StatRows:
+    """DSR / ISR for every (area, period, category) at once, on (groups x 19 age
+    bands) matrices summed with `np.bincount`.
+
+    The `age_band` breakdown's rows have one band each: for a DSR they get the
+    band's crude rate (Byar's / exact Poisson limits), as Fingertips shows
+    age-specific rates; for an ISR the ratio restricted to the band (observed
+    over expected in that band).
+    """
+    n_periods = int(period.max()) + 1 if len(period) else 1
+    n_categories = int(category.max()) + 1 if len(category) else 1
+    n_areas = int(area.max()) + 1 if len(area) else 1
+    key = (area * n_periods + period) * n_categories + category
+    uniq, inverse = unique_keys(key, float(n_areas) * n_periods * n_categories)
+    g = len(uniq)
+    g_category = uniq % n_categories
+    g_period = (uniq // n_categories) % n_periods
+    g_area = uniq // (n_categories * n_periods)
+    x, n = _band_matrices(inverse, g, band, measures["num"], measures["den"])
+    totals = {
+        m: np.bincount(inverse, weights=np.nan_to_num(measures[m]), minlength=g)
+        for m in MEASURES
+    }
+    mult = definition.multiplier
+    stats: dict[str, np.ndarray] = {}
+    if definition.value_type is ValueType.ISR and definition.expected is not None:
+        # External expected rates: O = num, E = num_sq (the summed expected
+        # probabilities, see `compile_indicator`), as a one-band ISR.
+        observed = totals["num"][:, None]
+        expected = totals["num_sq"][:, None]
+        ones = np.ones_like(expected)
+        for suffix, conf in CONFIDENCE.items():
+            res = indirectly_standardised_ratio(
+                observed, expected, ones, ones, refvalue=mult, confidence=conf
+            )
+            stats[f"lower_ci_{suffix}"] = np.asarray(res.lower, dtype=float)
+            stats[f"upper_ci_{suffix}"] = np.asarray(res.upper, dtype=float)
+            stats["value"] = np.asarray(res.value, dtype=float)
+    elif definition.value_type is ValueType.ISR:
+        nat = (area == national) & (breakdown_of[category] == "total")
+        ref_x, ref_n = _band_matrices(
+            period[nat],
+            n_periods,
+            band[nat],
+            measures["num"][nat],
+            measures["den"][nat],
+        )
+        for suffix, conf in CONFIDENCE.items():
+            res = indirectly_standardised_ratio(
+                x, n, ref_x[g_period], ref_n[g_period], refvalue=mult, confidence=conf
+            )
+            stats[f"lower_ci_{suffix}"] = np.asarray(res.lower, dtype=float)
+            stats[f"upper_ci_{suffix}"] = np.asarray(res.upper, dtype=float)
+            stats["value"] = np.asarray(res.value, dtype=float)
+    else:
+        crude = breakdown_of[g_category] == "age_band"
+        rows = np.flatnonzero(~crude)
+        for suffix, conf in CONFIDENCE.items():
+            res = directly_standardised_rate(
+                x[rows], n[rows], ESP2013, multiplier=mult, confidence=conf
+            )
+            lower, upper = np.full(g, np.nan), np.full(g, np.nan)
+            value = np.full(g, np.nan)
+            value[rows] = res.value
+            lower[rows] = res.lower
+            upper[rows] = res.upper
+            if crude.any():
+                v, lo, hi = rate_interval(
+                    totals["num"][crude], totals["den"][crude], mult, conf
+                )
+                value[crude], lower[crude], upper[crude] = v, lo, hi
+            stats[f"lower_ci_{suffix}"] = lower
+            stats[f"upper_ci_{suffix}"] = upper
+            stats["value"] = value
+    stats = {k: stats[k] for k in STAT_NAMES}
+    comparison = _compare(g_area, g_period, g_category, stats, national, definition)
+    return StatRows(g_area, g_period, g_category, totals, stats, comparison)
+
+
+def _band_matrices(
+    group: np.ndarray, n_groups: int, band: np.ndarray, num: np.ndarray, den: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Counts and populations per age band as (groups x 19) matrices."""
+    cell = group * N_AGE_BANDS + band
+    size = n_groups * N_AGE_BANDS
+    x = np.bincount(cell, weights=np.nan_to_num(num), minlength=size)
+    n = np.bincount(cell, weights=np.nan_to_num(den), minlength=size)
+    return x.reshape(n_groups, N_AGE_BANDS), n.reshape(n_groups, N_AGE_BANDS)

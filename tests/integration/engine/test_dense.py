@@ -64,6 +64,30 @@ def test_small_chunks_in_threads_give_the_same_rows(
             )
 
 
+def test_step_sums_equal_cell_by_cell_sums(
+    duck_tables: dict[str, Any],
+    examples: list[IndicatorDefinition],
+    periods: list[Period],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Integer measures summed as period-to-period changes (chunk by chunk)
+    give exactly the sums of every cell."""
+    taken = [d for d in examples if supported(d)]
+    monkeypatch.setattr("carepilot.engine.dense.CHUNK_CELLS", 300)
+    monkeypatch.setattr("carepilot.engine.dense._Sums.STEP_FRACTION", 0.0)
+    cells = Engine(duck_tables, periods, dense=True)
+    expected = {d.id: cells.aggregate(d) for d in taken}
+    monkeypatch.setattr("carepilot.engine.dense._Sums.STEP_FRACTION", 1.0)
+    steps = Engine(duck_tables, periods, dense=True)
+    for d in taken:
+        pd.testing.assert_frame_equal(
+            _sorted(steps.aggregate(d)),
+            _sorted(expected[d.id]),
+            check_dtype=False,
+            check_exact=True,
+        )
+
+
 def test_dense_and_sql_results_are_identical(
     duck_tables: dict[str, Any],
     examples: list[IndicatorDefinition],

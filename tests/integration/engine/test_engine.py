@@ -220,6 +220,25 @@ def test_isr_national_is_100(duck_results: pd.DataFrame) -> None:
     np.testing.assert_allclose(rows["value"].dropna(), 100.0)
 
 
+def test_standardised_indicators_have_age_specific_band_rows(
+    duck_results: pd.DataFrame,
+) -> None:
+    """DSR age band rows are crude rates per band; ISR ones the band's ratio
+    (so the national row of every band is 100)."""
+    bands = duck_results[duck_results.breakdown == "age_band"]
+    dsr = bands[bands.indicator_id == "emergency-admissions-dsr"]
+    assert len(dsr) and set(dsr.area_type) >= {"national", "commissioner", "pilot"}
+    rated = dsr[dsr.denominator > 0]
+    np.testing.assert_allclose(
+        rated["value"], rated["numerator"] / rated["denominator"] * 100_000
+    )
+    isr = bands[
+        (bands.indicator_id == "cvd-mortality-isr") & (bands.area_type == "national")
+    ]
+    assert len(isr)
+    np.testing.assert_allclose(isr["value"].dropna(), 100.0)
+
+
 def test_proportion_value_uses_denominator_minus_exceptions(
     duck_results: pd.DataFrame,
 ) -> None:
