@@ -1220,20 +1220,29 @@ class _Sums:
             np.all(np.diff(seg.start[lo : hi + 1]) == 1)
         )
         local = seg.pos[q0:q1] - lo
+        segs: np.ndarray | slice = slice(q0, q1)
 
         def rows(values: np.ndarray) -> np.ndarray:
             full = np.broadcast_to(values, population.shape)
             return full if aligned else full[local]
 
         mask = seg.mask[q0:q1] & rows(population)
-        cell = seg.practice[q0:q1]
+        used = mask.any(axis=1)
+        if not bool(used.all()):
+            # Segments never in the population add nothing (a disease
+            # register, an age group): leave them out of every sum.
+            keep = np.flatnonzero(used)
+            if not len(keep):
+                return
+            mask, local, segs, aligned = mask[keep], local[keep], q0 + keep, False
+        cell = seg.practice[segs]
         if self.by_age_band:
-            cell = cell * self.nb + seg.band[q0:q1]
-        cpos = seg.cat_pos[seg.pos[q0:q1]]
+            cell = cell * self.nb + seg.band[segs]
+        cpos = seg.cat_pos[seg.pos[segs]]
         # Group of each segment within each attribute's block (attribute-major).
-        groups = np.empty((len(self.attributes), q1 - q0), dtype=np.int64)
+        groups = np.empty((len(self.attributes), len(cell)), dtype=np.int64)
         for i, a in enumerate(self.attributes):
-            cat = seg.band[q0:q1] if a == "age_band" else self.categories.codes[a][cpos]
+            cat = seg.band[segs] if a == "age_band" else self.categories.codes[a][cpos]
             groups[i] = cell * self.sizes[i] + cat
         cells: dict[str, np.ndarray] = {"count": mask}
         for name, values in measures.items():
