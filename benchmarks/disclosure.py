@@ -236,11 +236,19 @@ def main() -> None:
         with measure() as old:
             slow = reference_release(subset, policy)
         same = fast.equals(slow)
+        new_hidden = fast["suppressed"].to_numpy()
+        old_hidden = slow["suppressed"].to_numpy()
         print(
             f"previous algorithm on {len(subset):,} rows: {old.seconds:.1f} s wall, "
             f"{old.cpu_seconds:.1f} s CPU vs now {new.seconds:.1f} s wall, "
             f"{new.cpu_seconds:.1f} s CPU (x{old.cpu_seconds / new.cpu_seconds:.1f} "
             f"CPU); identical output: {same}"
+            + (
+                ""
+                if same
+                else f" (now hides {int((new_hidden & ~old_hidden).sum()):,} more "
+                f"and {int((old_hidden & ~new_hidden).sum()):,} fewer rows)"
+            )
         )
 
 

@@ -20,12 +20,16 @@ The method has two stages, repeated until nothing changes:
    the published rows exactly when the unit vector ``e_i`` lies in the row space of
    the constraint matrix restricted to hidden rows, i.e. when every vector of that
    matrix's null space is zero at ``i``. The null space is computed per connected
-   component of hidden rows (SVD). Each derivable row gets one more complement from
-   one of its lines, and stage 1 runs again.
+   component of hidden rows (dense SVD, batched by shape, for small components;
+   an LSQR probe for large ones). Each derivable row gets one more complement from
+   one of its lines, or, when every row of its lines is already hidden, from the
+   nearest line (reached through hidden rows) that still has a published row;
+   then stage 1 runs again. Only components that gained hidden rows are audited
+   again, and only the parts of the table that still have derivable rows.
 
 Both stages only add hidden rows, so the loop ends. A row that stays derivable
-with every row of its lines hidden is derivable from the structure alone (e.g. a
-category that must be zero); this is reported, not looped on.
+with every row of its component hidden is derivable from the structure alone (e.g.
+a category that must be zero); this is reported, not looped on.
 
 Guarantee (checked by the property tests with an LP attacker): after the loop no
 hidden row is a linear function of published rows, so with non-negative counts and
@@ -57,6 +61,10 @@ DENSE_LIMIT = 60
 """Largest component (hidden rows) audited by dense SVD; larger ones use LSQR."""
 
 _NULL_TOL = 1e-9
+
+_RESTRICT_ROUNDS = True
+"""Run rounds after the first on the unresolved parts only (tests switch it off
+to check that the result is the same)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,6 +337,66 @@ def _extend(
     return picked[: max(1, int(derivable.sum()))]
 
 
+def _restrict(
+    cons: Constraints, pref: CellPreference, keep: BoolArray
+) -> tuple[Constraints, CellPreference]:
+    """The lines and preferences of the rows ``keep`` (closed under lines).
+
+    Rows and lines are renumbered in their original order, so every choice
+    (which breaks ties by row order) is the same as on the whole table.
+    """
+    ent = keep[cons.cell]
+    new_cell = np.cumsum(keep) - 1
+    lines_used = np.zeros(cons.n_lines, dtype=bool)
+    lines_used[cons.line[ent]] = True
+    new_line = np.cumsum(lines_used) - 1
+    sub = Constraints(
+        line=new_line[cons.line[ent]],
+        cell=new_cell[cons.cell[ent]],
+        margin=cons.margin[ent],
+        n_lines=int(lines_used.sum()),
+        n_cells=int(keep.sum()),
+    )
+    sub_pref = CellPreference(
+        cost=pref.cost[keep], zero=pref.zero[keep], total=pref.total[keep]
+    )
+    return sub, sub_pref
+
+
+def _extend_nearby(
+    derivable: BoolArray, hidden: BoolArray, cons: Constraints, pref: CellPreference
+) -> IntArray:
+    """Complements for derivable rows whose own lines are all hidden.
+
+    Such a row can still be a combination of published rows further away in its
+    component (e.g. a practice's `intersex` row pinned through PCN, commissioner
+    and national lines whose other rows are published). The search widens one
+    step at a time, through hidden rows, from the derivable rows' lines to the
+    lines of the hidden rows they share, until some line has a published row;
+    complements are chosen there as in `_extend`. Empty when the whole component
+    is hidden: then the row is fixed by the structure alone (e.g. a category
+    that must be zero) and hiding more cannot help.
+    """
+    reach = derivable.copy()
+    while True:
+        lines = np.bincount(cons.line, weights=reach[cons.cell], minlength=cons.n_lines)
+        touched = lines > 0
+        candidate = touched[cons.line] & ~hidden[cons.cell]
+        if candidate.any():
+            need = np.bincount(cons.cell[candidate], minlength=cons.n_cells).astype(
+                np.int64
+            )
+            picked = _pick(np.flatnonzero(candidate), cons, pref, need)
+            return picked[: max(1, int(derivable.sum()))]
+        on_touched = np.bincount(
+            cons.cell, weights=touched[cons.line], minlength=cons.n_cells
+        )
+        grown = reach | (hidden & (on_touched > 0))
+        if (grown == reach).all():
+            return np.zeros(0, dtype=np.int64)
+        reach = grown
+
+
 def suppress_secondary(
     primary: BoolArray, cons: Constraints, pref: CellPreference, max_rounds: int = 1000
 ) -> SecondaryResult:
@@ -345,24 +413,48 @@ def suppress_secondary(
     """
     with _frame.single_threaded_blas():
         hidden = close_lines(primary, cons, pref)
-        rounds = 1
         derivable = find_derivable(hidden, cons)
-        while derivable.any() and rounds < max_rounds:
-            extra = _extend(derivable, hidden, cons, pref)
-            if len(extra) == 0:
-                break
-            before = hidden.copy()
-            hidden[extra] = True
-            hidden = close_lines(hidden, cons, pref)
-            derivable = find_derivable(
-                hidden, cons, changed=hidden & ~before, known=derivable
+        rounds = 1
+        if derivable.any():
+            # Later rounds only touch the parts of the table (sets of rows tied by
+            # lines, e.g. one indicator x period) that still have derivable rows:
+            # the other parts have no open line and no derivable row, and no line
+            # joins two parts, so working on the rest alone gives the same result.
+            _, part = _frame.components(
+                cons.line, cons.cell, cons.n_lines, cons.n_cells
             )
-            rounds += 1
+            where = np.arange(cons.n_cells, dtype=np.int64)
+            sub, sub_pref = cons, pref
+            hidden = hidden.copy()
+            sub_hidden, sub_derivable = hidden.copy(), derivable
+            while sub_derivable.any() and rounds < max_rounds:
+                keep = np.isin(part, np.unique(part[sub_derivable]))
+                if _RESTRICT_ROUNDS and not keep.all():
+                    hidden[where] = sub_hidden  # the parts left behind are final
+                    sub, sub_pref = _restrict(sub, sub_pref, keep)
+                    where, part = where[keep], part[keep]
+                    sub_hidden, sub_derivable = sub_hidden[keep], sub_derivable[keep]
+                extra = _extend(sub_derivable, sub_hidden, sub, sub_pref)
+                if len(extra) == 0:
+                    extra = _extend_nearby(sub_derivable, sub_hidden, sub, sub_pref)
+                if len(extra) == 0:
+                    break
+                before = sub_hidden.copy()
+                sub_hidden[extra] = True
+                sub_hidden = close_lines(sub_hidden, sub, sub_pref)
+                sub_derivable = find_derivable(
+                    sub_hidden, sub, changed=sub_hidden & ~before, known=sub_derivable
+                )
+                rounds += 1
+            hidden[where] = sub_hidden
+            derivable = np.zeros(cons.n_cells, dtype=bool)
+            derivable[where] = sub_derivable
     if derivable.any():
         logger.warning(
-            "secondary suppression: %d hidden rows remain derivable from the table "
-            "structure alone",
+            "secondary suppression: %d hidden rows remain derivable after %d rounds "
+            "(from the table structure alone unless max_rounds stopped the loop)",
             int(derivable.sum()),
+            rounds,
         )
     return SecondaryResult(
         hidden=hidden,

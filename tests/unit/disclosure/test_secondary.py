@@ -57,3 +57,24 @@ def test_suppress_secondary_fixes_a_derivable_cell() -> None:
     result = suppress_secondary(primary, c, pref(6))
     assert result.hidden[4] and not result.derivable.any()
     assert not find_derivable(result.hidden, c).any()
+
+
+def test_complements_are_found_beyond_fully_hidden_lines() -> None:
+    # t=0 = a=1 + b=2 (all hidden); P1=4 = a + c=3; b = c + P2=5.
+    # t = P1 + P2 although every row of t's only line is hidden: a complement
+    # must come from a line further away (P1's or P2's).
+    c = cons([(0, [1, 2]), (4, [1, 3]), (2, [3, 5])], 6)
+    primary = np.array([True, True, True, True, False, False])
+    assert find_derivable(primary, c).tolist() == [True] + [False] * 5
+    result = suppress_secondary(primary, c, pref(6))
+    assert result.hidden.tolist() == [True] * 5 + [False]
+    assert not result.derivable.any()
+    assert not find_derivable(result.hidden, c).any()
+
+
+def test_rows_fixed_by_the_structure_alone_stop_the_loop() -> None:
+    # cell 3 = line1 - line0 = 0 whatever is hidden: reported, not looped on.
+    c = cons([(0, [1, 2]), (0, [1, 2, 3])], 4)
+    result = suppress_secondary(np.ones(4, dtype=bool), c, pref(4))
+    assert result.derivable.tolist() == [False, False, False, True]
+    assert result.rounds == 1
