@@ -209,10 +209,15 @@ def main() -> None:
         f"{m.peak_rss_mb:,.0f} MB, {len(results):,} output rows "
         f"({len(results) / m.seconds:,.0f} rows/s; grid {engine.timings.grid:.1f} s)"
     )
+    print(
+        f"  post-processing (derive, roll up, statistics, format): "
+        f"{sum(engine.timings.post_cpu.values()):.1f} s CPU for all {len(defs)}"
+    )
     for d in defs[: len(examples)]:
         print(
             f"  {d.id:<32} db {engine.timings.database[d.id]:5.2f} s"
             f"  post {engine.timings.post[d.id]:5.2f} s"
+            f" ({engine.timings.post_cpu[d.id]:5.2f} s CPU)"
         )
 
     if args.skip_baseline:

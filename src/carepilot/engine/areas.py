@@ -145,6 +145,8 @@ def roll_up_codes(
     *,
     small_areas: np.ndarray | None = None,
     pilots: bool = True,
+    levels: Sequence[str] = AREA_TYPES,
+    first_practices: np.ndarray | None = None,
 ) -> AreaRows:
     """Aggregate practice rows to every area level, on integer codes.
 
@@ -164,6 +166,11 @@ def roll_up_codes(
             Rows a run does not report for practices and PCNs (their breakdowns
             other than the total) are then never grouped there.
         pilots: add pilot areas (member practices in every period).
+        levels: the levels to sum (the area table always has every level, so
+            two calls with the same practices number areas alike).
+        first_practices: practice codes in the order that picks each PCN's and
+            commissioner's name and parent (first practice wins); default the
+            order of first appearance in `unit`.
 
     Returns:
         The rolled-up rows, level by level (practice, pcn, commissioner,
@@ -185,7 +192,7 @@ def roll_up_codes(
     ) -> None:
         nonlocal offset
         take = (lambda a: a) if rows is None else (lambda a: a[rows])
-        if len(area_of_row):
+        if len(area_of_row) and len(table) and str(table.area_type[0]) in levels:
             key, space = pack(
                 [area_of_row, *(take(c) for c in codes)], [len(table), *sizes]
             )
@@ -209,7 +216,7 @@ def roll_up_codes(
             org["pcn_code"],
         ),
     )
-    seen = id_rank[_first_seen(unit)]
+    seen = id_rank[first_seen(unit) if first_practices is None else first_practices]
     for code, name, parent, area_type in (
         ("pcn_code", "pcn_name", "commissioner_code", "pcn"),
         ("commissioner_code", "commissioner_name", None, "commissioner"),
@@ -368,7 +375,7 @@ def unique_keys(key: np.ndarray, space: float) -> tuple[np.ndarray, np.ndarray]:
     return uniq, inverse.reshape(-1)
 
 
-def _first_seen(codes: np.ndarray) -> np.ndarray:
+def first_seen(codes: np.ndarray) -> np.ndarray:
     """The distinct values of `codes` in order of first appearance."""
     return np.asarray(pd.unique(np.asarray(codes)), dtype=np.int64)
 

@@ -208,8 +208,8 @@ def derive_cells(
     cell, n_cells = (
         pack(key_codes, key_sizes) if keys else (np.zeros(len(raw), np.int64), 1.0)
     )
-    attr_codes, attr_labels = _codes(raw["attribute"])
-    value_codes, values = _codes(raw["value"])
+    attr_codes, attr_labels = category_codes(raw["attribute"])
+    value_codes, values = category_codes(raw["value"])
     measure_arrays = summable([raw[m].to_numpy(dtype=float) for m in measures])
     parts: list[tuple[np.ndarray, np.ndarray, list[np.ndarray]]] = []
     for breakdown in breakdowns:
@@ -282,7 +282,7 @@ def derive_breakdowns(
     return cells.frame()
 
 
-def _codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def category_codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Integer code per row and the value per code (a categorical's own codes)."""
     if isinstance(column.dtype, pd.CategoricalDtype):
         codes = np.asarray(column.cat.codes.to_numpy(), dtype=np.int64)

@@ -406,3 +406,32 @@ def test_opensafely_recomputes_dsr_age_band_rates_from_rounded_counts() -> None:
     assert row["value"] == pytest.approx(320 / 1500 * 100_000)
     # a DSR cannot be recomputed from rounded totals: blanked
     assert released.loc[released["breakdown"] == "total", "value"].isna().all()
+
+
+@pytest.mark.parametrize(
+    "indicator", ["emergency-admissions-dsr", "cvd-mortality-isr", "dm-prevalence"]
+)
+def test_areas_first_equals_practices_first(
+    indicator: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whole-number measures take the areas-first path (raw categories summed to
+    commissioners, national and pilots before deriving); it must give exactly
+    the rows of deriving every breakdown per practice."""
+    import carepilot.engine.run as run
+
+    definition = _definitions()[indicator]
+    periods = _periods()
+    standardised = definition.value_type in (ValueType.DSR, ValueType.ISR)
+    raw = _raw(_patients(3), standardised)
+    fast = _engine(periods).results_from(raw, definition)
+    monkeypatch.setattr(run, "_exact_in_any_order", lambda values: False)
+    slow = _engine(periods).results_from(raw, definition)
+    pd.testing.assert_frame_equal(fast, slow, check_exact=True)
+
+
+def test_only_whole_numbers_are_summed_in_any_order() -> None:
+    from carepilot.engine.run import _exact_in_any_order  # pyright: ignore[reportPrivateUsage]
+
+    assert _exact_in_any_order([np.array([0.0, 3.0, 12.0]), np.array([np.nan, 1.0])])
+    assert not _exact_in_any_order([np.array([1.0, 2.5])])
+    assert not _exact_in_any_order([np.array([2.0**52, 2.0**52])])
