@@ -341,35 +341,61 @@ class DenseGrid:
         # Practice indices order like practice ids, so the key picks the same
         # registration as `build_grid`'s (which ends in the practice id).
         practices, r_prac_idx = np.unique(r_prac, return_inverse=True)
-        base = _ymd(r_start) * _START + r_prac_idx.reshape(-1)
+        r_prac_idx = r_prac_idx.reshape(-1)
+        r_start_ymd = _ymd(r_start)
 
-        best = np.full((n, n_per), -1, dtype=np.int64)
-        # Registrations ranked within their patient: within one rank every
-        # patient appears once, so a fancy-indexed maximum is exact.
-        by_pos = np.argsort(pos, kind="stable")
-        sorted_pos = pos[by_pos]
-        first = np.searchsorted(sorted_pos, sorted_pos, side="left")
-        rank = np.empty(len(pos), dtype=np.int64)
-        rank[by_pos] = np.arange(len(pos)) - first
+        present = np.zeros((n, n_per), dtype=bool)
+        covers_end = np.zeros((n, n_per), dtype=bool)
+        practice_idx = np.full((n, n_per), -1, dtype=np.int32)
+        reg_start = np.zeros((n, n_per), dtype=np.int32)
         step = max(1, CHUNK_CELLS // max(n_per, 1))
-        for k in range(int(rank.max()) + 1 if len(rank) else 0):
-            sel = np.flatnonzero(rank == k)
-            for lo in range(0, len(sel), step):
-                part = sel[lo : lo + step]
-                s, e = r_start[part, None], r_end[part, None]
-                overlap = (s <= end_day[None, :]) & (e >= start_day[None, :])
-                key = (e >= end_day[None, :]) * _COVERS + base[part, None]
-                key = np.where(overlap, key, -1)
-                rows = pos[part]
-                best[rows] = key if k == 0 else np.maximum(best[rows], key)
-        present = best >= 0
-        covers_end = best >= _COVERS
-        rest = best % _COVERS
-        del best
-        practice_idx = (rest % _START).astype(np.int32)
-        practice_idx[~present] = -1
-        reg_start = (rest // _START).astype(np.int32)
-        del rest
+        # Patients with one registration (most of them) take its values where it
+        # overlaps a period; no ranking needed.
+        per_patient = np.bincount(pos, minlength=n)
+        single = np.flatnonzero(per_patient[pos] == 1)
+        for lo in range(0, len(single), step):
+            part = single[lo : lo + step]
+            s, e = r_start[part, None], r_end[part, None]
+            overlap = (s <= end_day[None, :]) & (e >= start_day[None, :])
+            rows = pos[part]
+            present[rows] = overlap
+            covers_end[rows] = overlap & (e >= end_day[None, :])
+            practice_idx[rows] = np.where(overlap, r_prac_idx[part, None], -1)
+            reg_start[rows] = np.where(overlap, r_start_ymd[part, None], 0)
+        # Several registrations: the attributed one per period is the maximum of
+        # `build_grid`'s sortable key (covers-end, start yyyymmdd, practice).
+        several = np.flatnonzero(per_patient[pos] > 1)
+        if len(several):
+            m_pos = pos[several]
+            patients_m, m_row = np.unique(m_pos, return_inverse=True)
+            m_row = m_row.reshape(-1)
+            base = r_start_ymd[several] * _START + r_prac_idx[several]
+            best = np.full((len(patients_m), n_per), -1, dtype=np.int64)
+            # Registrations ranked within their patient: within one rank every
+            # patient appears once, so a fancy-indexed maximum is exact.
+            by_row = np.argsort(m_row, kind="stable")
+            sorted_row = m_row[by_row]
+            first = np.searchsorted(sorted_row, sorted_row, side="left")
+            rank = np.empty(len(m_row), dtype=np.int64)
+            rank[by_row] = np.arange(len(m_row)) - first
+            for k in range(int(rank.max()) + 1):
+                sel = np.flatnonzero(rank == k)
+                for lo in range(0, len(sel), step):
+                    part = sel[lo : lo + step]
+                    reg = several[part]
+                    s, e = r_start[reg, None], r_end[reg, None]
+                    overlap = (s <= end_day[None, :]) & (e >= start_day[None, :])
+                    key = (e >= end_day[None, :]) * _COVERS + base[part, None]
+                    key = np.where(overlap, key, -1)
+                    rows = m_row[part]
+                    best[rows] = key if k == 0 else np.maximum(best[rows], key)
+            found = best >= 0
+            rest = np.where(found, best % _COVERS, 0)
+            present[patients_m] = found
+            covers_end[patients_m] = best >= _COVERS
+            practice_idx[patients_m] = np.where(found, rest % _START, -1)
+            reg_start[patients_m] = rest // _START
+            del best, rest
         return DenseGrid(
             ids=ids,
             present=present,
@@ -1130,32 +1156,78 @@ class _Segments:
         seg = grid.practice_idx * np.int32(nb) + band
         del band
         seg[~present] = -1
-        cols = np.arange(n_per, dtype=np.int16)[None, :]
-        last = np.where(present, cols, np.int16(-1))
-        np.maximum.accumulate(last, axis=1, out=last)
-        prev = np.full((n, n_per), -1, dtype=np.int16)
-        prev[:, 1:] = last[:, :-1]
-        del last
-        prev_seg = np.take_along_axis(seg, np.maximum(prev, 0), axis=1)
-        flag = present & ((prev < 0) | (seg != prev_seg))
-        del prev, prev_seg
-        seg_of_cell = np.cumsum(flag.reshape(-1)).reshape(n, n_per) - 1
-        rows, first_col = np.nonzero(flag)
-        seg_values = seg[rows, first_col].astype(np.int64)
+        # Most patients keep one practice and band throughout: one segment
+        # covering their present periods. Only the others need runs found.
+        top = np.iinfo(np.int32).max
+        high = seg.max(axis=1, initial=-1)
+        low = np.where(present, seg, top).min(axis=1, initial=top)
+        any_present = high >= 0
+        single = np.flatnonzero(any_present & (high == low))
+        several = np.flatnonzero(any_present & (high != low))
+        m_rows, m_first, m_values, m_mask = _segment_runs(
+            seg[several], present[several]
+        )
         del seg
-        mask = np.zeros((len(rows), n_per), dtype=bool)
-        pr, pc_ = np.nonzero(present)
-        mask[seg_of_cell[pr, pc_], pc_] = True
+        per_patient = np.zeros(n, dtype=np.int64)
+        per_patient[single] = 1
+        per_patient[several] = np.bincount(m_rows, minlength=len(several))
+        start = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(per_patient, out=start[1:])
+        total = int(start[-1])
+        mask = np.zeros((total, n_per), dtype=bool)
+        seg_values = np.empty(total, dtype=np.int64)
+        at = start[single]
+        mask[at] = present[single]
+        seg_values[at] = high[single]
+        del m_first
+        at = (
+            start[several][m_rows]
+            + np.arange(len(m_rows))
+            - np.searchsorted(m_rows, m_rows, side="left")
+        )
+        mask[at] = m_mask
+        seg_values[at] = m_values
         return _Segments(
-            pos=rows.astype(np.int64),
+            pos=np.repeat(np.arange(n, dtype=np.int64), per_patient),
             practice=seg_values // nb,
             band=seg_values % nb,
             mask=mask,
-            start=np.searchsorted(rows, np.arange(n + 1)),
+            start=start,
             practices=grid.practices,
             bands=bands,
             cat_pos=categories.positions(grid.ids),
         )
+
+
+def _segment_runs(
+    seg: np.ndarray, present: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Runs of equal `seg` over each row's present cells (absent cells between
+    two equal values do not split a run): per run its row, first column, value
+    and (runs x columns) mask of the present cells it covers; row-major order."""
+    n, n_per = present.shape
+    cols = np.arange(n_per, dtype=np.int16)[None, :]
+    last = np.where(present, cols, np.int16(-1))
+    np.maximum.accumulate(last, axis=1, out=last)
+    prev = np.full((n, n_per), -1, dtype=np.int16)
+    prev[:, 1:] = last[:, :-1]
+    del last
+    prev_seg = np.take_along_axis(seg, np.maximum(prev, 0), axis=1)
+    flag = present & ((prev < 0) | (seg != prev_seg))
+    del prev, prev_seg
+    rows, first_col = np.nonzero(flag)
+    del flag
+    values = seg[rows, first_col].astype(np.int64)
+    # A run covers the present cells from its first column up to the next run
+    # of the same row (or the last column).
+    end_col = np.full(len(rows), n_per, dtype=np.int64)
+    if len(rows) > 1:
+        end_col[:-1] = np.where(rows[1:] == rows[:-1], first_col[1:], n_per)
+    all_cols = np.arange(n_per, dtype=np.int64)[None, :]
+    mask = (
+        present[rows] & (all_cols >= first_col[:, None]) & (all_cols < end_col[:, None])
+    )
+    return rows.astype(np.int64), first_col, values, mask
 
 
 class _Sums:
