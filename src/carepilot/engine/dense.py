@@ -204,13 +204,21 @@ def _date_days(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarr
 
 
 def _ymd(days: np.ndarray) -> np.ndarray:
-    """Day numbers as yyyymmdd integers."""
-    d = days.astype("datetime64[D]")
-    months = d.astype("datetime64[M]")
-    years = months.astype("datetime64[Y]").astype(np.int64) + 1970
-    month = months.astype(np.int64) % 12 + 1
-    day = (d - months.astype("datetime64[D]")).astype(np.int64) + 1
-    return years * 10000 + month * 100 + day
+    """Day numbers as yyyymmdd integers (proleptic Gregorian, as `datetime.date`).
+
+    Integer arithmetic (H. Hinnant's `civil_from_days`): several times faster
+    than NumPy's datetime64 month/year conversions on millions of dates.
+    """
+    z = np.asarray(days, dtype=np.int64) + 719_468
+    era = np.floor_divide(z, 146_097)
+    doe = z - era * 146_097
+    yoe = (doe - doe // 1_460 + doe // 36_524 - doe // 146_096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = np.where(mp < 10, mp + 3, mp - 9)
+    year = yoe + era * 400 + (month <= 2)
+    return year * 10_000 + month * 100 + day
 
 
 def _add_months(days: np.ndarray, months: int) -> np.ndarray:
@@ -457,6 +465,11 @@ def _lookup(sorted_ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     """Position of each of `wanted` in the ascending unique `sorted_ids`, or -1."""
     if len(sorted_ids) == 0:
         return np.full(len(wanted), -1, dtype=np.int64)
+    first = int(sorted_ids[0])
+    if int(sorted_ids[-1]) - first == len(sorted_ids) - 1:
+        # Consecutive ids (pseudonymised extracts usually are): no search.
+        at = wanted.astype(np.int64) - first
+        return np.where((at >= 0) & (at < len(sorted_ids)), at, -1)
     at = np.searchsorted(sorted_ids, wanted)
     at = np.minimum(at, len(sorted_ids) - 1)
     return np.where(sorted_ids[at] == wanted, at, -1).astype(np.int64)
