@@ -25,17 +25,27 @@ run time. On an in-process backend the same numbers come out much cheaper here:
   patient x period row is extracted, keyed or fetched. The output has the
   rows and columns of `columnar.aggregate_columnar`.
 
-Indicators the SQL path still runs (event-level ones) get the same grid
-written as a table (`DenseEvaluator.grid_table`) instead of the range join.
+Event-level indicators (`unit: event`) are evaluated here too: the counted
+events are read once per run, each (event, period) row whose patient is in the
+population is evaluated on its own columns (patient-level parts are read from
+the patient chunk at the row's patient and period) and added to its group with
+`np.bincount`. Windows relative to an anchor (a patient-level date or the event
+row's own column) are two binary searches per cell or row in the sorted events.
+Sums and means of values add the values in the events' (day, value) order
+(`_range_reduce`); the SQL path's `sum`/`avg` add them in its join's order,
+which is not fixed either, so the two may differ in the last bit.
 
-Only what is implemented exactly is taken: `supported()` sends everything else
-(event-level indicators, relative windows, mean/min/max/sum of values, string
-arithmetic, ...) down the SQL path. Tests compare both paths row for row on the
-shipped examples and on generated data (tests/property/indicators).
+Only what is implemented exactly is taken: `supported()` sends the rest
+(`link=` searches, external expected-rate tables, text arithmetic or text
+compared with anything but a literal) down the SQL path, which gets the same
+grid written as a table (`DenseEvaluator.grid_table`) instead of the range
+join. Tests compare both paths row for row on the shipped examples, the whole
+library and generated data (tests/property/indicators).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from collections.abc import Mapping, Sequence
@@ -52,7 +62,7 @@ from carepilot.engine.aggregate import MEASURES
 from carepilot.engine.breakdowns import MISSING_LABEL, N_AGE_BANDS
 from carepilot.engine.columnar import PatientCategories, stack_aggregates
 from carepilot.engine.frames import categorical, constant
-from carepilot.indicators.compile import event_days
+from carepilot.indicators.compile import event_days, event_rows
 from carepilot.indicators.expr import (
     Age,
     Agg,
@@ -63,6 +73,7 @@ from carepilot.indicators.expr import (
     DateShift,
     DaysBetween,
     EventAgg,
+    EventColumn,
     EventSource,
     InList,
     IsNull,
@@ -74,9 +85,11 @@ from carepilot.indicators.expr import (
     PeriodDate,
     PracticeColumn,
     Registered,
+    RelativeWindow,
     Type,
     Window,
     WindowKind,
+    row_level,
     walk,
 )
 from carepilot.indicators.model import IndicatorDefinition, Unit, ValueType
@@ -86,8 +99,11 @@ from carepilot.indicators.periods import (
     registered_since,
     window_start,
 )
+from carepilot.schema import TABLES
 
 _EPOCH = dt.date(1970, 1, 1).toordinal()
+PROVIDER_COLUMN = "provider_code"
+"""The column naming an event's provider (`engine.providers`)."""
 _FAR_FUTURE_DAY = dt.date(9999, 12, 31).toordinal() - _EPOCH
 _COVERS = 10**15
 _START = 10**7
@@ -99,19 +115,9 @@ about 770 AD to 9999 stay in range)."""
 CHUNK_CELLS = 4_000_000
 """Patient x period cells evaluated at once (bounds the temporary arrays)."""
 
-SUPPORTED_AGGS = frozenset(
-    {
-        Agg.EXISTS,
-        Agg.COUNT,
-        Agg.LATEST_DATE,
-        Agg.EARLIEST_DATE,
-        Agg.LATEST_VALUE,
-        Agg.EARLIEST_VALUE,
-    }
-)
-"""Summaries computed exactly from the first/last matching event. Sums and means
-of values are left to the database (a different summation order could move a
-value across a threshold by one unit in the last place)."""
+SUPPORTED_AGGS = frozenset(Agg)
+"""Every summary: counts, first/last events and min/max exactly; sums and means
+of values in the events' (day, value) order (see `_range_reduce`)."""
 
 _NODES = (
     Literal,
@@ -140,20 +146,36 @@ class Unsupported(Exception):
 
 def supported(definition: IndicatorDefinition) -> bool:
     """Whether `definition` can be evaluated here (else use the SQL path)."""
-    if definition.unit is not Unit.PATIENT:
-        return False
     if definition.expected is not None:
         return False  # per-person expected probabilities: the SQL path
+    if definition.unit is Unit.EVENT:
+        events = definition.events
+        if (
+            events is None
+            or not isinstance(events.window, Window)
+            or events.source.link is not None
+        ):
+            return False
+        population, *rows = definition.expressions()
+        return expression_supported(population) and all(
+            expression_supported(root, rows=True) for root in rows
+        )
     return all(expression_supported(root) for root in definition.expressions())
 
 
-def expression_supported(root: Node) -> bool:
-    """Whether every node of the expression is implemented here exactly."""
+def expression_supported(root: Node, rows: bool = False) -> bool:
+    """Whether every node of the expression is implemented here exactly.
+
+    `rows`: the expression is evaluated per counted event of an event-level
+    indicator (the event's own columns and windows relative to them allowed).
+    """
     for node in walk(root):
-        if not isinstance(node, _NODES):
+        if not isinstance(node, _NODES) and not (
+            rows and isinstance(node, EventColumn)
+        ):
             return False
         if isinstance(node, EventAgg) and (
-            not isinstance(node.window, Window) or node.agg not in SUPPORTED_AGGS
+            node.agg not in SUPPORTED_AGGS or node.source.link is not None
         ):
             return False
         if isinstance(node, Arith) and not (
@@ -182,13 +204,21 @@ def _date_days(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarr
 
 
 def _ymd(days: np.ndarray) -> np.ndarray:
-    """Day numbers as yyyymmdd integers."""
-    d = days.astype("datetime64[D]")
-    months = d.astype("datetime64[M]")
-    years = months.astype("datetime64[Y]").astype(np.int64) + 1970
-    month = months.astype(np.int64) % 12 + 1
-    day = (d - months.astype("datetime64[D]")).astype(np.int64) + 1
-    return years * 10000 + month * 100 + day
+    """Day numbers as yyyymmdd integers (proleptic Gregorian, as `datetime.date`).
+
+    Integer arithmetic (H. Hinnant's `civil_from_days`): several times faster
+    than NumPy's datetime64 month/year conversions on millions of dates.
+    """
+    z = np.asarray(days, dtype=np.int64) + 719_468
+    era = np.floor_divide(z, 146_097)
+    doe = z - era * 146_097
+    yoe = (doe - doe // 1_460 + doe // 36_524 - doe // 146_096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = np.where(mp < 10, mp + 3, mp - 9)
+    year = yoe + era * 400 + (month <= 2)
+    return year * 10_000 + month * 100 + day
 
 
 def _add_months(days: np.ndarray, months: int) -> np.ndarray:
@@ -319,35 +349,61 @@ class DenseGrid:
         # Practice indices order like practice ids, so the key picks the same
         # registration as `build_grid`'s (which ends in the practice id).
         practices, r_prac_idx = np.unique(r_prac, return_inverse=True)
-        base = _ymd(r_start) * _START + r_prac_idx.reshape(-1)
+        r_prac_idx = r_prac_idx.reshape(-1)
+        r_start_ymd = _ymd(r_start)
 
-        best = np.full((n, n_per), -1, dtype=np.int64)
-        # Registrations ranked within their patient: within one rank every
-        # patient appears once, so a fancy-indexed maximum is exact.
-        by_pos = np.argsort(pos, kind="stable")
-        sorted_pos = pos[by_pos]
-        first = np.searchsorted(sorted_pos, sorted_pos, side="left")
-        rank = np.empty(len(pos), dtype=np.int64)
-        rank[by_pos] = np.arange(len(pos)) - first
+        present = np.zeros((n, n_per), dtype=bool)
+        covers_end = np.zeros((n, n_per), dtype=bool)
+        practice_idx = np.full((n, n_per), -1, dtype=np.int32)
+        reg_start = np.zeros((n, n_per), dtype=np.int32)
         step = max(1, CHUNK_CELLS // max(n_per, 1))
-        for k in range(int(rank.max()) + 1 if len(rank) else 0):
-            sel = np.flatnonzero(rank == k)
-            for lo in range(0, len(sel), step):
-                part = sel[lo : lo + step]
-                s, e = r_start[part, None], r_end[part, None]
-                overlap = (s <= end_day[None, :]) & (e >= start_day[None, :])
-                key = (e >= end_day[None, :]) * _COVERS + base[part, None]
-                key = np.where(overlap, key, -1)
-                rows = pos[part]
-                best[rows] = key if k == 0 else np.maximum(best[rows], key)
-        present = best >= 0
-        covers_end = best >= _COVERS
-        rest = best % _COVERS
-        del best
-        practice_idx = (rest % _START).astype(np.int32)
-        practice_idx[~present] = -1
-        reg_start = (rest // _START).astype(np.int32)
-        del rest
+        # Patients with one registration (most of them) take its values where it
+        # overlaps a period; no ranking needed.
+        per_patient = np.bincount(pos, minlength=n)
+        single = np.flatnonzero(per_patient[pos] == 1)
+        for lo in range(0, len(single), step):
+            part = single[lo : lo + step]
+            s, e = r_start[part, None], r_end[part, None]
+            overlap = (s <= end_day[None, :]) & (e >= start_day[None, :])
+            rows = pos[part]
+            present[rows] = overlap
+            covers_end[rows] = overlap & (e >= end_day[None, :])
+            practice_idx[rows] = np.where(overlap, r_prac_idx[part, None], -1)
+            reg_start[rows] = np.where(overlap, r_start_ymd[part, None], 0)
+        # Several registrations: the attributed one per period is the maximum of
+        # `build_grid`'s sortable key (covers-end, start yyyymmdd, practice).
+        several = np.flatnonzero(per_patient[pos] > 1)
+        if len(several):
+            m_pos = pos[several]
+            patients_m, m_row = np.unique(m_pos, return_inverse=True)
+            m_row = m_row.reshape(-1)
+            base = r_start_ymd[several] * _START + r_prac_idx[several]
+            best = np.full((len(patients_m), n_per), -1, dtype=np.int64)
+            # Registrations ranked within their patient: within one rank every
+            # patient appears once, so a fancy-indexed maximum is exact.
+            by_row = np.argsort(m_row, kind="stable")
+            sorted_row = m_row[by_row]
+            first = np.searchsorted(sorted_row, sorted_row, side="left")
+            rank = np.empty(len(m_row), dtype=np.int64)
+            rank[by_row] = np.arange(len(m_row)) - first
+            for k in range(int(rank.max()) + 1):
+                sel = np.flatnonzero(rank == k)
+                for lo in range(0, len(sel), step):
+                    part = sel[lo : lo + step]
+                    reg = several[part]
+                    s, e = r_start[reg, None], r_end[reg, None]
+                    overlap = (s <= end_day[None, :]) & (e >= start_day[None, :])
+                    key = (e >= end_day[None, :]) * _COVERS + base[part, None]
+                    key = np.where(overlap, key, -1)
+                    rows = m_row[part]
+                    best[rows] = key if k == 0 else np.maximum(best[rows], key)
+            found = best >= 0
+            rest = np.where(found, best % _COVERS, 0)
+            present[patients_m] = found
+            covers_end[patients_m] = best >= _COVERS
+            practice_idx[patients_m] = np.where(found, rest % _START, -1)
+            reg_start[patients_m] = rest // _START
+            del best, rest
         return DenseGrid(
             ids=ids,
             present=present,
@@ -409,6 +465,11 @@ def _lookup(sorted_ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     """Position of each of `wanted` in the ascending unique `sorted_ids`, or -1."""
     if len(sorted_ids) == 0:
         return np.full(len(wanted), -1, dtype=np.int64)
+    first = int(sorted_ids[0])
+    if int(sorted_ids[-1]) - first == len(sorted_ids) - 1:
+        # Consecutive ids (pseudonymised extracts usually are): no search.
+        at = wanted.astype(np.int64) - first
+        return np.where((at >= 0) & (at < len(sorted_ids)), at, -1)
     at = np.searchsorted(sorted_ids, wanted)
     at = np.minimum(at, len(sorted_ids) - 1)
     return np.where(sorted_ids[at] == wanted, at, -1).astype(np.int64)
@@ -432,6 +493,11 @@ class Events:
     day_first: np.ndarray
     patient_start: np.ndarray
     """Per patient position, the first row of that patient (length n + 1)."""
+    ids: np.ndarray | None = None
+    """Primary key of each row (read for windows relative to an event row of
+    the same table, where an event never matches itself)."""
+    id_order: np.ndarray | None = None
+    """Rows in order of `ids`."""
 
     @staticmethod
     def read(
@@ -440,8 +506,9 @@ class Events:
         codelists: Mapping[str, Sequence[str]],
         valued: bool,
         grid: DenseGrid,
+        with_id: bool = False,
     ) -> Events:
-        rows = event_days(source, tables, codelists, valued)
+        rows = event_days(source, tables, codelists, valued, with_id)
         # Sorted by the backend (in parallel); checked below, as positions
         # follow patient ids only when every id is known.
         rows = rows.order_by(["patient_id", "day", *(["v"] if valued else [])])
@@ -453,11 +520,13 @@ class Events:
             if valued
             else None
         )
+        ids = _id_column(arrow.column("eid")) if with_id else None
         del arrow
         known = pos >= 0
         if not bool(known.all()):
             pos, days = pos[known], days[known]
             values = values[known] if values is not None else None
+            ids = ids[known] if ids is not None else None
         keys = pos * _DAY_RANGE + days + _DAY_OFFSET
         in_order = bool(np.all(keys[1:] >= keys[:-1]))
         if in_order and values is not None:
@@ -470,11 +539,82 @@ class Events:
             else:
                 order = np.lexsort((days, pos))
             pos, days, keys = pos[order], days[order], keys[order]
+            ids = ids[order] if ids is not None else None
         new_day = np.ones(len(keys), dtype=bool)
         new_day[1:] = keys[1:] != keys[:-1]
         day_first = np.maximum.accumulate(np.where(new_day, np.arange(len(keys)), 0))
         patient_start = np.searchsorted(pos, np.arange(grid.n_patients + 1))
-        return Events(keys, days, values, day_first, patient_start)
+        id_order = None
+        if ids is not None:
+            id_order = np.argsort(ids, kind="stable")
+            ranked = ids[id_order]
+            if len(ranked) > 1 and bool((ranked[1:] == ranked[:-1]).any()):
+                raise Unsupported("duplicate event ids")
+        return Events(keys, days, values, day_first, patient_start, ids, id_order)
+
+    def rows_of(self, ids: np.ndarray) -> np.ndarray:
+        """The row of each id (-1 where the id is not among these events)."""
+        assert self.ids is not None and self.id_order is not None
+        at = _lookup(self.ids[self.id_order], ids)
+        return np.where(at >= 0, self.id_order[np.maximum(at, 0)], -1)
+
+
+def _id_column(column: pa.ChunkedArray) -> np.ndarray:
+    """An event table's primary key as int64 (other key types, or missing keys,
+    which never equal anything in SQL, are left to the SQL path)."""
+    if column.null_count or not pa.types.is_integer(column.type):
+        raise Unsupported("event ids that are not whole numbers")
+    return _int_column(column)
+
+
+@dataclass(frozen=True)
+class CountedEvents:
+    """The rows an event-level indicator counts, sorted by (patient, day).
+
+    `columns` holds the row columns its expressions use (evaluator form: data,
+    valid, labels); `ids` the primary key when an expression searches the same
+    table relative to the row (it must not match itself).
+    """
+
+    pos: np.ndarray
+    days: np.ndarray
+    columns: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray | None]]
+    ids: np.ndarray | None
+    patient_start: np.ndarray
+
+    @staticmethod
+    def read(
+        source: EventSource,
+        tables: Mapping[str, ir.Table],
+        codelists: Mapping[str, Sequence[str]],
+        columns: Mapping[str, str],
+        id_column: str | None,
+        grid: DenseGrid,
+    ) -> CountedEvents:
+        names = sorted(set(columns) | ({id_column} if id_column else set[str]()))
+        rows = event_rows(source, tables, codelists, names)
+        arrow = rows.order_by(["patient_id", "day"]).to_pyarrow()
+        pos = grid.positions(_int_column(arrow.column("patient_id")))
+        known = pos >= 0  # the SQL path joins events to grid rows
+        if not bool(known.all()):
+            arrow = arrow.filter(pa.array(known))
+            pos = pos[known]
+        days = _int_column(arrow.column("day"))
+        order = np.lexsort((days, pos))
+        if bool(np.any(np.diff(order) != 1)):
+            pos, days = pos[order], days[order]
+            arrow = arrow.take(pa.array(order))
+        read = {
+            name: _read_column(arrow.column(name), kind)
+            for name, kind in columns.items()
+        }
+        ids = _id_column(arrow.column(id_column)) if id_column else None
+        if ids is not None and len(ids) > 1:
+            ranked = np.sort(ids)
+            if bool((ranked[1:] == ranked[:-1]).any()):
+                raise Unsupported("duplicate event ids")
+        patient_start = np.searchsorted(pos, np.arange(grid.n_patients + 1))
+        return CountedEvents(pos, days, read, ids, patient_start)
 
 
 @dataclass
@@ -548,7 +688,11 @@ class DenseEvaluator:
         self.periods = list(periods)
         self._grid: DenseGrid | None = None
         self._grid_built = False
-        self._events: dict[tuple[EventSource, bool, tuple[str, ...]], Events] = {}
+        self._events: dict[tuple[EventSource, bool, tuple[str, ...], bool], Events] = {}
+        self._counted: dict[tuple[object, ...], CountedEvents] = {}
+        self._last_event_rows: tuple[IndicatorDefinition, list[_EventRows]] | None = (
+            None
+        )
         self._patient_columns: dict[
             str, tuple[np.ndarray, np.ndarray, np.ndarray | None]
         ] = {}
@@ -570,16 +714,47 @@ class DenseEvaluator:
         source: EventSource,
         valued: bool,
         codelists: Mapping[str, Sequence[str]],
+        with_id: bool = False,
     ) -> Events:
         grid = self.grid
         assert grid is not None
         codes = tuple(codelists[source.codelist]) if source.codelist else ()
-        key = (source, valued, codes)
+        key = (source, valued, codes, with_id)
         if key not in self._events:
             self._events[key] = Events.read(
-                source, self.tables, codelists, valued, grid
+                source, self.tables, codelists, valued, grid, with_id
             )
         return self._events[key]
+
+    def counted(
+        self, definition: IndicatorDefinition, codelists: Mapping[str, Sequence[str]]
+    ) -> CountedEvents:
+        """The events an event-level indicator counts (read once per run for
+        every indicator counting the same rows and columns)."""
+        grid = self.grid
+        assert grid is not None and definition.events is not None
+        source = definition.events.source
+        columns: dict[str, str] = {}
+        for root in definition.expressions()[1:]:
+            for node in walk(root):
+                if isinstance(node, EventColumn):
+                    columns[node.column] = _KIND[node.type]
+        if TABLES[source.table].has_column("provider_code"):
+            columns[PROVIDER_COLUMN] = "str"  # provider rows (`provider_aggregate`)
+        self_search = any(
+            _excludes_self(definition, node)
+            for root in definition.expressions()[1:]
+            for node in walk(root)
+            if isinstance(node, EventAgg)
+        )
+        id_column = TABLES[source.table].primary_key[0] if self_search else None
+        codes = tuple(codelists[source.codelist]) if source.codelist else ()
+        key = (source, codes, tuple(sorted(columns.items())), id_column)
+        if key not in self._counted:
+            self._counted[key] = CountedEvents.read(
+                source, self.tables, codelists, columns, id_column, grid
+            )
+        return self._counted[key]
 
     @property
     def end_order(self) -> np.ndarray:
@@ -682,7 +857,12 @@ class DenseEvaluator:
         for root in definition.expressions():
             for node in walk(root):
                 if isinstance(node, EventAgg):
-                    self.events(node.source, node.agg.needs_value, codelists)
+                    self.events(
+                        node.source,
+                        node.agg.needs_value,
+                        codelists,
+                        _excludes_self(definition, node),
+                    )
                 elif isinstance(node, PatientColumn):
                     self.patient_column(node.column, _KIND[node.type])
                 elif isinstance(node, PracticeColumn):
@@ -701,30 +881,32 @@ class DenseEvaluator:
         grid = self.grid
         if grid is None or not supported(definition):
             return None
-        vt = definition.value_type
-        constants: dict[str, float] = {}
-        aliases: dict[str, str] = (
-            {"num_sq": "num"} if vt is ValueType.PROPORTION else {}
-        )
-        if vt is not ValueType.PROPORTION or definition.exceptions is None:
-            constants.update(exc=0.0, den=1.0)
+        constants, aliases = _constants(definition)
         codelists = {name: cl.codes for name, cl in definition.codelists.items()}
         seg = self.segments(categories, by_age_band or "age_band" in attributes)
         sums = _Sums(seg, categories, attributes, by_age_band)
-        step = max(1, CHUNK_CELLS // max(grid.n_periods, 1))
-
-        def run(lo: int) -> tuple[int, int, np.ndarray, dict[str, np.ndarray]]:
-            hi = min(grid.n_patients, lo + step)
-            chunk = _Chunk(self, grid, definition, codelists, lo, hi)
-            population, measures = chunk.measures()
-            fetched = {
-                m: v
-                for m, v in measures.items()
-                if m not in constants and m not in aliases
-            }
-            return lo, hi, population, fetched
-
+        skip = {*constants, *aliases}
         try:
+            if definition.unit is Unit.EVENT:
+                for rows in self._event_chunks(definition, codelists):
+                    sums.add_rows(
+                        grid.practice_idx[rows.pos, rows.per],
+                        rows.per,
+                        rows.pos,
+                        rows.band_index(seg),
+                        rows.population,
+                        {m: v for m, v in rows.measures.items() if m not in skip},
+                    )
+                return sums.rows(constants, aliases)
+
+            def run(lo: int) -> tuple[int, int, np.ndarray, dict[str, np.ndarray]]:
+                hi = min(grid.n_patients, lo + step)
+                chunk = _Chunk(self, grid, definition, codelists, lo, hi)
+                population, measures = chunk.measures()
+                fetched = {m: v for m, v in measures.items() if m not in skip}
+                return lo, hi, population, fetched
+
+            step = max(1, CHUNK_CELLS // max(grid.n_periods, 1))
             self._read_inputs(definition, codelists)
             starts = range(0, grid.n_patients, step)
             if self.threads > 1 and len(starts) > 1:
@@ -739,6 +921,155 @@ class DenseEvaluator:
         except Unsupported:
             return None
         return sums.rows(constants, aliases)
+
+    def provider_aggregate(
+        self,
+        definition: IndicatorDefinition,
+        categories: PatientCategories,
+        *,
+        by_age_band: bool,
+        attributes: Sequence[str],
+        providers: np.ndarray,
+    ) -> pd.DataFrame | None:
+        """Provider rows of an event-level indicator (`engine.providers`): each
+        event counts for its own provider, `practice_pseudo_id` holds the
+        provider index (1 + position in `providers`, the `ProviderIndex`
+        codes); events of other or no providers count for none. The rows of
+        `aggregate(attributed_patient_level(...))`; None when not supported."""
+        grid = self.grid
+        if (
+            grid is None
+            or definition.unit is not Unit.EVENT
+            or definition.events is None
+            or not supported(definition)
+        ):
+            return None
+        if not TABLES[definition.events.source.table].has_column(PROVIDER_COLUMN):
+            return None
+        constants, aliases = _constants(definition)
+        skip = {*constants, *aliases}
+        codelists = {name: cl.codes for name, cl in definition.codelists.items()}
+        seg = self.segments(categories, by_age_band or "age_band" in attributes)
+        by_code = {str(c): i for i, c in enumerate(providers)}
+        seg = dataclasses.replace(
+            seg, practices=np.arange(1, len(providers) + 1, dtype=np.int64)
+        )
+        sums = _Sums(seg, categories, attributes, by_age_band)
+        try:
+            for rows in self._event_chunks(definition, codelists):
+                data, valid, labels = rows.counted.columns[PROVIDER_COLUMN]
+                assert labels is not None
+                known = np.array([by_code.get(str(x), -1) for x in labels] + [-1])
+                provider = known[np.where(valid, data, -1)][rows.rows]
+                sums.add_rows(
+                    np.maximum(provider, 0),
+                    rows.per,
+                    rows.pos,
+                    rows.band_index(seg),
+                    rows.population & (provider >= 0),
+                    {m: v for m, v in rows.measures.items() if m not in skip},
+                )
+        except Unsupported:
+            return None
+        return sums.rows(constants, aliases)
+
+    def _event_chunks(
+        self, definition: IndicatorDefinition, codelists: Mapping[str, Sequence[str]]
+    ) -> list[_EventRows]:
+        """An event-level indicator's rows (one per counted event x period in
+        which its patient is in the population, as `compile._prepare_events`),
+        a chunk of patients at a time, in chunk order. The last indicator's
+        rows are kept for its provider rows (`provider_aggregate`)."""
+        cached = self._last_event_rows
+        if cached is not None and cached[0] is definition:
+            return cached[1]
+        chunks = self._compute_event_chunks(definition, codelists)
+        self._last_event_rows = (definition, chunks)
+        return chunks
+
+    def _compute_event_chunks(
+        self, definition: IndicatorDefinition, codelists: Mapping[str, Sequence[str]]
+    ) -> list[_EventRows]:
+        grid = self.grid
+        assert grid is not None and definition.events is not None
+        self._read_inputs(definition, codelists)
+        counted = self.counted(definition, codelists)
+        window = definition.events.window
+        assert isinstance(window, Window)
+        starts = (
+            None
+            if window.kind is WindowKind.EVER
+            else self.window_days(window, definition.period_rule)
+        )
+        step = max(1, CHUNK_CELLS // max(grid.n_periods, 1))
+
+        def run(lo: int) -> _EventRows:
+            hi = min(grid.n_patients, lo + step)
+            cells = _Chunk(self, grid, definition, codelists, lo, hi)
+            population = cells.bool_(definition.population) & grid.present[lo:hi]
+            e0, e1 = int(counted.patient_start[lo]), int(counted.patient_start[hi])
+            days = counted.days[e0:e1, None]
+            local = counted.pos[e0:e1] - lo
+            # An event counts in each period whose window holds its date and in
+            # which its patient has a grid row in the population, whatever the
+            # registration on the event's own day.
+            inside = (days <= grid.end_day[None, :]) & population[local]
+            if starts is not None:
+                inside &= days >= starts[None, :]
+            r, per = np.nonzero(inside)
+            rows = _RowChunk(cells, counted, r + e0, per)
+            keep = np.ones(rows.shape, dtype=bool)
+            if definition.exclusions is not None:
+                keep &= ~rows.bool_(definition.exclusions)
+            keep, measures = rows.measures_for(keep)
+            return _EventRows(
+                grid,
+                counted,
+                rows.rows,
+                rows.pos,
+                per.astype(np.int64),
+                keep.reshape(-1),
+                {m: v.reshape(-1) for m, v in measures.items()},
+            )
+
+        chunks = range(0, grid.n_patients, step)
+        if self.threads > 1 and len(chunks) > 1:
+            with ThreadPoolExecutor(self.threads) as pool:
+                return list(pool.map(run, chunks))
+        return [run(lo) for lo in chunks]
+
+    def event_rows(self, definition: IndicatorDefinition) -> pd.DataFrame | None:
+        """An event-level indicator's rows in the population (tests): columns
+        `patient_id`, `period_id`, `practice_pseudo_id`, `num`, `den`, `exc`
+        as `compile_indicator`'s population; None when not supported here."""
+        grid = self.grid
+        if grid is None or not supported(definition):
+            return None
+        codelists = {name: cl.codes for name, cl in definition.codelists.items()}
+        frames: list[pd.DataFrame] = []
+        try:
+            chunks = self._event_chunks(definition, codelists)
+        except Unsupported:
+            return None
+        known = grid.practices if len(grid.practices) else np.full(1, -1, np.int64)
+        for rows in chunks:
+            sel = rows.population
+            pos, per = rows.pos[sel], rows.per[sel]
+            out: dict[str, object] = {
+                "patient_id": grid.ids[pos],
+                "period_id": per,
+                "practice_pseudo_id": known[grid.practice_idx[pos, per]],
+            }
+            for m in ("num", "den", "exc"):
+                v = rows.measures.get(m)
+                n = int(sel.sum())
+                out[m] = (
+                    np.full(n, 1.0 if m == "den" else 0.0)
+                    if v is None
+                    else v[sel].astype(np.float64)
+                )
+            frames.append(pd.DataFrame(out))
+        return pd.concat(frames, ignore_index=True)
 
     def expression_values(
         self,
@@ -838,32 +1169,78 @@ class _Segments:
         seg = grid.practice_idx * np.int32(nb) + band
         del band
         seg[~present] = -1
-        cols = np.arange(n_per, dtype=np.int16)[None, :]
-        last = np.where(present, cols, np.int16(-1))
-        np.maximum.accumulate(last, axis=1, out=last)
-        prev = np.full((n, n_per), -1, dtype=np.int16)
-        prev[:, 1:] = last[:, :-1]
-        del last
-        prev_seg = np.take_along_axis(seg, np.maximum(prev, 0), axis=1)
-        flag = present & ((prev < 0) | (seg != prev_seg))
-        del prev, prev_seg
-        seg_of_cell = np.cumsum(flag.reshape(-1)).reshape(n, n_per) - 1
-        rows, first_col = np.nonzero(flag)
-        seg_values = seg[rows, first_col].astype(np.int64)
+        # Most patients keep one practice and band throughout: one segment
+        # covering their present periods. Only the others need runs found.
+        top = np.iinfo(np.int32).max
+        high = seg.max(axis=1, initial=-1)
+        low = np.where(present, seg, top).min(axis=1, initial=top)
+        any_present = high >= 0
+        single = np.flatnonzero(any_present & (high == low))
+        several = np.flatnonzero(any_present & (high != low))
+        m_rows, m_first, m_values, m_mask = _segment_runs(
+            seg[several], present[several]
+        )
         del seg
-        mask = np.zeros((len(rows), n_per), dtype=bool)
-        pr, pc_ = np.nonzero(present)
-        mask[seg_of_cell[pr, pc_], pc_] = True
+        per_patient = np.zeros(n, dtype=np.int64)
+        per_patient[single] = 1
+        per_patient[several] = np.bincount(m_rows, minlength=len(several))
+        start = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(per_patient, out=start[1:])
+        total = int(start[-1])
+        mask = np.zeros((total, n_per), dtype=bool)
+        seg_values = np.empty(total, dtype=np.int64)
+        at = start[single]
+        mask[at] = present[single]
+        seg_values[at] = high[single]
+        del m_first
+        at = (
+            start[several][m_rows]
+            + np.arange(len(m_rows))
+            - np.searchsorted(m_rows, m_rows, side="left")
+        )
+        mask[at] = m_mask
+        seg_values[at] = m_values
         return _Segments(
-            pos=rows.astype(np.int64),
+            pos=np.repeat(np.arange(n, dtype=np.int64), per_patient),
             practice=seg_values // nb,
             band=seg_values % nb,
             mask=mask,
-            start=np.searchsorted(rows, np.arange(n + 1)),
+            start=start,
             practices=grid.practices,
             bands=bands,
             cat_pos=categories.positions(grid.ids),
         )
+
+
+def _segment_runs(
+    seg: np.ndarray, present: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Runs of equal `seg` over each row's present cells (absent cells between
+    two equal values do not split a run): per run its row, first column, value
+    and (runs x columns) mask of the present cells it covers; row-major order."""
+    n, n_per = present.shape
+    cols = np.arange(n_per, dtype=np.int16)[None, :]
+    last = np.where(present, cols, np.int16(-1))
+    np.maximum.accumulate(last, axis=1, out=last)
+    prev = np.full((n, n_per), -1, dtype=np.int16)
+    prev[:, 1:] = last[:, :-1]
+    del last
+    prev_seg = np.take_along_axis(seg, np.maximum(prev, 0), axis=1)
+    flag = present & ((prev < 0) | (seg != prev_seg))
+    del prev, prev_seg
+    rows, first_col = np.nonzero(flag)
+    del flag
+    values = seg[rows, first_col].astype(np.int64)
+    # A run covers the present cells from its first column up to the next run
+    # of the same row (or the last column).
+    end_col = np.full(len(rows), n_per, dtype=np.int64)
+    if len(rows) > 1:
+        end_col[:-1] = np.where(rows[1:] == rows[:-1], first_col[1:], n_per)
+    all_cols = np.arange(n_per, dtype=np.int64)[None, :]
+    mask = (
+        present[rows] & (all_cols >= first_col[:, None]) & (all_cols < end_col[:, None])
+    )
+    return rows.astype(np.int64), first_col, values, mask
 
 
 class _Sums:
@@ -928,20 +1305,29 @@ class _Sums:
             np.all(np.diff(seg.start[lo : hi + 1]) == 1)
         )
         local = seg.pos[q0:q1] - lo
+        segs: np.ndarray | slice = slice(q0, q1)
 
         def rows(values: np.ndarray) -> np.ndarray:
             full = np.broadcast_to(values, population.shape)
             return full if aligned else full[local]
 
         mask = seg.mask[q0:q1] & rows(population)
-        cell = seg.practice[q0:q1]
+        used = mask.any(axis=1)
+        if not bool(used.all()):
+            # Segments never in the population add nothing (a disease
+            # register, an age group): leave them out of every sum.
+            keep = np.flatnonzero(used)
+            if not len(keep):
+                return
+            mask, local, segs, aligned = mask[keep], local[keep], q0 + keep, False
+        cell = seg.practice[segs]
         if self.by_age_band:
-            cell = cell * self.nb + seg.band[q0:q1]
-        cpos = seg.cat_pos[seg.pos[q0:q1]]
+            cell = cell * self.nb + seg.band[segs]
+        cpos = seg.cat_pos[seg.pos[segs]]
         # Group of each segment within each attribute's block (attribute-major).
-        groups = np.empty((len(self.attributes), q1 - q0), dtype=np.int64)
+        groups = np.empty((len(self.attributes), len(cell)), dtype=np.int64)
         for i, a in enumerate(self.attributes):
-            cat = seg.band[q0:q1] if a == "age_band" else self.categories.codes[a][cpos]
+            cat = seg.band[segs] if a == "age_band" else self.categories.codes[a][cpos]
             groups[i] = cell * self.sizes[i] + cat
         cells: dict[str, np.ndarray] = {"count": mask}
         for name, values in measures.items():
@@ -1038,6 +1424,40 @@ class _Sums:
             else:
                 self.direct[m] = product[:, j].copy()
 
+    def add_rows(
+        self,
+        practice: np.ndarray,
+        per: np.ndarray,
+        pos: np.ndarray,
+        band: np.ndarray,
+        population: np.ndarray,
+        measures: Mapping[str, np.ndarray],
+    ) -> None:
+        """Add rows of an event-level indicator (one per event and period):
+        their practice index, period, patient position and age band index;
+        `population` says which count; measures per row."""
+        sel = np.flatnonzero(population)
+        if not len(sel) or not self.attributes:
+            return
+        seg, n_per = self.seg, self.n_per
+        pos, per, band = pos[sel], per[sel], band[sel]
+        practice = practice[sel].astype(np.int64)
+        cell = practice * self.nb + band if self.by_age_band else practice
+        cpos = seg.cat_pos[pos]
+        weights = {m: np.asarray(v[sel], dtype=np.float64) for m, v in measures.items()}
+        for i, a in enumerate(self.attributes):
+            size = self.sizes[i]
+            cat = band if a == "age_band" else self.categories.codes[a][cpos]
+            at = (cell * size + cat) * n_per + per
+            block = slice(self.offsets[i], self.offsets[i] + self.n_cell * size)
+            length = self.n_cell * size * n_per
+            for m, w in (("count", None), *weights.items()):
+                if m not in self.direct:
+                    self.direct[m] = np.zeros((self.n_groups, n_per))
+                self.direct[m][block] += np.bincount(
+                    at, weights=w, minlength=length
+                ).reshape(-1, n_per)
+
     def total(self, name: str) -> np.ndarray:
         """(groups x periods) sums of measure `name` ("count": population size)."""
         out = np.zeros((self.n_groups, self.n_per))
@@ -1077,14 +1497,16 @@ class _Sums:
             out["attribute"] = constant(a, len(present))
             labels = band_labels if a == "age_band" else self.categories.labels[a]
             out["value"] = categorical(labels, category)
+            # A measure never added is zero wherever it was fetched (no rows).
+            zeros = np.zeros(len(present))
             measures = {m: flat(v)[present] for m, v in sums.items()}
             counts = n[present]
             for m, c in constants.items():
                 measures[m] = counts * c
             for m, source in aliases.items():
-                measures[m] = measures[source]
+                measures[m] = measures.get(source, zeros)
             for m in MEASURES:
-                out[m] = measures[m]
+                out[m] = measures.get(m, zeros)
             out["n"] = np.rint(counts).astype(np.int64)
             frames.append(pd.DataFrame(out))
         return stack_aggregates(frames, by_age_band=self.by_age_band)
@@ -1109,6 +1531,7 @@ class _Chunk:
         self.lo, self.hi = lo, hi
         self.shape = (hi - lo, grid.n_periods)
         self._windows: dict[tuple[EventSource, Window, bool], _Matches] = {}
+        self._relatives: dict[tuple[EventSource, RelativeWindow, bool], _Related] = {}
 
     def measures(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """The population mask and the measures (as `compile_indicator` defines
@@ -1117,6 +1540,14 @@ class _Chunk:
         population = self.bool_(d.population) & self.grid.present[self.lo : self.hi]
         if d.exclusions is not None:
             population &= ~self.bool_(d.exclusions)
+        return self.measures_for(population)
+
+    def measures_for(
+        self, population: np.ndarray
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """The measures over the chunk given its population (which a mean
+        narrows to rows with a value)."""
+        d = self.definition
         measures: dict[str, np.ndarray] = {}
         if d.value_type is ValueType.PROPORTION:
             num = self.bool_(d.numerator)
@@ -1143,6 +1574,24 @@ class _Chunk:
 
     def full(self, a: np.ndarray) -> np.ndarray:
         return np.broadcast_to(a, self.shape)
+
+    def live(self) -> np.ndarray:
+        """Cells whose values are used (grid rows)."""
+        return self.grid.present[self.lo : self.hi]
+
+    def cells(self, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Patient position and period of flat indices into the chunk."""
+        n_per = self.shape[1]
+        return self.lo + flat // n_per, flat % n_per
+
+    def excludes_self(self, source: EventSource) -> bool:
+        """Whether a relative window over `source` must skip the cell's own
+        event (only event rows searching their own table)."""
+        return False
+
+    def self_rows(self, ev: Events, flat: np.ndarray) -> np.ndarray:
+        """Per cell, the row of `ev` that is the cell's own event (-1: none)."""
+        return np.full(len(flat), -1, dtype=np.int64)
 
     def bool_(self, node: Node) -> np.ndarray:
         """A top-level condition as a (patients x periods) mask; unknown is false."""
@@ -1325,8 +1774,15 @@ class _Chunk:
 
     def _event_agg(self, node: EventAgg) -> _Value:
         window = node.window
-        assert isinstance(window, Window)
         valued = node.agg.needs_value
+        if isinstance(window, RelativeWindow):
+            rel_key = (node.source, window, valued)
+            if rel_key not in self._relatives:
+                self._relatives[rel_key] = self._relative(node.source, window, valued)
+            rel = self._relatives[rel_key]
+            if node.agg not in rel.summaries:
+                rel.summaries[node.agg] = self._relative_summary(rel, node.agg)
+            return rel.summaries[node.agg]
         key = (node.source, window, valued)
         if key not in self._windows:
             self._windows[key] = self._window(node.source, window, valued)
@@ -1380,6 +1836,93 @@ class _Chunk:
             matched=matched,
         )
 
+    def _relative(
+        self, source: EventSource, window: RelativeWindow, valued: bool
+    ) -> _Related:
+        """Events in a window relative to an anchor date, per cell with an anchor.
+
+        As `compile._relative_feature`: days (or calendar months) `lo`..`hi`
+        from the anchor, never after the period end, a missing anchor matches
+        nothing, and a window relative to an event row of the same table skips
+        that row. Events are sorted by (patient, day), so a cell's matches are
+        one run of rows found by two binary searches.
+        """
+        anchor = self.days(window.anchor)
+        ok = np.array(self.full(self.live()), dtype=bool)
+        if anchor.valid is not None:
+            ok &= self.full(anchor.valid)
+        flat = np.flatnonzero(ok)
+        pos, per = self.cells(flat)
+        day = self.full(anchor.data)[ok].astype(np.int64)
+        if window.unit == "months":
+            lo = _add_months(day, window.lo) if window.lo else day
+            hi = _add_months(day, window.hi) if window.hi else day
+        else:
+            lo, hi = day + window.lo, day + window.hi
+        hi = np.minimum(hi, self.grid.end_day[per])
+        excludes = self.excludes_self(source)
+        ev = self.owner.events(source, valued, self.codelists, excludes)
+        bound = (-_DAY_OFFSET, _DAY_RANGE - _DAY_OFFSET - 1)
+        base = pos * _DAY_RANGE + _DAY_OFFSET
+        i0 = np.searchsorted(ev.keys, base + np.clip(lo, *bound), side="left")
+        i1 = np.searchsorted(ev.keys, base + np.clip(hi, *bound), side="right")
+        i1 = np.where(hi < lo, i0, np.maximum(i1, i0))
+        first, last = i0, i1 - 1
+        count = i1 - i0
+        own = self.self_rows(ev, flat) if excludes else None
+        if own is not None:
+            inside = (own >= i0) & (own < i1)
+            count = count - inside
+            first = np.where(inside & (own == first), first + 1, first)
+            last = np.where(inside & (own == last), last - 1, last)
+        return _Related(ev, flat, count, first, last, own)
+
+    def _relative_summary(self, m: _Related, agg: Agg) -> _Value:
+        """One summary as (cells) from a relative window's matches."""
+        hit = m.count > 0
+        at = m.flat[hit]
+        if agg is Agg.EXISTS:
+            data = np.zeros(self.shape, dtype=bool)
+            data.reshape(-1)[at] = True
+            return _Value(data, None, "bool")
+        if agg is Agg.COUNT:
+            full = np.zeros(self.shape, dtype=np.int64)
+            full.reshape(-1)[m.flat] = m.count
+            return _Value(full, None, "int")
+        valid = np.zeros(self.shape, dtype=bool)
+        valid.reshape(-1)[at] = True
+        if agg in _RANGE_AGGS:
+            if m.own is not None and bool(
+                np.any((m.own >= m.first) & (m.own <= m.last))
+            ):
+                # The row's own event inside the run: two ranges per cell.
+                raise Unsupported("value summary relative to the row's own table")
+            assert m.ev.values is not None
+            values = np.zeros(self.shape, dtype=np.float64)
+            values.reshape(-1)[at] = _range_reduce(
+                m.ev.values, m.first[hit], m.last[hit] + 1, agg
+            )
+            return _Value(values, valid, "float")
+        latest = agg in (Agg.LATEST_DATE, Agg.LATEST_VALUE)
+        rows = (m.last if latest else m.first)[hit]
+        ev = m.ev
+        if agg in (Agg.LATEST_DATE, Agg.EARLIEST_DATE):
+            days = np.zeros(self.shape, dtype=np.int64)
+            days.reshape(-1)[at] = ev.days[rows]
+            return _Value(days, valid, "date")
+        assert ev.values is not None
+        if latest:
+            # The latest day's lowest value (QOF tie rule), not the row itself.
+            first_of_day = ev.day_first[rows]
+            if m.own is not None:
+                first_of_day = np.where(
+                    first_of_day == m.own[hit], first_of_day + 1, first_of_day
+                )
+            rows = first_of_day
+        values = np.zeros(self.shape, dtype=np.float64)
+        values.reshape(-1)[at] = ev.values[rows]
+        return _Value(values, valid, "float")
+
     def _summary(self, m: _Matches, agg: Agg) -> _Value:
         """One summary as (patients x periods) from the window's matches."""
         if agg is Agg.EXISTS:
@@ -1388,9 +1931,17 @@ class _Chunk:
             full = np.zeros(self.shape, dtype=np.int64)
             full[m.has] = m.count
             return _Value(full, None, "int")
+        ev = m.ev
+        if agg in _RANGE_AGGS:
+            assert ev.values is not None
+            values = np.zeros(self.shape, dtype=np.float64)
+            ok = m.count > 0
+            part = np.zeros(m.count.shape, dtype=np.float64)
+            part[ok] = _range_reduce(ev.values, m.first[ok], m.last[ok] + 1, agg)
+            values[m.has] = part
+            return _Value(values, m.matched, "float")
         latest = agg in (Agg.LATEST_DATE, Agg.LATEST_VALUE)
         rows = np.where(m.count > 0, m.last if latest else m.first, 0)
-        ev = m.ev
         if agg in (Agg.LATEST_DATE, Agg.EARLIEST_DATE):
             days = np.zeros(self.shape, dtype=np.int64)
             if len(ev.days):
@@ -1405,6 +1956,37 @@ class _Chunk:
         return _Value(values, m.matched, "float")
 
 
+_RANGE_AGGS = frozenset({Agg.SUM_VALUE, Agg.MEAN_VALUE, Agg.MIN_VALUE, Agg.MAX_VALUE})
+
+
+def _range_reduce(
+    values: np.ndarray, start: np.ndarray, stop: np.ndarray, agg: Agg
+) -> np.ndarray:
+    """`agg` of `values[start:stop]` for each (non-empty) range.
+
+    Minimum and maximum are exact. Sums and means add the values in the
+    events' (day, value) order; the SQL path's `sum`/`avg` add them in the
+    order its hash join delivers them, which is not fixed either, so the two
+    can differ in the last bit for values that are not exactly representable
+    (tests compare them to 1e-9).
+    """
+    if not len(start):
+        return np.zeros(0, dtype=np.float64)
+    padded = np.append(values, 0.0)  # `stop` may be one past the last value
+    bounds = np.empty(2 * len(start), dtype=np.int64)
+    bounds[0::2], bounds[1::2] = start, stop
+    ufunc = {
+        Agg.SUM_VALUE: np.add,
+        Agg.MEAN_VALUE: np.add,
+        Agg.MIN_VALUE: np.minimum,
+        Agg.MAX_VALUE: np.maximum,
+    }[agg]
+    out = ufunc.reduceat(padded, bounds)[0::2]
+    if agg is Agg.MEAN_VALUE:
+        out = out / (stop - start)
+    return out
+
+
 @dataclass
 class _Matches:
     """Events of one source in one window, for the patients of a chunk that
@@ -1417,6 +1999,144 @@ class _Matches:
     first: np.ndarray
     matched: np.ndarray
     summaries: dict[Agg, _Value] = field(default_factory=dict[Agg, _Value])
+
+
+@dataclass
+class _Related:
+    """Events of one source in a relative window, for the cells `flat` (flat
+    indices into the chunk) whose anchor is known: how many match and the
+    rows of the first and last match (the cell's own event `own` skipped)."""
+
+    ev: Events
+    flat: np.ndarray
+    count: np.ndarray
+    first: np.ndarray
+    last: np.ndarray
+    own: np.ndarray | None
+    summaries: dict[Agg, _Value] = field(default_factory=dict[Agg, _Value])
+
+
+class _RowChunk(_Chunk):
+    """Evaluation over the counted events of an event-level indicator: one
+    cell per (event, period) row, shaped (rows x 1).
+
+    The event's own columns come from `CountedEvents`; anything that does not
+    depend on the row (`expr.row_level`) is evaluated on the patient chunk
+    `cells` and read at the row's (patient, period), as the SQL path joins the
+    patient-level features to each event row.
+    """
+
+    def __init__(
+        self,
+        cells: _Chunk,
+        counted: CountedEvents,
+        rows: np.ndarray,
+        per: np.ndarray,
+    ) -> None:
+        super().__init__(
+            cells.owner,
+            cells.grid,
+            cells.definition,
+            cells.codelists,
+            cells.lo,
+            cells.hi,
+        )
+        self.patients = cells
+        self.counted = counted
+        self.rows = rows
+        self.pos = counted.pos[rows]
+        self.per = per
+        self.shape = (len(rows), 1)
+        events = cells.definition.events
+        assert events is not None
+        self.table = events.source.table
+
+    def live(self) -> np.ndarray:
+        return np.ones((1, 1), dtype=bool)
+
+    def cells(self, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.pos[flat], self.per[flat]
+
+    def excludes_self(self, source: EventSource) -> bool:
+        return source.table == self.table
+
+    def self_rows(self, ev: Events, flat: np.ndarray) -> np.ndarray:
+        ids = self.counted.ids
+        assert ids is not None
+        return ev.rows_of(ids[self.rows[flat]])
+
+    def value(self, node: Node) -> _Value:
+        if isinstance(node, Literal):
+            return _literal(node)
+        if not row_level(node):
+            v = self.patients.value(node)
+            r, c = self.pos - self.lo, self.per
+            data = self.patients.full(v.data)[r, c][:, None]
+            valid = (
+                None if v.valid is None else self.patients.full(v.valid)[r, c][:, None]
+            )
+            return _Value(data, valid, v.kind, v.labels)
+        if isinstance(node, EventColumn):
+            data, valid, labels = self.counted.columns[node.column]
+            return _Value(
+                data[self.rows][:, None],
+                valid[self.rows][:, None],
+                _KIND[node.type],
+                labels,
+            )
+        return super().value(node)
+
+
+@dataclass(frozen=True)
+class _EventRows:
+    """One chunk of an event-level indicator's rows: the patient position and
+    period of each (event, period) row, whether it is in the population (not
+    excluded; a mean's value known) and its measures."""
+
+    grid: DenseGrid
+    counted: CountedEvents
+    rows: np.ndarray
+    """The row of `counted` each (event, period) row is."""
+    pos: np.ndarray
+    per: np.ndarray
+    population: np.ndarray
+    measures: dict[str, np.ndarray]
+
+    def band_index(self, seg: _Segments) -> np.ndarray:
+        """Each row's age band as an index into `seg.bands` (0 without bands)."""
+        if len(seg.bands) <= 1:
+            return np.zeros(len(self.pos), dtype=np.int64)
+        g = self.grid
+        band = np.minimum(
+            (g.end_ymd[self.per] - g.dob_ymd[self.pos]) // 10000 // 5, N_AGE_BANDS - 1
+        )
+        band = np.where(g.dob_valid[self.pos], band, int(MISSING_LABEL["age_band"]))
+        return band - int(seg.bands[0])
+
+
+def _constants(
+    definition: IndicatorDefinition,
+) -> tuple[dict[str, float], dict[str, str]]:
+    """Measures that are one literal on every row, and measures equal to
+    another (as `compile_indicator`'s `constants` and `aliases`)."""
+    vt = definition.value_type
+    constants: dict[str, float] = {}
+    aliases = {"num_sq": "num"} if vt is ValueType.PROPORTION else {}
+    if vt is not ValueType.PROPORTION or definition.exceptions is None:
+        constants.update(exc=0.0, den=1.0)
+    return constants, aliases
+
+
+def _excludes_self(definition: IndicatorDefinition, node: EventAgg) -> bool:
+    """Whether `node` searches relative to the counted event's row in its own
+    table (so the row must not match itself), as `compile._prepare_events`."""
+    return (
+        definition.unit is Unit.EVENT
+        and definition.events is not None
+        and isinstance(node.window, RelativeWindow)
+        and row_level(node)
+        and node.source.table == definition.events.source.table
+    )
 
 
 def _prefix_counts(

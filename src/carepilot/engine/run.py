@@ -302,6 +302,21 @@ class Engine:
         if agg is None or not self.providers or len(self.provider_index.codes) == 0:
             return None
         start = time.perf_counter()
+        if self._use_dense():
+            dense = self.dense.provider_aggregate(
+                definition,
+                self.categories,
+                by_age_band=definition.value_type in (ValueType.DSR, ValueType.ISR),
+                attributes=self.raw_attributes(definition),
+                providers=self.provider_index.codes,
+            )
+            if dense is not None:
+                self.timings.database[definition.id] = (
+                    self.timings.database.get(definition.id, 0.0)
+                    + time.perf_counter()
+                    - start
+                )
+                return dense
         compiled = compile_indicator(
             definition, self.tables, self.periods, grid=self.grid
         )

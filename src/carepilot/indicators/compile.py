@@ -351,21 +351,44 @@ def event_days(
     tables: Mapping[str, ir.Table],
     codelists: Mapping[str, Sequence[str]],
     valued: bool,
+    with_id: bool = False,
 ) -> ir.Table:
-    """The source's matching events as `patient_id`, `day` (day number) [, `v`].
+    """The source's matching events as `patient_id`, `day` (day number) [, `v`]
+    [, `eid`].
 
     The same rows (codelist, filters, `where=`, non-null date and, when
-    `valued`, non-null value) that `_feature_table` range-joins to the periods;
-    `carepilot.engine.dense` summarises them per period in NumPy instead.
+    `valued`, non-null value) that `_feature_table` and `_relative_feature`
+    join; `carepilot.engine.dense` summarises them per period in NumPy instead.
+    `with_id` adds the row's primary key as `eid` (the id `_relative_feature`
+    uses so that an event never matches itself).
     """
-    ev = _filtered_events(source, tables, codelists, valued)
+    t = _source_rows(source, tables, codelists)
     cols: dict[str, ir.Value] = {
-        "patient_id": ev.patient_id.cast("int64"),
-        "day": _days(ev.d),
+        "patient_id": t.patient_id.cast("int64"),
+        "day": _days(t[source.date_column]),
     }
     if valued:
-        cols["v"] = ev.v
-    return ev.select(**cols)
+        cols["v"] = _event_value(source, t)
+    if with_id:
+        cols["eid"] = t[TABLES[source.table].primary_key[0]]
+    ev = t.select(**cols)
+    return ev.filter(ev.v.notnull()) if valued else ev
+
+
+def event_rows(
+    source: EventSource,
+    tables: Mapping[str, ir.Table],
+    codelists: Mapping[str, Sequence[str]],
+    columns: Sequence[str],
+) -> ir.Table:
+    """The rows an event-level indicator counts (`_prepare_events`), as
+    `patient_id`, `day` (day number of the source's date) and `columns`."""
+    t = _source_rows(source, tables, codelists)
+    return t.select(
+        patient_id=t.patient_id.cast("int64"),
+        day=_days(t[source.date_column]),
+        **{c: t[c] for c in columns},
+    )
 
 
 def _feature_table(

@@ -50,6 +50,8 @@ EXPRESSIONS = {
         "where=discharge_date is null or discharge_date - admission_date > 2)"
     ),
     "los": "sum_value(table=apcs, value=discharge_date - admission_date, within=period)",
+    "minmax": "max_value(a, within=12 months) - min_value(a, within=2 months)",
+    "rel_sum": "sum_value(a, within=0 to 30 days after earliest_date(b, within=ever))",
 }
 INT_NAMES = ("count_a", "spells", "rel_before", "where_n", "diff", "rel_m")
 PERIODS = months("2024-01", "2024-03")
@@ -206,6 +208,18 @@ EVENT_DEFINITIONS = [
             "or discharge_date <= admission_date + 1 month"
         ),
     ),
+    definition(
+        CODELISTS,
+        id="values",
+        value_type="mean",
+        unit="event",
+        events="table=apcs, within=period",
+        numerator=(
+            "mean_value(a, within=0 to 60 days after admission_date) + coalesce("
+            "latest_value(table=apcs, value=discharge_date - admission_date, "
+            "within=1 to 90 days before admission_date), 0)"
+        ),
+    ),
 ]
 
 
@@ -246,7 +260,9 @@ def test_dense_evaluator_agrees_with_duckdb(
     assert frame is not None
     names = [n for n in NODES if n in frame.columns]
     assert {"has_a", "count_a", "val_a", "ctrl", "dx", "reg3", "imd"} <= set(names)
-    assert not {"rel", "mean_a", "los"} & set(names)  # left to SQL
+    assert {"rel", "rel_before", "rel_m", "mean_a", "los", "minmax", "rel_sum"} <= set(
+        names
+    )
     dense: dict[tuple[str, int, int], Any] = {}
     for row in frame.to_dict("records"):
         for name in names:
@@ -256,3 +272,33 @@ def test_dense_evaluator_agrees_with_duckdb(
             dense[(name, int(row["patient_id"]), int(row["period_id"]))] = value
     sql = {k: v for k, v in _backend_values("duckdb", data).items() if k[0] in names}
     assert _normalise(dense) == _normalise(sql)
+
+
+@pytest.mark.slow
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(datasets())
+def test_dense_event_level_rows_agree_with_duckdb(
+    data: dict[str, list[dict[str, Any]]],
+) -> None:
+    """Event-level indicators on the NumPy path (`engine.dense`): the same
+    (event, period) rows, practices and measures as the DuckDB query."""
+    from carepilot.engine.dense import supported
+    from carepilot.indicators.compile import compile_indicator
+
+    tables = load_tables(CONNECTIONS["duckdb"], _typed(data))
+    evaluator = DenseEvaluator(tables, PERIODS)
+    cols = ["patient_id", "period_id", "practice_pseudo_id", "num", "den", "exc"]
+    for defn in EVENT_DEFINITIONS:
+        assert supported(defn), defn.id
+        frame = evaluator.event_rows(defn)
+        assert frame is not None
+        got = sorted(
+            tuple(round(float(v), 9) for v in row)
+            for row in frame[cols].itertuples(index=False)
+        )
+        df = compile_indicator(defn, tables, PERIODS).patient_level.to_pandas()
+        want = sorted(
+            tuple(round(float(v), 9) for v in row)
+            for row in df[cols].itertuples(index=False)
+        )
+        assert got == want, defn.id
