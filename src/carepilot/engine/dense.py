@@ -1821,19 +1821,20 @@ class _Chunk:
                     ev.keys[e0:e1], pos_key + ws[None, :], side="left"
                 )
                 before_start = found - (first[:-1][has] - e0)[:, None]
-        unorder = np.empty(g.n_periods, dtype=np.int64)
-        unorder[order] = np.arange(g.n_periods)
         base = first[:-1][has][:, None]
-        count = np.maximum(before_end - before_start, 0)[:, unorder]
+        count = np.maximum(before_end - before_start, 0)
+        last = base + before_end - 1
+        before_start += base
+        if not bool(np.all(order == np.arange(g.n_periods))):
+            # Back from period-end order to period order (usually the same).
+            unorder = np.empty(g.n_periods, dtype=np.int64)
+            unorder[order] = np.arange(g.n_periods)
+            count, last = count[:, unorder], last[:, unorder]
+            before_start = before_start[:, unorder]
         matched = np.zeros(self.shape, dtype=bool)
         matched[has] = count > 0
         return _Matches(
-            ev=ev,
-            has=has,
-            count=count,
-            last=(base + before_end - 1)[:, unorder],
-            first=(base + before_start)[:, unorder],
-            matched=matched,
+            ev=ev, has=has, count=count, last=last, first=before_start, matched=matched
         )
 
     def _relative(
