@@ -1345,42 +1345,43 @@ class _Sums:
         """Add the integer-valued `cells` as their period-to-period changes;
         returns the rest (not integers, or changing too often) for `_add_dense`."""
         rest: dict[str, np.ndarray] = {}
-        changes: dict[str, np.ndarray] = {}
+        stepped: dict[str, np.ndarray] = {}
         changed: np.ndarray | None = None
         for name, values in cells.items():
-            if values.dtype == np.bool_:
-                v = values.view(np.int8)
-                change = np.empty(v.shape, dtype=np.int8)
-            elif values.dtype.kind in "iu":
+            if values.dtype == np.bool_ or values.dtype.kind in "iu":
                 v = values
-                change = np.empty(v.shape, dtype=np.int64)
             elif np.all(np.abs(values) < 2.0**40) and np.array_equal(
                 values, np.trunc(values)
             ):
                 v = values
-                change = np.empty(v.shape, dtype=np.float64)
             else:
                 rest[name] = values
                 continue
-            change[:, 0] = v[:, 0]
-            np.subtract(v[:, 1:], v[:, :-1], out=change[:, 1:])
-            nonzero = change != 0
+            # Cells that differ from the period before (the first period
+            # always counts as a change from nothing when non-zero).
+            differs = np.empty(v.shape, dtype=bool)
+            differs[:, 0] = v[:, 0] != 0
+            np.not_equal(v[:, 1:], v[:, :-1], out=differs[:, 1:])
             changed = (
-                nonzero
+                differs
                 if changed is None
-                else np.logical_or(changed, nonzero, out=changed)
+                else np.logical_or(changed, differs, out=changed)
             )
-            changes[name] = change
+            stepped[name] = v
         if changed is None:
             return rest
         where = np.flatnonzero(changed)
         if len(where) > self.STEP_FRACTION * changed.size:
             return dict(cells)
         row, period = np.divmod(where, self.n_per)
-        weights = {
-            name: change.reshape(-1)[where].astype(np.float64)
-            for name, change in changes.items()
-        }
+        before = np.maximum(where - 1, 0)
+        first_period = period == 0
+        weights: dict[str, np.ndarray] = {}
+        for name, v in stepped.items():
+            flat = v.reshape(-1)
+            now = flat[where].astype(np.float64)
+            was = np.where(first_period, 0.0, flat[before].astype(np.float64))
+            weights[name] = now - was
         for name in weights:
             if name not in self.steps:
                 self.steps[name] = np.zeros((self.n_groups, self.n_per))
