@@ -19,11 +19,15 @@ run time. On an in-process backend the same numbers come out much cheaper here:
   table;
 * expressions are evaluated on those arrays with SQL's three-valued logic, a
   chunk of patients at a time (bounded memory; two chunks at once in threads);
-* the sums per (period, practice[, age band], category) are sparse matrix
-  products: a patient's run of periods with one practice and age band (a
-  segment) adds its row of measures to one group per attribute, so no
-  patient x period row is extracted, keyed or fetched. The output has the
-  rows and columns of `columnar.aggregate_columnar`.
+* the sums per (period, practice[, age band], category) are taken per
+  segment (a patient's run of periods with one practice and age band), which
+  adds its row of measures to one group per attribute: whole-number measures
+  (the population count, flags, counts of events) as their period-to-period
+  changes, counted with `np.bincount` and summed over periods at the end (a
+  person stays in a population for months, so changes are few); other values
+  by a sparse matrix product. No patient x period row is extracted, keyed or
+  fetched. The output has the rows and columns of
+  `columnar.aggregate_columnar`.
 
 Event-level indicators (`unit: event`) are evaluated here too: the counted
 events are read once per run, each (event, period) row whose patient is in the
