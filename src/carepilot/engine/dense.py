@@ -52,7 +52,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -1352,26 +1352,24 @@ class _Sums:
         stepped: dict[str, np.ndarray] = {}
         changed: np.ndarray | None = None
         for name, values in cells.items():
-            if values.dtype == np.bool_ or values.dtype.kind in "iu":
-                v = values
-            elif np.all(np.abs(values) < 2.0**40) and np.array_equal(
-                values, np.trunc(values)
-            ):
-                v = values
-            else:
+            whole = values.dtype.kind in "biu" or (
+                np.all(np.abs(values) < 2.0**40)
+                and np.array_equal(values, np.trunc(values))
+            )
+            if not whole:
                 rest[name] = values
                 continue
             # Cells that differ from the period before (the first period
             # always counts as a change from nothing when non-zero).
-            differs = np.empty(v.shape, dtype=bool)
-            differs[:, 0] = v[:, 0] != 0
-            np.not_equal(v[:, 1:], v[:, :-1], out=differs[:, 1:])
+            differs = np.empty(values.shape, dtype=bool)
+            differs[:, 0] = values[:, 0] != 0
+            np.not_equal(values[:, 1:], values[:, :-1], out=differs[:, 1:])
             changed = (
                 differs
                 if changed is None
                 else np.logical_or(changed, differs, out=changed)
             )
-            stepped[name] = v
+            stepped[name] = values
         if changed is None:
             return rest
         where = np.flatnonzero(changed)
@@ -1386,19 +1384,30 @@ class _Sums:
             now = flat[where].astype(np.float64)
             was = np.where(first_period, 0.0, flat[before].astype(np.float64))
             weights[name] = now - was
+        self._count(self.steps, lambda i: groups[i][row], period, weights)
+        return rest
+
+    def _count(
+        self,
+        into: dict[str, np.ndarray],
+        group: Callable[[int], np.ndarray],
+        period: np.ndarray,
+        weights: Mapping[str, np.ndarray | None],
+    ) -> None:
+        """Add each row's weight (None: 1) to its (group, period) sum in every
+        attribute's block of `into`; `group(i)` gives the rows' groups within
+        attribute i's block (made one attribute at a time: rows can be many)."""
         for name in weights:
-            if name not in self.steps:
-                self.steps[name] = np.zeros((self.n_groups, self.n_per))
+            if name not in into:
+                into[name] = np.zeros((self.n_groups, self.n_per))
         for i, size in enumerate(self.sizes):
             block = slice(self.offsets[i], self.offsets[i] + self.n_cell * size)
-            keys = groups[i][row] * self.n_per + period
+            keys = group(i) * self.n_per + period
             for name, w in weights.items():
                 counted = np.bincount(
                     keys, weights=w, minlength=self.n_cell * size * self.n_per
                 )
-                # (bincount of nothing is int64, whatever the weights)
-                self.steps[name][block] += counted.reshape(-1, self.n_per)
-        return rest
+                into[name][block] += counted.reshape(-1, self.n_per)
 
     def _add_dense(self, cells: Mapping[str, np.ndarray], groups: np.ndarray) -> None:
         """Add every cell of `cells` to its groups (one sparse product)."""
@@ -1444,24 +1453,19 @@ class _Sums:
         sel = np.flatnonzero(population)
         if not len(sel) or not self.attributes:
             return
-        seg, n_per = self.seg, self.n_per
+        seg = self.seg
         pos, per, band = pos[sel], per[sel], band[sel]
         practice = practice[sel].astype(np.int64)
         cell = practice * self.nb + band if self.by_age_band else practice
         cpos = seg.cat_pos[pos]
         weights = {m: np.asarray(v[sel], dtype=np.float64) for m, v in measures.items()}
-        for i, a in enumerate(self.attributes):
-            size = self.sizes[i]
+
+        def group(i: int) -> np.ndarray:
+            a = self.attributes[i]
             cat = band if a == "age_band" else self.categories.codes[a][cpos]
-            at = (cell * size + cat) * n_per + per
-            block = slice(self.offsets[i], self.offsets[i] + self.n_cell * size)
-            length = self.n_cell * size * n_per
-            for m, w in (("count", None), *weights.items()):
-                if m not in self.direct:
-                    self.direct[m] = np.zeros((self.n_groups, n_per))
-                self.direct[m][block] += np.bincount(
-                    at, weights=w, minlength=length
-                ).reshape(-1, n_per)
+            return cell * self.sizes[i] + cat
+
+        self._count(self.direct, group, per, {"count": None, **weights})
 
     def total(self, name: str) -> np.ndarray:
         """(groups x periods) sums of measure `name` ("count": population size)."""
